@@ -1,0 +1,2 @@
+// Deterministic seed data (filled in by the catalog/orders work). Refuses to wipe unless asked.
+export async function seedDemo(): Promise<void> {}

@@ -1,0 +1,39 @@
+// Builds the Elysia app from cross-cutting plugins and feature modules. No I/O at import time
+// beyond opening the (lazy) pools; index.ts owns listening and shutdown.
+import { cors } from '@elysiajs/cors'
+import { Elysia } from 'elysia'
+import { config } from './config'
+import { systemModule } from './modules/system'
+import { errorsPlugin, registerRoutesForMethodCheck } from './plugins/errors'
+import { httpPlugin } from './plugins/http'
+import { openapiPlugin } from './plugins/openapi'
+import { requestIdPlugin } from './plugins/request-id'
+
+const origins = config.CORS_ORIGINS.split(',')
+  .map((o) => o.trim())
+  .filter(Boolean)
+
+/** Feature modules mounted under /api/v1. */
+export const api = new Elysia({ prefix: '/api/v1' })
+
+export const app = new Elysia({
+  name: 'stampede',
+  serve: { maxRequestBodySize: config.BODY_LIMIT_BYTES * 2 },
+})
+  .use(requestIdPlugin)
+  .use(errorsPlugin)
+  .use(httpPlugin)
+  .use(
+    cors({
+      origin: origins.includes('*') ? true : origins,
+      exposeHeaders: ['x-request-id', 'etag', 'retry-after', 'ratelimit', 'ratelimit-policy', 'idempotent-replayed', 'location'],
+      allowedHeaders: ['content-type', 'authorization', 'idempotency-key', 'if-none-match', 'x-request-id'],
+    }),
+  )
+  .use(openapiPlugin)
+  .use(systemModule)
+  .use(api)
+
+export type App = typeof app
+
+registerRoutesForMethodCheck(() => app.routes.map((r) => ({ method: r.method, path: r.path })))

@@ -1,0 +1,89 @@
+// Boot: resolve infrastructure (embedded Postgres / local Redis when unset), migrate, then serve the
+// API and/or run the workers per ROLE. WEB_CONCURRENCY > 1 forks API processes sharing the port
+// (reusePort). SIGTERM drains in-flight requests and closes pools within SHUTDOWN_TIMEOUT_MS.
+import { config } from './config'
+import { resolveInfra, stopEmbedded } from './infra/embedded'
+import { logger } from './infra/logger'
+
+const isChild = process.env.STAMPEDE_CHILD === '1'
+
+async function prepare(): Promise<void> {
+  const { seedDemo } = isChild ? { seedDemo: false } : await resolveInfra()
+  if (!isChild) {
+    const { runMigrations } = await import('../db/migrate')
+    await runMigrations(config.DATABASE_URL as string)
+  }
+  const { onBoot } = await import('./boot')
+  await onBoot({ seedDemo: seedDemo && !isChild })
+}
+
+async function forkApiProcesses(): Promise<void> {
+  const children = Array.from({ length: config.WEB_CONCURRENCY }, (_, i) =>
+    Bun.spawn([process.execPath, import.meta.path], {
+      env: {
+        ...process.env,
+        STAMPEDE_CHILD: '1',
+        WEB_CONCURRENCY: '1',
+        DATABASE_URL: config.DATABASE_URL,
+        REDIS_URL: config.REDIS_URL,
+        // Only the first child also runs workers when ROLE=all, so jobs run once per host.
+        ROLE: i === 0 ? config.ROLE : 'api',
+      },
+      stdout: 'inherit',
+      stderr: 'inherit',
+    }),
+  )
+  const stop = () => {
+    for (const c of children) c.kill('SIGTERM')
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  const codes = await Promise.all(children.map((c) => c.exited))
+  await stopEmbedded()
+  process.exit(codes.find((c) => c !== 0) ?? 0)
+}
+
+async function main(): Promise<void> {
+  await prepare()
+  if (config.ROLE !== 'worker' && config.WEB_CONCURRENCY > 1 && !isChild) return forkApiProcesses()
+
+  const closers: (() => Promise<void>)[] = []
+  if (config.ROLE !== 'worker') {
+    const { app } = await import('./app')
+    app.listen({ port: config.PORT, hostname: config.HOST, reusePort: true })
+    const url = `http://localhost:${app.server?.port}`
+    logger.info({ url, swagger: `${url}/swagger`, role: config.ROLE }, `Stampede API listening on ${url} (Swagger UI: ${url}/swagger)`)
+    closers.push(async () => {
+      // Stop accepting, let in-flight requests finish, then force-close what is left.
+      await Promise.race([app.server?.stop(false), Bun.sleep(config.SHUTDOWN_TIMEOUT_MS)])
+      await app.server?.stop(true)
+    })
+  }
+  const { startBackground } = await import('./boot')
+  closers.push(await startBackground())
+
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    const timer = setTimeout(() => {
+      logger.error('shutdown timed out; exiting')
+      process.exit(1)
+    }, config.SHUTDOWN_TIMEOUT_MS + 5000)
+    for (const close of closers) await close().catch((err) => logger.error({ err }, 'close failed'))
+    const [{ closeDb }, { closeRedis }] = await Promise.all([import('./infra/db'), import('./infra/redis')])
+    await Promise.allSettled([closeDb(), closeRedis()])
+    await stopEmbedded()
+    clearTimeout(timer)
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+main().catch(async (err) => {
+  logger.fatal({ err }, 'boot failed')
+  await stopEmbedded()
+  process.exit(1)
+})

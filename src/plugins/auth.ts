@@ -1,0 +1,45 @@
+// Authentication + RBAC as one named plugin. A route states who may call it in one word:
+//   { auth: 'customer' }  any signed-in user     { auth: 'admin' }  admins only
+// The macro verifies the bearer JWT (HS256 only: `none` and other algorithms are refused) and
+// resolves `user` ({ id, role }); failures are 401 with WWW-Authenticate, wrong role is 403.
+import { jwt } from '@elysiajs/jwt'
+import { Elysia, t } from 'elysia'
+import { config } from '../config'
+import { ForbiddenError, UnauthorizedError } from '../lib/errors'
+
+export const ROLES = ['customer', 'admin'] as const
+export type Role = (typeof ROLES)[number]
+export type AuthUser = { id: string; role: Role; jti: string }
+
+export const accessJwt = jwt({
+  name: 'accessJwt',
+  secret: config.JWT_SECRET,
+  alg: 'HS256',
+  exp: `${config.ACCESS_TOKEN_TTL_SECONDS}s`,
+  schema: t.Object({ sub: t.String(), role: t.Union([t.Literal('customer'), t.Literal('admin')]), jti: t.String() }),
+})
+
+type Verifier = { verify: (token?: string, options?: { algorithms: string[] }) => Promise<false | Record<string, unknown>> }
+
+/** Reads and verifies the bearer token; throws 401 on anything but a valid, unexpired HS256 JWT. */
+export async function authenticate(verifier: Verifier, authorization: string | undefined): Promise<AuthUser> {
+  if (!authorization) throw new UnauthorizedError('Missing Authorization: Bearer token')
+  const [scheme, token] = authorization.split(' ')
+  if (scheme?.toLowerCase() !== 'bearer' || !token) throw new UnauthorizedError('Authorization must be "Bearer <token>"')
+  const payload = await verifier.verify(token, { algorithms: ['HS256'] }).catch(() => false as const)
+  if (!payload || typeof payload.sub !== 'string' || !ROLES.includes(payload.role as Role)) {
+    throw new UnauthorizedError('Access token is invalid or expired', 'invalid_token')
+  }
+  return { id: payload.sub, role: payload.role as Role, jti: String(payload.jti ?? '') }
+}
+
+export const authPlugin = new Elysia({ name: 'auth' }).use(accessJwt).macro({
+  auth: (role: Role) => ({
+    detail: { security: [{ bearerAuth: [] }] },
+    async resolve({ accessJwt, headers }) {
+      const user = await authenticate(accessJwt as unknown as Verifier, headers.authorization)
+      if (role === 'admin' && user.role !== 'admin') throw new ForbiddenError('Admin role required')
+      return { user }
+    },
+  }),
+})

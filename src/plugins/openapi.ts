@@ -1,0 +1,54 @@
+// OpenAPI 3 spec at /swagger/json and Swagger UI at /swagger, with the UI's assets served from
+// swagger-ui-dist by this app so the page renders with no internet access.
+import { openapi } from '@elysiajs/openapi'
+import { Elysia, t } from 'elysia'
+import { NotFoundError } from '../lib/errors'
+
+const ASSETS = new Set(['swagger-ui-bundle.js', 'swagger-ui.css', 'favicon-32x32.png', 'favicon-16x16.png'])
+const assetDir = `${import.meta.dir}/../../node_modules/swagger-ui-dist`
+
+export const openapiPlugin = new Elysia({ name: 'openapi' })
+  .use(
+    openapi({
+      path: '/swagger',
+      specPath: '/swagger/json',
+      provider: 'swagger-ui',
+      exclude: { paths: [/^\/swagger/, '/metrics'] },
+      swagger: {
+        cdn: '/swagger/assets/swagger-ui-bundle.js',
+        theme: '/swagger/assets/swagger-ui.css',
+        autoDarkMode: false,
+        persistAuthorization: true,
+      },
+      documentation: {
+        info: {
+          title: 'Stampede API',
+          version: '0.1.0',
+          description:
+            'E-commerce backend that stays correct under a flash-sale stampede. Errors are RFC 9457 application/problem+json with a stable `code`.',
+        },
+        tags: [
+          { name: 'system', description: 'Health, readiness and metrics' },
+          { name: 'auth', description: 'Registration, login, tokens' },
+          { name: 'admin', description: 'Administration (admin role)' },
+          { name: 'catalog', description: 'Products, categories, reviews, search' },
+          { name: 'inventory', description: 'Stock levels and reservations' },
+          { name: 'cart', description: 'Shopping cart' },
+          { name: 'orders', description: 'Checkout, orders, payments' },
+          { name: 'recommendations', description: 'Also-bought and personal recommendations' },
+        ],
+        components: {
+          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        },
+      },
+    }),
+  )
+  .get(
+    '/swagger/assets/:file',
+    ({ params, set }) => {
+      if (!ASSETS.has(params.file)) throw new NotFoundError('Asset')
+      set.headers['cache-control'] = 'public, max-age=86400'
+      return Bun.file(`${assetDir}/${params.file}`)
+    },
+    { params: t.Object({ file: t.String() }), detail: { hide: true } },
+  )

@@ -1,0 +1,63 @@
+// Test helpers: in-process requests against the real app (real Postgres and Redis), and
+// real API processes for multi-instance tests.
+import { app } from '../src/app'
+
+export type TestResponse<T = any> = { status: number; headers: Headers; body: T; text: string }
+
+export async function req<T = any>(
+  method: string,
+  path: string,
+  opts: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string } = {},
+): Promise<TestResponse<T>> {
+  const headers: Record<string, string> = { ...opts.headers }
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`
+  let body: string | undefined
+  if (opts.raw !== undefined) body = opts.raw
+  else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body)
+    headers['content-type'] ??= 'application/json'
+  }
+  const res = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
+  const text = await res.text()
+  let parsed: unknown = text
+  try {
+    parsed = text ? JSON.parse(text) : null
+  } catch {}
+  return { status: res.status, headers: res.headers, body: parsed as T, text }
+}
+
+export function freePort(): number {
+  const s = Bun.serve({ port: 0, fetch: () => new Response() })
+  const port = s.port as number
+  s.stop(true)
+  return port
+}
+
+export type ApiProcess = { url: string; port: number; proc: Bun.Subprocess; stop: () => Promise<void> }
+
+/** Starts a real API process (src/index.ts) with extra env; resolves once /health answers. */
+export async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
+  const port = freePort()
+  const proc = Bun.spawn(['bun', `${import.meta.dir}/../src/index.ts`], {
+    env: { ...process.env, PORT: String(port), ROLE: 'api', LOG_LEVEL: 'warn', ...env },
+    stdout: 'ignore',
+    stderr: 'inherit',
+  })
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 200; i++) {
+    if (proc.exitCode !== null) throw new Error(`API process exited with ${proc.exitCode}`)
+    try {
+      if ((await fetch(`${url}/health`)).ok) break
+    } catch {}
+    await Bun.sleep(50)
+  }
+  return {
+    url,
+    port,
+    proc,
+    stop: async () => {
+      proc.kill('SIGTERM')
+      await proc.exited
+    },
+  }
+}
