@@ -61,3 +61,20 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiPro
     },
   }
 }
+
+// --- users and tokens without going through the auth routes (for tests of other modules) ---
+import { users } from '../db/schema'
+import { db } from '../src/infra/db'
+import { accessJwt, type Role } from '../src/plugins/auth'
+
+let seq = 0
+export async function createUser(role: Role = 'customer'): Promise<{ id: string; email: string; role: Role; token: string }> {
+  const email = `u${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}@test.local`
+  const [u] = await db.insert(users).values({ email, name: 'Test User', passwordHash: 'not-a-login', role }).returning()
+  if (!u) throw new Error('user insert failed')
+  return { id: u.id, email, role, token: await tokenFor(u.id, role) }
+}
+
+export async function tokenFor(id: string, role: Role): Promise<string> {
+  return accessJwt.decorator.accessJwt.sign({ sub: id, role, jti: Bun.randomUUIDv7() })
+}
