@@ -63,3 +63,78 @@ describe('test helpers', () => {
     expect(typeof (await tokenFor(u.id, 'customer'))).toBe('string')
   })
 })
+
+describe('processes and dependencies', () => {
+  const { startApi, freePort } = require('./helpers') as typeof import('./helpers')
+
+  test('/ready reports a stopped Redis as down (degraded, still serving)', async () => {
+    const api = await startApi({ REDIS_URL: `redis://127.0.0.1:${freePort()}` })
+    try {
+      const r = await fetch(`${api.url}/ready`)
+      const body = await r.json()
+      expect(r.status).toBe(200)
+      expect(body.status).toBe('degraded')
+      expect(body.checks).toEqual({ postgres: 'ok', redis: 'down' })
+    } finally {
+      await api.stop()
+    }
+  })
+
+  test('/ready answers 503 when Postgres is unreachable', async () => {
+    // STAMPEDE_CHILD skips boot-time migration, so the process starts without a database.
+    const api = await startApi({ STAMPEDE_CHILD: '1', DATABASE_URL: `postgres://postgres@127.0.0.1:${freePort()}/nowhere` })
+    try {
+      const r = await fetch(`${api.url}/ready`)
+      expect(r.status).toBe(503)
+      expect((await r.json()).checks.postgres).toBe('down')
+      expect((await fetch(`${api.url}/health`)).status).toBe(200)
+    } finally {
+      await api.stop()
+    }
+  })
+
+  test('WEB_CONCURRENCY=2 runs two API processes on one port; SIGTERM stops them all', async () => {
+    const api = await startApi({ WEB_CONCURRENCY: '2' })
+    const children = () =>
+      Bun.spawnSync(['pgrep', '-P', String(api.proc.pid)])
+        .stdout.toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+    try {
+      expect(children()).toHaveLength(2)
+      const statuses = await Promise.all(Array.from({ length: 50 }, () => fetch(`${api.url}/health`).then((r) => r.status)))
+      expect(statuses.every((s) => s === 200)).toBe(true)
+    } finally {
+      const t0 = Date.now()
+      await api.stop()
+      expect(api.proc.exitCode).toBe(0)
+      expect(Date.now() - t0).toBeLessThan(15000)
+    }
+  })
+})
+
+describe('migrations', () => {
+  test('apply cleanly to an empty database, twice (idempotent)', async () => {
+    const { default: postgres } = await import('postgres')
+    const { runMigrations } = await import('../db/migrate')
+    const server = new URL(process.env.TEST_SERVER_DATABASE_URL ?? (process.env.DATABASE_URL as string))
+    const name = `stampede_mig_${Date.now().toString(36)}`
+    server.pathname = '/postgres'
+    const admin = postgres(server.toString(), { max: 1, onnotice: () => {} })
+    await admin.unsafe(`create database "${name}"`)
+    try {
+      const url = new URL(server)
+      url.pathname = `/${name}`
+      await runMigrations(url.toString())
+      await runMigrations(url.toString())
+      const check = postgres(url.toString(), { max: 1 })
+      const tables = (await check`select tablename from pg_tables where schemaname = 'public'`).map((r) => r.tablename)
+      await check.end()
+      expect(tables).toEqual(expect.arrayContaining(['users', 'products', 'categories', 'inventory', 'outbox_events']))
+    } finally {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`)
+      await admin.end()
+    }
+  })
+})

@@ -44,20 +44,48 @@ export function problemResponse(
   })
 }
 
-/** Elysia validation errors → field list. `path` is a JSON pointer like /items/0/quantity. */
-function fieldErrors(error: ValidationError): FieldError[] {
-  const where = error.type === 'body' ? '' : `${error.type}.`
-  const seen = new Set<string>()
-  const out: FieldError[] = []
+type SchemaLike = { type?: string; minimum?: number; maximum?: number; anyOf?: SchemaLike[] }
+
+/** Describes a numeric schema ("an integer from 1 to 100") for union errors TypeBox leaves vague. */
+function describeNumber(schema: SchemaLike | undefined): string | null {
+  const branch = schema?.anyOf?.find((b) => b.type === 'integer' || b.type === 'number') ?? schema
+  if (!branch || (branch.type !== 'integer' && branch.type !== 'number')) return null
+  const kind = branch.type === 'integer' ? 'an integer' : 'a number'
+  const { minimum: lo, maximum: hi } = branch
+  if (lo !== undefined && hi !== undefined) return `must be ${kind} from ${lo} to ${hi}`
+  if (lo !== undefined) return `must be ${kind} ≥ ${lo}`
+  if (hi !== undefined) return `must be ${kind} ≤ ${hi}`
+  return `must be ${kind}`
+}
+
+/** A readable message: TypeBox's union summaries ("one of: 'integer', 'integer'") are noise. */
+function messageOf(e: { message?: string; summary?: string; schema?: SchemaLike }): string {
+  const numeric = e.message === 'Expected union value' ? describeNumber(e.schema) : null
+  if (numeric) return numeric
+  const union = e.summary?.match(/should be one of: (.*)$/)
+  if (union?.[1]) return `must be ${[...new Set(union[1].split(', ').map((s) => s.replaceAll("'", '')))].join(' or ')}`
+  if (e.message && e.message !== 'Expected union value') return e.message
+  return e.summary || 'is invalid'
+}
+
+/** Elysia validation errors → one entry per field. `path` is a JSON pointer like /items/0/quantity. */
+function fieldErrors(error: ValidationError, request: Request): FieldError[] {
+  const out = new Map<string, string>()
+  // Query values that fail numeric coercion arrive as type "property" without a path:
+  // recover the parameter name by the offending value.
+  let where = error.type === 'body' ? '' : `${error.type}.`
+  let fallback: string = error.type
+  if (error.type === 'property') {
+    const params = [...new URL(request.url).searchParams].find(([, v]) => v === String(error.value))
+    where = 'query.'
+    fallback = params ? `query.${params[0]}` : 'query'
+  }
   for (const e of error.all) {
     const path = 'path' in e && e.path ? e.path.replace(/^\//, '').replaceAll('/', '.') : ''
-    const field = `${where}${path}`.replace(/\.$/, '') || error.type
-    const message = ('summary' in e && e.summary) || ('message' in e && e.message) || 'is invalid'
-    const k = `${field}|${message}`
-    if (!seen.has(k)) out.push({ field, message: String(message) })
-    seen.add(k)
+    const field = path ? `${where}${path}` : fallback
+    if (!out.has(field)) out.set(field, messageOf(e as Parameters<typeof messageOf>[0]))
   }
-  return out
+  return [...out].map(([field, message]) => ({ field, message }))
 }
 
 // Route table used to tell 405 from 404: a path that exists under another method is a 405.
@@ -93,7 +121,7 @@ export const errorsPlugin = new Elysia({ name: 'errors' })
       case 'VALIDATION': {
         const v = error as ValidationError
         if (v.type === 'response') break
-        const errors = fieldErrors(v)
+        const errors = fieldErrors(v, request)
         return problemResponse(
           request,
           422,

@@ -1,0 +1,56 @@
+// Swagger UI renders offline: a real headless Chromium loads /swagger with every non-local request
+// blocked, the operations list appears, and a screenshot is written for people to look at.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdirSync } from 'node:fs'
+import { type ApiProcess, startApi } from './helpers'
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+// In CI a missing browser is a failure, not a skip (.ci/run installs it).
+const runnable = existsSync(CHROMIUM) || process.env.CI === 'true'
+
+describe.skipIf(!runnable)('Swagger UI (headless Chromium)', () => {
+  let api: ApiProcess
+  beforeAll(async () => {
+    api = await startApi()
+  })
+  afterAll(async () => {
+    await api?.stop()
+  })
+
+  test('renders the operations list with no internet', async () => {
+    const { chromium } = await import('playwright-core')
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } })
+      const external: string[] = []
+      await page.route('**/*', (route) => {
+        const url = new URL(route.request().url())
+        if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') return route.continue()
+        external.push(url.href)
+        return route.abort()
+      })
+      await page.goto(`${api.url}/swagger`, { waitUntil: 'load' })
+      await page.waitForSelector('.opblock', { timeout: 20000 })
+      const operations = await page.locator('.opblock-summary-path').allTextContents()
+      expect(operations.join(' ')).toContain('/health')
+      expect(operations.length).toBeGreaterThanOrEqual(2)
+      expect(await page.locator('.btn.authorize').count()).toBe(1)
+      expect(external).toEqual([])
+      mkdirSync('.data', { recursive: true })
+      await page.screenshot({ path: '.data/swagger-ui.png', fullPage: false })
+    } finally {
+      await browser.close()
+    }
+  }, 60000)
+})
