@@ -5,6 +5,9 @@ import postgres from 'postgres'
 import * as schema from '../../db/schema'
 import { config } from '../config'
 import { logger } from './logger'
+import { counter } from './metrics'
+
+const slowQueries = counter('db_slow_queries_total', 'Statements slower than SLOW_QUERY_MS')
 
 export const applicationName = `stampede-${config.ROLE}-${process.pid}`
 
@@ -16,19 +19,32 @@ function databaseUrl(): string {
 type Sql = postgres.Sql
 
 /** Wraps `unsafe` (what Drizzle calls) so statements slower than SLOW_QUERY_MS are logged. */
+const instrumented = new WeakSet<object>()
 function instrument<T extends Sql | postgres.TransactionSql>(sql: T): T {
+  if (instrumented.has(sql)) return sql
+  instrumented.add(sql)
   const unsafe = sql.unsafe.bind(sql)
   // biome-ignore lint/suspicious/noExplicitAny: postgres.js PendingQuery is generic over rows
   ;(sql as any).unsafe = (query: string, params?: any[], opts?: any) => {
     const pending = unsafe(query, params, opts)
+    if (instrumented.has(pending)) return pending
+    instrumented.add(pending)
     const then = pending.then.bind(pending)
     // Timing starts when the query is awaited, which is when postgres.js sends it.
     // biome-ignore lint/suspicious/noThenProperty: deliberately wrapping the thenable
+    let timed = false
     ;(pending as any).then = (ok: any, fail: any) => {
       const t0 = performance.now()
+      // A query may be awaited more than once (Drizzle does inside transactions): time it once.
+      const first = !timed
+      timed = true
       const done = () => {
+        if (!first) return
         const ms = performance.now() - t0
-        if (ms > config.SLOW_QUERY_MS) logger.warn({ ms: Math.round(ms), query: query.slice(0, 500) }, 'slow query')
+        if (ms > config.SLOW_QUERY_MS) {
+          slowQueries.inc()
+          logger.warn({ ms: Math.round(ms), query: query.slice(0, 500) }, 'slow query')
+        }
       }
       return then(
         (v: unknown) => {

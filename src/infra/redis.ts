@@ -47,10 +47,22 @@ export function createRedis(role: RedisRole, url = redisUrl()): Redis {
 export const redisBreaker = new CircuitBreaker('redis', 3, 1000, (state) => logger.warn({ state }, `redis circuit ${state}`))
 
 let shared: Redis | null = null
+let firstReady: Promise<void> | null = null
 
 /** The shared fail-fast client for cache, rate limits, carts and the inventory gate. */
 export function redis(): Redis | null {
-  if (!shared && redisUrl()) shared = createRedis('cache')
+  if (!shared && redisUrl()) {
+    const client = createRedis('cache')
+    shared = client
+    // Until the first connection is up, callers wait for it (bounded) instead of falling back;
+    // after that a disconnected Redis fails fast.
+    firstReady = new Promise<void>((ok) => {
+      const timer = setTimeout(ok, 1000)
+      client.once('ready', () => ok(clearTimeout(timer)))
+    }).then(() => {
+      firstReady = null
+    })
+  }
   return shared
 }
 
@@ -66,6 +78,7 @@ export function redisUsable(): boolean {
  */
 export async function withRedis<T>(fn: (r: Redis) => Promise<T>, fallback: () => T | Promise<T>): Promise<T> {
   const r = redis()
+  if (firstReady) await firstReady
   if (!r || r.status !== 'ready' || !redisBreaker.allow()) return fallback()
   try {
     const v = await fn(r)
@@ -81,12 +94,7 @@ export async function withRedis<T>(fn: (r: Redis) => Promise<T>, fallback: () =>
 export async function pingRedis(): Promise<'ok' | 'down' | 'disabled'> {
   const r = redis()
   if (!r) return 'disabled'
-  if (r.status === 'connecting' || r.status === 'connect' || r.status === 'wait') {
-    await new Promise((ok) => {
-      const t = setTimeout(ok, 500)
-      r.once('ready', () => ok(clearTimeout(t)))
-    })
-  }
+  if (firstReady) await firstReady
   try {
     await r.ping()
     return 'ok'
