@@ -18,41 +18,46 @@ function databaseUrl(): string {
 
 type Sql = postgres.Sql
 
-/** Wraps `unsafe` (what Drizzle calls) so statements slower than SLOW_QUERY_MS are logged. */
+type Settle = ((value: unknown) => unknown) | null | undefined
+type Thenable = { then: (ok?: Settle, fail?: Settle) => Promise<unknown> }
+type Unsafe = (query: string, params?: unknown[], options?: unknown) => Thenable
+type Begin = (...args: unknown[]) => Promise<unknown>
+
+function noteDuration(query: string, t0: number): void {
+  const ms = performance.now() - t0
+  if (ms <= config.SLOW_QUERY_MS) return
+  slowQueries.inc()
+  logger.warn({ ms: Math.round(ms), query: query.slice(0, 500) }, 'slow query')
+}
+
 const instrumented = new WeakSet<object>()
+
+/**
+ * Wraps `unsafe` (what Drizzle calls) so statements slower than SLOW_QUERY_MS are counted and
+ * logged. postgres.js sends a query when it is first awaited, so timing starts at the first
+ * `then`; later awaits of the same query (Drizzle does this in transactions) are not re-timed.
+ */
 function instrument<T extends Sql | postgres.TransactionSql>(sql: T): T {
   if (instrumented.has(sql)) return sql
   instrumented.add(sql)
-  const unsafe = sql.unsafe.bind(sql)
-  // biome-ignore lint/suspicious/noExplicitAny: postgres.js PendingQuery is generic over rows
-  ;(sql as any).unsafe = (query: string, params?: any[], opts?: any) => {
-    const pending = unsafe(query, params, opts)
-    if (instrumented.has(pending)) return pending
-    instrumented.add(pending)
+  const target = sql as unknown as { unsafe: Unsafe; begin?: Begin }
+  const unsafe = target.unsafe.bind(sql)
+  target.unsafe = (query, params, options) => {
+    const pending = unsafe(query, params, options)
     const then = pending.then.bind(pending)
-    // Timing starts when the query is awaited, which is when postgres.js sends it.
-    // biome-ignore lint/suspicious/noThenProperty: deliberately wrapping the thenable
     let timed = false
-    ;(pending as any).then = (ok: any, fail: any) => {
-      const t0 = performance.now()
-      // A query may be awaited more than once (Drizzle does inside transactions): time it once.
-      const first = !timed
+    // biome-ignore lint/suspicious/noThenProperty: deliberately wrapping the thenable
+    pending.then = (ok, fail) => {
+      if (timed) return then(ok, fail)
       timed = true
-      const done = () => {
-        if (!first) return
-        const ms = performance.now() - t0
-        if (ms > config.SLOW_QUERY_MS) {
-          slowQueries.inc()
-          logger.warn({ ms: Math.round(ms), query: query.slice(0, 500) }, 'slow query')
-        }
-      }
+      const t0 = performance.now()
       return then(
-        (v: unknown) => {
-          done()
+        (v) => {
+          noteDuration(query, t0)
           return ok ? ok(v) : v
         },
-        (e: unknown) => {
-          done()
+        (e) => {
+          noteDuration(query, t0)
           if (fail) return fail(e)
           throw e
         },
@@ -60,14 +65,12 @@ function instrument<T extends Sql | postgres.TransactionSql>(sql: T): T {
     }
     return pending
   }
-  // biome-ignore lint/suspicious/noExplicitAny: begin exists on the root Sql only
-  const begin = (sql as any).begin?.bind(sql)
+  const begin = target.begin?.bind(sql)
   if (begin) {
-    // biome-ignore lint/suspicious/noExplicitAny: overloads of begin
-    ;(sql as any).begin = (...args: any[]) => {
-      const fn = args[args.length - 1]
+    target.begin = (...args) => {
+      const fn = args[args.length - 1] as (tx: postgres.TransactionSql) => unknown
       args[args.length - 1] = (tx: postgres.TransactionSql) => fn(instrument(tx))
-      return begin(...(args as [never]))
+      return begin(...args)
     }
   }
   return sql

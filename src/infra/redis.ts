@@ -79,7 +79,7 @@ export function redisUsable(): boolean {
 export async function withRedis<T>(fn: (r: Redis) => Promise<T>, fallback: () => T | Promise<T>): Promise<T> {
   const r = redis()
   if (firstReady) await firstReady
-  if (!r || r.status !== 'ready' || !redisBreaker.allow()) return fallback()
+  if (r?.status !== 'ready' || !redisBreaker.allow()) return fallback()
   try {
     const v = await fn(r)
     redisBreaker.success()
