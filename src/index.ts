@@ -36,6 +36,8 @@ async function forkApiProcesses(): Promise<void> {
   const stop = () => {
     for (const c of children) c.kill('SIGTERM')
   }
+  process.removeAllListeners('SIGTERM')
+  process.removeAllListeners('SIGINT')
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
   const codes = await Promise.all(children.map((c) => c.exited))
@@ -44,10 +46,32 @@ async function forkApiProcesses(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Signal handlers first: a SIGTERM that arrives while booting still shuts down cleanly.
+  const closers: (() => Promise<void>)[] = []
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    const timer = setTimeout(() => {
+      logger.error('shutdown timed out; exiting')
+      process.exit(1)
+    }, config.SHUTDOWN_TIMEOUT_MS + 5000)
+    for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'close failed'))
+    const [{ closeDb }, { closeRedis }] = await Promise.all([import('./infra/db'), import('./infra/redis')])
+    await Promise.allSettled([closeDb(), closeRedis()])
+    await stopEmbedded()
+    clearTimeout(timer)
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+
   await prepare()
   if (config.ROLE !== 'worker' && config.WEB_CONCURRENCY > 1 && !isChild) return forkApiProcesses()
 
-  const closers: (() => Promise<void>)[] = []
+  const { startBackground } = await import('./boot')
+  closers.push(await startBackground())
   if (config.ROLE !== 'worker') {
     const { app } = await import('./app')
     app.listen({ port: config.PORT, hostname: config.HOST, reusePort: true })
@@ -59,27 +83,6 @@ async function main(): Promise<void> {
       await app.server?.stop(true)
     })
   }
-  const { startBackground } = await import('./boot')
-  closers.push(await startBackground())
-
-  let stopping = false
-  const shutdown = async (signal: string) => {
-    if (stopping) return
-    stopping = true
-    logger.info({ signal }, 'shutting down')
-    const timer = setTimeout(() => {
-      logger.error('shutdown timed out; exiting')
-      process.exit(1)
-    }, config.SHUTDOWN_TIMEOUT_MS + 5000)
-    for (const close of closers) await close().catch((err) => logger.error({ err }, 'close failed'))
-    const [{ closeDb }, { closeRedis }] = await Promise.all([import('./infra/db'), import('./infra/redis')])
-    await Promise.allSettled([closeDb(), closeRedis()])
-    await stopEmbedded()
-    clearTimeout(timer)
-    process.exit(0)
-  }
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  process.on('SIGINT', () => void shutdown('SIGINT'))
 }
 
 main().catch(async (err) => {

@@ -36,11 +36,11 @@ export function freePort(): number {
 export type ApiProcess = { url: string; port: number; proc: Bun.Subprocess; stop: () => Promise<void> }
 
 /** Starts a real API process (src/index.ts) with extra env; resolves once /health answers. */
-export async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
+export async function startApi(env: Record<string, string> = {}, opts: { stdout?: 'pipe' | 'ignore' } = {}): Promise<ApiProcess> {
   const port = freePort()
   const proc = Bun.spawn(['bun', `${import.meta.dir}/../src/index.ts`], {
     env: { ...process.env, PORT: String(port), ROLE: 'api', LOG_LEVEL: 'warn', ...env },
-    stdout: 'ignore',
+    stdout: opts.stdout ?? 'ignore',
     stderr: 'inherit',
   })
   const url = `http://127.0.0.1:${port}`

@@ -138,3 +138,22 @@ describe('migrations', () => {
     }
   })
 })
+
+describe('logging', () => {
+  test('request log lines are JSON and carry the request id', async () => {
+    const { startApi } = await import('./helpers')
+    const api = await startApi({ LOG_LEVEL: 'info' }, { stdout: 'pipe' })
+    await fetch(`${api.url}/health`, { headers: { 'x-request-id': 'log-line-test-1' } })
+    await fetch(`${api.url}/nope`, { headers: { 'x-request-id': 'log-line-test-2' } })
+    await api.stop()
+    const lines = (await new Response(api.proc.stdout as ReadableStream).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const mine = lines.filter((l) => String(l.requestId).startsWith('log-line-test-'))
+    expect(mine.map((l) => [l.requestId, l.status])).toEqual([
+      ['log-line-test-1', 200],
+      ['log-line-test-2', 404],
+    ])
+  })
+})

@@ -18,6 +18,9 @@ export type Problem = {
 
 export const PROBLEM_TYPE_BASE = 'https://stampede.dev/problems/'
 
+/** Status of problem responses by request: Elysia's afterResponse does not see them otherwise. */
+export const problemStatus = new WeakMap<Request, number>()
+
 export function problemResponse(
   request: Request,
   status: number,
@@ -28,6 +31,7 @@ export function problemResponse(
   headers: Record<string, string> = {},
 ): Response {
   const requestId = requestIdOf(request)
+  problemStatus.set(request, status)
   const body: Problem = {
     type: PROBLEM_TYPE_BASE + code.replaceAll('_', '-'),
     title,
@@ -155,6 +159,6 @@ export const errorsPlugin = new Elysia({ name: 'errors' })
     // Bun rejects oversized bodies itself; anything else unexpected is ours: log it, hide it.
     const status = typeof set.status === 'number' && set.status === 413 ? 413 : 500
     if (status === 413) return problemResponse(request, 413, 'payload_too_large', 'Content Too Large', 'Request body too large')
-    logger.error({ err: error, requestId: requestIdOf(request), path: new URL(request.url).pathname }, 'unhandled error')
+    logger.error({ err: error, path: new URL(request.url).pathname }, 'unhandled error')
     return problemResponse(request, 500, 'internal_error', 'Internal Server Error', 'An unexpected error occurred; it has been logged')
   })

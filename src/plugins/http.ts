@@ -4,8 +4,7 @@ import { Elysia } from 'elysia'
 import { config } from '../config'
 import { logger } from '../infra/logger'
 import { httpDuration } from '../infra/metrics'
-import { problemResponse } from './errors'
-import { requestIdOf } from './request-id'
+import { problemResponse, problemStatus } from './errors'
 
 const started = new WeakMap<Request, number>()
 
@@ -50,12 +49,11 @@ export const httpPlugin = new Elysia({ name: 'http' })
     const route = (ctx as { route?: string }).route || 'unmatched'
     // A handler or error mapper may return a Response (problem+json): its status wins over set.status.
     const value = (ctx as { responseValue?: unknown }).responseValue
-    const status = String(value instanceof Response ? value.status : typeof set.status === 'number' ? set.status : 200)
+    const status = String(
+      problemStatus.get(request) ?? (value instanceof Response ? value.status : typeof set.status === 'number' ? set.status : 200),
+    )
     httpDuration.observe({ method: request.method, route, status }, seconds)
     if (logger.isLevelEnabled('info')) {
-      logger.info(
-        { requestId: requestIdOf(request), method: request.method, route, status: Number(status), ms: Math.round(seconds * 1e4) / 10 },
-        'request',
-      )
+      logger.info({ method: request.method, route, status: Number(status), ms: Math.round(seconds * 1e4) / 10 }, 'request')
     }
   })

@@ -1,5 +1,6 @@
 // X-Request-Id: echo a sane client value, otherwise generate a UUIDv7; present on every response.
 import { Elysia } from 'elysia'
+import { requestContext } from '../infra/context'
 
 const SANE = /^[A-Za-z0-9._:-]{1,128}$/
 const ids = new WeakMap<Request, string>()
@@ -17,6 +18,8 @@ export function requestIdOf(request: Request): string {
 
 export const requestIdPlugin = new Elysia({ name: 'request-id' })
   .onRequest(({ request, set }) => {
-    set.headers['x-request-id'] = requestIdOf(request)
+    const requestId = requestIdOf(request)
+    set.headers['x-request-id'] = requestId
+    requestContext.enterWith({ requestId })
   })
   .derive({ as: 'global' }, ({ request }) => ({ requestId: requestIdOf(request) }))
