@@ -11,7 +11,7 @@ import { changeRole, listUsers } from './service'
 export const usersModule = new Elysia({ name: 'users-module', prefix: '/admin/users' })
   .use(requestIdPlugin)
   .use(authPlugin)
-  .get('/', ({ query }) => listUsers(query.limit, query.cursor), {
+  .get('', ({ query }) => listUsers(query.limit, query.cursor), {
     auth: 'admin',
     query: ListUsersQuery,
     response: { 200: UserPage, ...problems(401, 403, 422, 429) },

@@ -7,9 +7,11 @@ import { ConflictError, NotFoundError, ValidationProblem } from '../../lib/error
 import type { Role } from '../../plugins/auth'
 import type { PublicUser } from '../auth/model'
 import { audit, type RequestMeta, toPublicUser } from '../auth/service'
+import { MAX_PAGE } from './model'
 
 /** Oldest first by id (UUIDv7 ids are time-ordered), so new sign-ups never shift earlier pages. */
-export async function listUsers(limit: number, cursor?: string): Promise<Page<PublicUser>> {
+export async function listUsers(limit = 20, cursor?: string): Promise<Page<PublicUser>> {
+  if (limit < 1 || limit > MAX_PAGE) throw ValidationProblem.field('limit', `must be from 1 to ${MAX_PAGE}`)
   const after = decodeCursor(cursor, 1)
   const afterId = after?.[0]
   if (after && (typeof afterId !== 'string' || !/^[0-9a-f-]{36}$/i.test(afterId))) {
