@@ -172,9 +172,10 @@ describe('OpenAPI', () => {
     if (method !== 'get') expect(op.requestBody.content['application/json'].schema.properties).toBeDefined()
     for (const s of statuses) expect(op.responses[s]).toBeDefined()
     for (const s of statuses.filter((s) => Number(s) >= 400)) {
-      const schema = op.responses[s].content['application/json'].schema
+      const schema = op.responses[s].content['application/problem+json'].schema
       expect(schema.required).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail', 'code']))
     }
+    if (statuses.includes('204')) expect(op.responses['204'].content).toBeUndefined()
     if (tag === 'admin' || path.endsWith('/me')) expect(op.security).toEqual([{ bearerAuth: [] }])
   })
 })
