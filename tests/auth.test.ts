@@ -6,6 +6,7 @@ import { SignJWT, UnsecuredJWT } from 'jose'
 import { auditLog, refreshTokens } from '../db/schema'
 import { config } from '../src/config'
 import { db } from '../src/infra/db'
+import { pruneRefreshTokens } from '../src/modules/auth/service'
 import { createUser, registerUser, req } from './helpers'
 
 const uniqueEmail = () => `a${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}@test.local`
@@ -153,6 +154,18 @@ describe('refresh rotation', () => {
     const r = await refresh(u.refreshToken)
     expectBearer401(r)
     expect(r.body.code).toBe('refresh_token_expired')
+  })
+
+  test('pruning deletes only tokens expired or revoked longer than the grace period', async () => {
+    const [old, fresh] = await Promise.all([registerUser(), registerUser()])
+    const longAgo = new Date(Date.now() - 3 * 86400_000)
+    await db.update(refreshTokens).set({ expiresAt: longAgo }).where(eq(refreshTokens.userId, old.user.id))
+    await db.update(refreshTokens).set({ revokedAt: new Date() }).where(eq(refreshTokens.userId, fresh.user.id))
+    expect(await pruneRefreshTokens(86400)).toBeGreaterThanOrEqual(1)
+    expect(await db.select().from(refreshTokens).where(eq(refreshTokens.userId, old.user.id))).toHaveLength(0)
+    // Revoked just now: kept, so a replay is still answered as "revoked".
+    expect(await db.select().from(refreshTokens).where(eq(refreshTokens.userId, fresh.user.id))).toHaveLength(1)
+    expect((await refresh(fresh.refreshToken)).body.code).toBe('refresh_token_revoked')
   })
 
   test('unknown and malformed refresh tokens', async () => {

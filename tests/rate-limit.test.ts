@@ -22,6 +22,7 @@ async function api(env: Record<string, string>): Promise<ApiProcess> {
   return p
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON of whatever shape the route answers
 type Res = { status: number; headers: Headers; body: any }
 async function call(
   p: ApiProcess,

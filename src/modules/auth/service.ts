@@ -1,6 +1,6 @@
 // Identity rules: password policy and Argon2id hashing, login, and refresh-token families with
 // rotation and reuse detection. No Elysia here: the controller signs access tokens and maps errors.
-import { and, eq, gt, isNull, sql } from 'drizzle-orm'
+import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
 import { type AuditEvent, auditLog, refreshTokens, users } from '../../../db/schema'
 import { config } from '../../config'
 import { type DbOrTx, db } from '../../infra/db'
@@ -203,6 +203,20 @@ export async function logout(token: string): Promise<void> {
     .from(refreshTokens)
     .where(eq(refreshTokens.tokenHash, sha256(token)))
   if (row) await revokeFamily(row.familyId)
+}
+
+/**
+ * Deletes refresh tokens that expired or were revoked more than `graceSeconds` ago; returns how
+ * many. Until then they are kept so a replayed token is still recognised as reuse. Meant for a
+ * periodic job (not scheduled by this module).
+ */
+export async function pruneRefreshTokens(graceSeconds = 86400): Promise<number> {
+  const cutoff = sql`now() - make_interval(secs => ${graceSeconds})`
+  const rows = await db
+    .delete(refreshTokens)
+    .where(or(lt(refreshTokens.expiresAt, cutoff), lt(refreshTokens.revokedAt, cutoff)))
+    .returning({ id: refreshTokens.id })
+  return rows.length
 }
 
 export async function currentUser(id: string): Promise<PublicUser> {
