@@ -3,10 +3,13 @@
 import { cors } from '@elysiajs/cors'
 import { Elysia } from 'elysia'
 import { config } from './config'
+import { authModule } from './modules/auth'
 import { systemModule } from './modules/system'
+import { usersModule } from './modules/users'
 import { errorsPlugin, registerRoutesForMethodCheck } from './plugins/errors'
 import { httpPlugin } from './plugins/http'
 import { openapiPlugin } from './plugins/openapi'
+import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestIdPlugin } from './plugins/request-id'
 
 const origins = config.CORS_ORIGINS.split(',')
@@ -14,7 +17,7 @@ const origins = config.CORS_ORIGINS.split(',')
   .filter(Boolean)
 
 /** Feature modules mounted under /api/v1. */
-export const api = new Elysia({ prefix: '/api/v1' })
+export const api = new Elysia({ prefix: '/api/v1' }).use(authModule).use(usersModule)
 
 export const app = new Elysia({
   name: 'stampede',
@@ -32,6 +35,7 @@ export const app = new Elysia({
   )
   .use(openapiPlugin)
   .use(systemModule)
+  .use(rateLimitPlugin)
   .use(api)
 
 export type App = typeof app

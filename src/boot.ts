@@ -6,6 +6,8 @@ import { redis, redisUrl } from './infra/redis'
 
 export async function onBoot(opts: { seedDemo: boolean }): Promise<void> {
   redis() // connect eagerly so the first request does not find Redis still connecting
+  const { ensureAdmin } = await import('./modules/auth/service')
+  await ensureAdmin()
   if (opts.seedDemo) {
     const { seedDemo } = await import('../db/seed')
     await seedDemo()

@@ -51,6 +51,7 @@ export const ConfigSchema = T.Object({
   BODY_LIMIT_BYTES: Int(1048576, 1024, 104857600, 'largest accepted request body'),
   SHUTDOWN_TIMEOUT_MS: Int(10000, 100, 120000, 'grace period to drain requests on SIGTERM'),
   RATE_LIMIT_ENABLED: Bool(true, 'false turns rate limiting off (benchmarks)'),
+  TRUST_PROXY: Bool(false, 'true = the client IP is the last X-Forwarded-For hop (only behind your own proxy)'),
   RATE_LIMIT_AUTH: Rate('10/60', 'auth endpoints, per IP and per email'),
   RATE_LIMIT_WRITE: Rate('60/60', 'mutating endpoints, per user or IP'),
   RATE_LIMIT_READ: Rate('600/60', 'read endpoints, per user or IP'),

@@ -78,3 +78,20 @@ export async function createUser(role: Role = 'customer'): Promise<{ id: string;
 export async function tokenFor(id: string, role: Role): Promise<string> {
   return accessJwt.decorator.accessJwt.sign({ sub: id, role, jti: Bun.randomUUIDv7() })
 }
+
+// --- users through the real auth routes ---
+export type RegisteredUser = {
+  user: { id: string; email: string; name: string; role: Role; createdAt: string }
+  accessToken: string
+  refreshToken: string
+  password: string
+}
+
+/** Registers a fresh customer via POST /api/v1/auth/register; throws unless it answers 201. */
+export async function registerUser(overrides: { email?: string; password?: string; name?: string } = {}): Promise<RegisteredUser> {
+  const password = overrides.password ?? 'Correct-horse-7'
+  const email = overrides.email ?? `r${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}@test.local`
+  const r = await req('POST', '/api/v1/auth/register', { body: { email, password, name: overrides.name ?? 'Reg User' } })
+  if (r.status !== 201) throw new Error(`register failed: ${r.status} ${r.text}`)
+  return { user: r.body.user, accessToken: r.body.accessToken, refreshToken: r.body.refreshToken, password }
+}

@@ -1,4 +1,5 @@
 // Every Drizzle table, one file per aggregate. drizzle-kit reads this file.
+export * from './auth'
 export * from './catalog'
 export * from './inventory'
 export * from './outbox'

@@ -8,6 +8,13 @@ const ASSETS = new Set(['swagger-ui-bundle.js', 'swagger-ui.css', 'favicon-32x32
 const assetDir = `${import.meta.dir}/../../node_modules/swagger-ui-dist`
 
 export const openapiPlugin = new Elysia({ name: 'openapi' })
+  // @elysiajs/openapi 1.4 labels every response schema application/json and renders a t.Void()
+  // response as an invalid `content: { type: 'void' }`. Errors are sent as problem+json, so the
+  // spec says so; bodiless responses get no content. Mutates the plugin's cached spec (idempotent);
+  // registered before the plugin because hooks only reach routes added after them.
+  .onAfterHandle({ as: 'global' }, ({ path, responseValue }) => {
+    if (path === '/swagger/json' && responseValue && typeof responseValue === 'object') fixResponses(responseValue)
+  })
   .use(
     openapi({
       path: '/swagger',
@@ -52,3 +59,21 @@ export const openapiPlugin = new Elysia({ name: 'openapi' })
     },
     { params: t.Object({ file: t.String() }), detail: { hide: true } },
   )
+
+type Spec = { paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>> }
+
+function fixResponses(spec: Spec): void {
+  for (const ops of Object.values(spec.paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      for (const [status, res] of Object.entries(op.responses ?? {})) {
+        const content = res.content
+        if (!content) continue
+        if ('type' in content) delete res.content
+        else if (Number(status) >= 400 && content['application/json']) {
+          content['application/problem+json'] = content['application/json']
+          delete content['application/json']
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,258 @@
+// Identity rules: password policy and Argon2id hashing, login, and refresh-token families with
+// rotation and reuse detection. No Elysia here: the controller signs access tokens and maps errors.
+import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
+import { type AuditEvent, auditLog, refreshTokens, users } from '../../../db/schema'
+import { config } from '../../config'
+import { type DbOrTx, db } from '../../infra/db'
+import { logger } from '../../infra/logger'
+import { ConflictError, UnauthorizedError, ValidationProblem } from '../../lib/errors'
+import { type LoginBody, PASSWORD_MAX, PASSWORD_MIN, type PublicUser, type RegisterBody } from './model'
+
+export type RequestMeta = { ip: string; requestId: string }
+export type Issued = { user: PublicUser; refreshToken: string }
+type UserRow = typeof users.$inferSelect
+
+const ARGON2 = { algorithm: 'argon2id' as const, memoryCost: config.ARGON2_MEMORY_COST, timeCost: config.ARGON2_TIME_COST }
+
+export const toPublicUser = (u: UserRow): PublicUser => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  role: u.role,
+  createdAt: u.createdAt.toISOString(),
+})
+
+export const normalizeEmail = (raw: string): string => raw.trim().toLowerCase()
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+/** The password policy, one rule per message so the client can tell the user what to fix. */
+export function checkPasswordPolicy(password: string): void {
+  if (password.length < PASSWORD_MIN) throw ValidationProblem.field('password', `must be at least ${PASSWORD_MIN} characters (min_length)`)
+  // The cap keeps a single request from buying seconds of hashing with a megabyte "password".
+  if (password.length > PASSWORD_MAX) throw ValidationProblem.field('password', `must be at most ${PASSWORD_MAX} characters (max_length)`)
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^a-zA-Z0-9]/].filter((re) => re.test(password)).length
+  if (classes < 2) {
+    throw ValidationProblem.field(
+      'password',
+      'must mix at least two of: lower case, upper case, digits, other characters (character_classes)',
+    )
+  }
+}
+
+export const hashPassword = (password: string): Promise<string> => Bun.password.hash(password, ARGON2)
+
+async function verifyPassword(password: string, hash: string): Promise<boolean> {
+  // A malformed stored hash (e.g. a non-login account) is a failed login, not a 500.
+  return Bun.password.verify(password, hash).catch(() => false)
+}
+
+// Unknown emails are verified against this hash so both failure paths cost one Argon2 verify.
+let dummy: Promise<string> | null = null
+const dummyHash = () => {
+  dummy ??= hashPassword(`dummy-${crypto.randomUUID()}`)
+  return dummy
+}
+
+/** True when a stored hash was made with other parameters than the configured ones. */
+const needsRehash = (hash: string): boolean =>
+  !hash.startsWith('$argon2id$') || !hash.includes(`$m=${ARGON2.memoryCost},t=${ARGON2.timeCost},`)
+
+export async function audit(
+  q: DbOrTx,
+  event: AuditEvent,
+  userId: string | null,
+  meta: RequestMeta | null,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  await q.insert(auditLog).values({ event, userId, ip: meta?.ip ?? null, requestId: meta?.requestId ?? null, details })
+}
+
+// --- refresh tokens ---------------------------------------------------------------------------
+// A token is 32 random bytes (base64url); only its SHA-256 is stored. That is enough for a
+// high-entropy secret (no dictionary to attack) and lets lookups use a unique index.
+
+const newOpaqueToken = (): string => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
+const sha256 = (s: string): string => new Bun.CryptoHasher('sha256').update(s).digest('hex')
+const expiry = () => new Date(Date.now() + config.REFRESH_TOKEN_TTL_SECONDS * 1000)
+
+/** Rotation and family revocation serialize per family, so no token can be minted into a family
+ *  after (or while) it is revoked: READ COMMITTED alone would let a concurrent rotation's new row
+ *  escape the revoking UPDATE's snapshot. */
+const lockFamily = (q: DbOrTx, familyId: string) => q.execute(sql`select pg_advisory_xact_lock(hashtextextended(${familyId}, 0))`)
+
+async function startFamily(q: DbOrTx, userId: string): Promise<string> {
+  const token = newOpaqueToken()
+  await q.insert(refreshTokens).values({ tokenHash: sha256(token), familyId: Bun.randomUUIDv7(), userId, expiresAt: expiry() })
+  return token
+}
+
+async function revokeFamily(familyId: string): Promise<number> {
+  return db.transaction(async (tx) => {
+    await lockFamily(tx, familyId)
+    const rows = await tx
+      .update(refreshTokens)
+      .set({ revokedAt: sql`now()` })
+      .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)))
+      .returning({ id: refreshTokens.id })
+    return rows.length
+  })
+}
+
+// --- use cases ----------------------------------------------------------------------------------
+
+export async function register(input: RegisterBody, meta: RequestMeta): Promise<Issued> {
+  const email = normalizeEmail(input.email)
+  if (!EMAIL.test(email)) throw ValidationProblem.field('email', 'must be an email address like name@example.com')
+  const name = input.name.trim()
+  if (!name) throw ValidationProblem.field('name', 'must not be blank')
+  checkPasswordPolicy(input.password)
+  const passwordHash = await hashPassword(input.password)
+  return db.transaction(async (tx) => {
+    // The unique index decides duplicates: a check-then-insert would race.
+    const [user] = await tx
+      .insert(users)
+      .values({ email, name, passwordHash })
+      .returning()
+      .catch((e) => {
+        if (isUniqueViolation(e)) throw new ConflictError('An account with this email already exists', 'email_taken')
+        throw e
+      })
+    if (!user) throw new Error('user insert returned nothing')
+    const refreshToken = await startFamily(tx, user.id)
+    await audit(tx, 'register', user.id, meta)
+    return { user: toPublicUser(user), refreshToken }
+  })
+}
+
+export async function login(input: LoginBody, meta: RequestMeta): Promise<Issued> {
+  const email = normalizeEmail(input.email)
+  const [user] = await db.select().from(users).where(eq(users.email, email))
+  const ok = await verifyPassword(input.password, user?.passwordHash ?? (await dummyHash()))
+  if (!user || !ok) {
+    await audit(db, 'login_failure', user?.id ?? null, meta, { email, reason: user ? 'bad_password' : 'unknown_email' })
+    throw new UnauthorizedError('Email or password is incorrect', 'invalid_credentials')
+  }
+  if (needsRehash(user.passwordHash)) {
+    const passwordHash = await hashPassword(input.password)
+    await db.update(users).set({ passwordHash, updatedAt: sql`now()` }).where(eq(users.id, user.id))
+  }
+  return db.transaction(async (tx) => {
+    const refreshToken = await startFamily(tx, user.id)
+    await audit(tx, 'login_success', user.id, meta)
+    return { user: toPublicUser(user), refreshToken }
+  })
+}
+
+/**
+ * Exchanges a refresh token for a new one in the same family. Exactly one of several concurrent
+ * exchanges of the same token wins: the conditional UPDATE is the fence. Presenting a token that
+ * was already rotated is treated as theft: the whole family is revoked.
+ */
+export async function refresh(token: string, meta: RequestMeta): Promise<Issued> {
+  const hash = sha256(token)
+  const [row] = await db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, hash))
+  if (!row) throw new UnauthorizedError('Refresh token is invalid', 'invalid_refresh_token')
+  const next = newOpaqueToken()
+  const nextId = Bun.randomUUIDv7()
+  const user = await db.transaction(async (tx) => {
+    await lockFamily(tx, row.familyId)
+    const [claimed] = await tx
+      .update(refreshTokens)
+      .set({ replacedBy: nextId })
+      .where(
+        and(
+          eq(refreshTokens.id, row.id),
+          isNull(refreshTokens.revokedAt),
+          isNull(refreshTokens.replacedBy),
+          gt(refreshTokens.expiresAt, sql`now()`),
+        ),
+      )
+      .returning()
+    if (!claimed) return null
+    const [u] = await tx.select().from(users).where(eq(users.id, claimed.userId))
+    if (!u) return null
+    await tx.insert(refreshTokens).values({
+      id: nextId,
+      tokenHash: sha256(next),
+      familyId: claimed.familyId,
+      userId: claimed.userId,
+      parentId: claimed.id,
+      expiresAt: expiry(),
+    })
+    return u
+  })
+  if (user) return { user: toPublicUser(user), refreshToken: next }
+
+  // Lost: find out why (the row as committed now, not as first read).
+  const [now] = await db.select().from(refreshTokens).where(eq(refreshTokens.id, row.id))
+  if (now?.replacedBy && !now.revokedAt) {
+    const revoked = await revokeFamily(now.familyId)
+    logger.warn({ userId: now.userId, familyId: now.familyId, revoked, requestId: meta.requestId }, 'refresh token reuse detected')
+    await audit(db, 'refresh_reuse_detected', now.userId, meta, { familyId: now.familyId, tokenId: now.id, revoked })
+    throw new UnauthorizedError('Refresh token was already used; all sessions of this login were revoked', 'refresh_token_reused')
+  }
+  if (now?.revokedAt) throw new UnauthorizedError('Refresh token was revoked', 'refresh_token_revoked')
+  throw new UnauthorizedError('Refresh token expired', 'refresh_token_expired')
+}
+
+/** Revokes the family of `token`. Unknown tokens are ignored: logout is idempotent. */
+export async function logout(token: string): Promise<void> {
+  const [row] = await db
+    .select({ familyId: refreshTokens.familyId })
+    .from(refreshTokens)
+    .where(eq(refreshTokens.tokenHash, sha256(token)))
+  if (row) await revokeFamily(row.familyId)
+}
+
+/**
+ * Deletes refresh tokens that expired or were revoked more than `graceSeconds` ago; returns how
+ * many. Until then they are kept so a replayed token is still recognised as reuse. Meant for a
+ * periodic job (not scheduled by this module).
+ */
+export async function pruneRefreshTokens(graceSeconds = 86400): Promise<number> {
+  const cutoff = sql`now() - make_interval(secs => ${graceSeconds})`
+  const rows = await db
+    .delete(refreshTokens)
+    .where(or(lt(refreshTokens.expiresAt, cutoff), lt(refreshTokens.revokedAt, cutoff)))
+    .returning({ id: refreshTokens.id })
+  return rows.length
+}
+
+export async function currentUser(id: string): Promise<PublicUser> {
+  const [u] = await db.select().from(users).where(eq(users.id, id))
+  if (!u) throw new UnauthorizedError('The account of this token no longer exists', 'invalid_token')
+  return toPublicUser(u)
+}
+
+/**
+ * Creates or updates the configured admin (ADMIN_EMAIL / ADMIN_PASSWORD) at boot. One upsert, so
+ * several instances booting at once converge on one row.
+ */
+export async function ensureAdmin(): Promise<void> {
+  if (!config.ADMIN_EMAIL || !config.ADMIN_PASSWORD) return
+  const email = normalizeEmail(config.ADMIN_EMAIL)
+  const [existing] = await db.select().from(users).where(eq(users.email, email))
+  if (
+    existing?.role === 'admin' &&
+    (await verifyPassword(config.ADMIN_PASSWORD, existing.passwordHash)) &&
+    !needsRehash(existing.passwordHash)
+  ) {
+    return
+  }
+  const passwordHash = await hashPassword(config.ADMIN_PASSWORD)
+  const [admin] = await db
+    .insert(users)
+    .values({ email, name: 'Administrator', passwordHash, role: 'admin' })
+    .onConflictDoUpdate({ target: users.email, set: { role: 'admin', passwordHash, updatedAt: sql`now()` } })
+    .returning({ id: users.id })
+  await audit(db, 'admin_ensured', admin?.id ?? null, null, { email, created: !existing })
+  logger.info({ email }, existing ? 'admin account updated' : 'admin account created')
+}
+
+export function isUniqueViolation(e: unknown): boolean {
+  for (let cur = e as { code?: string; cause?: unknown } | undefined; cur; cur = cur.cause as typeof cur) {
+    if (cur.code === '23505') return true
+  }
+  return false
+}

@@ -1,0 +1,40 @@
+// Admin view of users: keyset-paginated listing and role changes (audited, in one transaction).
+import { asc, eq, gt, sql } from 'drizzle-orm'
+import { users } from '../../../db/schema'
+import { db } from '../../infra/db'
+import { decodeCursor, type Page, toPage } from '../../lib/cursor'
+import { ConflictError, NotFoundError, ValidationProblem } from '../../lib/errors'
+import type { Role } from '../../plugins/auth'
+import type { PublicUser } from '../auth/model'
+import { audit, type RequestMeta, toPublicUser } from '../auth/service'
+import { MAX_PAGE } from './model'
+
+/** Oldest first by id (UUIDv7 ids are time-ordered), so new sign-ups never shift earlier pages. */
+export async function listUsers(limit = 20, cursor?: string): Promise<Page<PublicUser>> {
+  if (limit < 1 || limit > MAX_PAGE) throw ValidationProblem.field('limit', `must be from 1 to ${MAX_PAGE}`)
+  const after = decodeCursor(cursor, 1)
+  const afterId = after?.[0]
+  if (after && (typeof afterId !== 'string' || !/^[0-9a-f-]{36}$/i.test(afterId))) {
+    throw ValidationProblem.field('cursor', 'is not a cursor returned by this endpoint')
+  }
+  const rows = await db
+    .select()
+    .from(users)
+    .where(afterId ? gt(users.id, afterId as string) : undefined)
+    .orderBy(asc(users.id))
+    .limit(limit + 1)
+  return toPage(rows.map(toPublicUser), limit, (u) => [u.id])
+}
+
+/** Sets a user's role. Admins cannot change their own role, so the last admin cannot lock everyone out. */
+export async function changeRole(actorId: string, userId: string, role: Role, meta: RequestMeta): Promise<PublicUser> {
+  if (actorId === userId) throw new ConflictError('Admins cannot change their own role', 'own_role')
+  return db.transaction(async (tx) => {
+    const [before] = await tx.select({ role: users.role }).from(users).where(eq(users.id, userId)).for('update')
+    if (!before) throw new NotFoundError('User')
+    const [after] = await tx.update(users).set({ role, updatedAt: sql`now()` }).where(eq(users.id, userId)).returning()
+    if (!after) throw new NotFoundError('User')
+    if (before.role !== role) await audit(tx, 'role_change', userId, meta, { from: before.role, to: role, by: actorId })
+    return toPublicUser(after)
+  })
+}

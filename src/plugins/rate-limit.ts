@@ -1,0 +1,135 @@
+// Rate limiting as one named global plugin. Policies (RATE_LIMIT_* = "points/seconds"):
+//   auth   POST /auth/login|register|refresh, per client IP (here) and per email (auth controller)
+//   write  other non-GET requests, per user when a valid bearer token is present, else per IP
+//   read   GET/HEAD, keyed the same way
+// Store: rate-limiter-flexible's RateLimiterRedis — one atomic Lua INCR+PEXPIRE per decision, so
+// every API process shares one fixed-window counter per key. Its insurance RateLimiterMemory takes
+// over the moment the fail-fast Redis client is not ready or a command fails, so a dead Redis
+// costs no latency and no 5xx; the price is that during an outage each process counts alone
+// (limits become per-process). Fixed windows allow a burst of up to 2× at a window edge; we accept
+// that for one round trip per request (GCRA would need a custom script for the same guarantee).
+// Responses carry draft-ietf-httpapi-ratelimit-headers fields:
+//   RateLimit-Policy: "read";q=600;w=60      RateLimit: "read";r=599;t=42
+import { Elysia } from 'elysia'
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
+import { config, parseRate } from '../config'
+import { counter } from '../infra/metrics'
+import { key, redis } from '../infra/redis'
+import { clientIp } from '../lib/client-ip'
+import { RateLimitedError } from '../lib/errors'
+import { accessJwt, authenticate } from './auth'
+
+export type RatePolicy = 'auth' | 'auth-email' | 'write' | 'read'
+
+const rejections = counter('rate_limit_rejections_total', 'Requests answered 429, by policy', ['policy'])
+
+const RATES: Record<RatePolicy, string> = {
+  auth: config.RATE_LIMIT_AUTH,
+  'auth-email': config.RATE_LIMIT_AUTH,
+  write: config.RATE_LIMIT_WRITE,
+  read: config.RATE_LIMIT_READ,
+}
+
+type Limiter = RateLimiterRedis | RateLimiterMemory
+const limiters = new Map<RatePolicy, Limiter>()
+
+/** Built on first use: RateLimiterRedis defines its Lua command on the client at construction. */
+function limiterFor(policy: RatePolicy): Limiter {
+  let l = limiters.get(policy)
+  if (!l) {
+    const { points, duration } = parseRate(RATES[policy])
+    const keyPrefix = key('rate', policy)
+    const memory = new RateLimiterMemory({ keyPrefix, points, duration })
+    const client = redis()
+    l = client
+      ? new RateLimiterRedis({ storeClient: client, keyPrefix, points, duration, rejectIfRedisNotReady: true, insuranceLimiter: memory })
+      : memory
+    limiters.set(policy, l)
+  }
+  return l
+}
+
+export type RateDecision = { policy: RatePolicy; limit: number; window: number; remaining: number; resetSeconds: number }
+
+/** Consumes one point of `policy` for `subject`; throws RateLimitedError (with headers) when over. */
+export async function consume(policy: RatePolicy, subject: string, headers: Record<string, unknown>): Promise<RateDecision> {
+  const { points, duration } = parseRate(RATES[policy])
+  let res: RateLimiterRes
+  let allowed = true
+  try {
+    res = await limiterFor(policy).consume(subject)
+  } catch (e) {
+    // Only a RateLimiterRes means "over the limit"; with the memory insurance, store errors never
+    // reach here, but if one does the request is allowed rather than failed.
+    if (!(e instanceof RateLimiterRes)) return { policy, limit: points, window: duration, remaining: points, resetSeconds: duration }
+    res = e
+    allowed = false
+  }
+  const decision: RateDecision = {
+    policy,
+    limit: points,
+    window: duration,
+    remaining: Math.max(0, res.remainingPoints),
+    resetSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)),
+  }
+  appendItem(headers, 'ratelimit-policy', `"${policy}";q=${points};w=${duration}`)
+  appendItem(headers, 'ratelimit', `"${policy}";r=${decision.remaining};t=${decision.resetSeconds}`)
+  if (!allowed) {
+    rejections.inc({ policy })
+    throw new RateLimitedError(Math.max(1, decision.resetSeconds), {
+      'RateLimit-Policy': String(headers['ratelimit-policy']),
+      RateLimit: String(headers.ratelimit),
+    })
+  }
+  return decision
+}
+
+/** Structured-field lists: a second policy on the same response is appended as another item. */
+function appendItem(headers: Record<string, unknown>, name: string, item: string): void {
+  const prev = headers[name]
+  headers[name] = typeof prev === 'string' && prev ? `${prev}, ${item}` : item
+}
+
+/** Emails become a short hash in Redis keys: no personal data in the limiter's keyspace. */
+function emailSubject(email: string): string {
+  return `email:${new Bun.CryptoHasher('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 32)}`
+}
+
+/** The per-email half of the `auth` policy; the auth controller calls it once the body is parsed. */
+export async function limitAuthEmail(email: string, headers: Record<string, unknown>): Promise<void> {
+  if (!config.RATE_LIMIT_ENABLED) return
+  await consume('auth-email', emailSubject(email), headers)
+}
+
+const AUTH_PATHS = new Set(['/api/v1/auth/login', '/api/v1/auth/register', '/api/v1/auth/refresh'])
+const EXEMPT = /^\/(health|ready|metrics|swagger)(\/|$)/
+
+type Verifier = Parameters<typeof authenticate>[0]
+const verifier = accessJwt.decorator.accessJwt as unknown as Verifier
+
+async function subjectOf(request: Request, ip: string): Promise<string> {
+  const authorization = request.headers.get('authorization')
+  if (authorization) {
+    const user = await authenticate(verifier, authorization).catch(() => null)
+    if (user) return `user:${user.id}`
+  }
+  return `ip:${ip}`
+}
+
+export function policyOf(method: string, path: string): RatePolicy {
+  if (method === 'POST' && AUTH_PATHS.has(path)) return 'auth'
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'write'
+}
+
+export const rateLimitPlugin = new Elysia({ name: 'rate-limit' }).onRequest(async ({ request, set, server }) => {
+  if (!config.RATE_LIMIT_ENABLED || request.method === 'OPTIONS') return
+  const url = request.url
+  const q = url.indexOf('?', 8)
+  const path = url.slice(url.indexOf('/', 8), q === -1 ? undefined : q).replace(/(.)\/$/, '$1')
+  if (EXEMPT.test(path)) return
+  const policy = policyOf(request.method, path)
+  const ip = clientIp(server, request)
+  // Auth endpoints are keyed by IP even with a token: they are how tokens are obtained.
+  const subject = policy === 'auth' ? `ip:${ip}` : await subjectOf(request, ip)
+  await consume(policy, subject, set.headers as Record<string, unknown>)
+})
