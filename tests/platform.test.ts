@@ -157,3 +157,40 @@ describe('logging', () => {
     ])
   })
 })
+
+describe('graceful shutdown', () => {
+  test('SIGTERM lets an in-flight request finish, then refuses new connections', async () => {
+    const { startApi } = await import('./helpers')
+    const api = await startApi()
+    // A request whose body trickles in over ~600 ms is in flight when the signal arrives.
+    const body = JSON.stringify({ email: 'drain@test.local', password: 'wrong-password-123' })
+    const stream = new ReadableStream({
+      async start(controller) {
+        const bytes = new TextEncoder().encode(body)
+        for (let i = 0; i < bytes.length; i += 8) {
+          controller.enqueue(bytes.slice(i, i + 8))
+          await Bun.sleep(60)
+        }
+        controller.close()
+      },
+    })
+    const inFlight = fetch(`${api.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: stream,
+      // @ts-expect-error Bun/undici option for streaming request bodies
+      duplex: 'half',
+    })
+    await Bun.sleep(150)
+    api.proc.kill('SIGTERM')
+    const res = await inFlight
+    expect(res.status).toBe(401) // answered, not reset: wrong credentials
+    expect(await api.proc.exited).toBe(0)
+    expect(
+      await fetch(`${api.url}/health`).then(
+        () => 'served',
+        () => 'refused',
+      ),
+    ).toBe('refused')
+  })
+})
