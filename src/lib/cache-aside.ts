@@ -83,6 +83,51 @@ export class CacheAside<T> {
     return (await flight).value
   }
 
+  /**
+   * Many keys at once (list hydration): one MGET; the misses are loaded with one `loadMany` call
+   * and written back under the same generation guard. No cross-instance lock on this path — a
+   * batch of cold keys costs one query, not one per key.
+   */
+  async getMany(keys: string[], loadMany: (missing: string[]) => Promise<Map<string, T>>): Promise<(T | null)[]> {
+    if (keys.length === 0) return []
+    const cached = await withRedis<(string | null)[] | null>(
+      (r) => r.mget(...keys),
+      () => null,
+    )
+    if (!cached) {
+      this.event('load')
+      const loaded = await loadMany(keys)
+      return keys.map((k) => loaded.get(k) ?? null)
+    }
+    const missing = keys.filter((_, i) => cached[i] === null)
+    for (let i = 0; i < keys.length - missing.length; i++) this.event('hit')
+    if (missing.length === 0) return cached.map((s) => this.decode(s as string))
+    for (const _ of missing) this.event('miss')
+    // Generations are read before the database, exactly as in get().
+    const gens = await withRedis<(string | null)[] | null>(
+      (r) => r.mget(...missing.map((k) => `${k}:gen`)),
+      () => null,
+    )
+    this.event('load')
+    const loaded = await loadMany(missing)
+    if (gens) {
+      await withRedis(
+        async (r) => {
+          const p = r.pipeline()
+          missing.forEach((k, i) => {
+            const v = loaded.get(k) ?? null
+            const payload = v === null ? NEGATIVE : this.codec.encode(v)
+            const ttl = jitteredTtlMs(v === null ? this.opts.negativeTtlSeconds : this.opts.ttlSeconds)
+            p.eval(FILL_SCRIPT, 3, k, `${k}:gen`, `${k}:lock`, gens[i] ?? '0', payload, ttl, '')
+          })
+          await p.exec()
+        },
+        () => undefined,
+      )
+    }
+    return keys.map((k, i) => (cached[i] === null ? (loaded.get(k) ?? null) : this.decode(cached[i] as string)))
+  }
+
   /** Drops the entries and bumps their generations; call after the write commits, before responding. */
   async invalidate(...keys: string[]): Promise<void> {
     if (keys.length === 0) return

@@ -2,7 +2,7 @@
 // serialized JSON plus its ETag, so a hit is one Redis GET and no JSON round trip. Writers elsewhere
 // (inventory, orders, reviews) call invalidateProduct after their change commits, before responding.
 import { config } from '../../config'
-import { key } from '../../infra/redis'
+import { key, withRedis } from '../../infra/redis'
 import { CacheAside } from '../../lib/cache-aside'
 
 export type CachedBody = { etag: string; json: string }
@@ -34,6 +34,37 @@ export const featuredCache = new CacheAside<CachedBody>({
   negativeTtlSeconds: config.CACHE_NEGATIVE_TTL_SECONDS,
   codec: bodyCodec,
 })
+
+/** List and search pages: ids + cursor only (bodies come from productCache, so they are never stale). */
+export type CachedPage = { ids: string[]; nextCursor: string | null; total: number; matcher: string }
+export const pageCache = new CacheAside<CachedPage>({
+  name: 'search',
+  ttlSeconds: config.SEARCH_CACHE_TTL_SECONDS,
+  negativeTtlSeconds: config.SEARCH_CACHE_TTL_SECONDS,
+})
+
+const LISTING_GEN = () => key('search', 'gen')
+
+/** The current listing generation; part of every page key, so bumping it retires all cached pages. */
+export async function listingGeneration(): Promise<string> {
+  return withRedis(
+    async (r) => (await r.get(LISTING_GEN())) ?? '0',
+    () => '0',
+  )
+}
+
+/**
+ * Catalog writes that change which products a list holds or their order (create, update, delete,
+ * category moves) retire every cached page. Stock and review changes do not: they only change the
+ * fields shown, which come from the product cache, so inStock filters and rank order may lag by up
+ * to SEARCH_CACHE_TTL_SECONDS.
+ */
+export async function invalidateListings(): Promise<void> {
+  await withRedis(
+    (r) => r.incr(LISTING_GEN()),
+    () => 0,
+  )
+}
 
 export const productKey = (id: string): string => key('product', id)
 export const FEATURED_KEY = (): string => key('products', 'featured')

@@ -5,6 +5,7 @@ import { eq, sql } from 'drizzle-orm'
 import { categories, products } from '../../../db/schema'
 import { type DbOrTx, db } from '../../infra/db'
 import { ConflictError, NotFoundError, ValidationProblem } from '../../lib/errors'
+import { invalidateListings } from './cache'
 import type { Category, CategoryCreate, CategoryPatch } from './model'
 
 const TREE_LOCK = sql`select pg_advisory_xact_lock(hashtext('stampede:category-tree'))`
@@ -98,7 +99,7 @@ export async function createCategory(input: CategoryCreate): Promise<Category> {
 }
 
 export async function updateCategory(id: string, patch: CategoryPatch): Promise<Category> {
-  return uniqueSlug(
+  const updated = await uniqueSlug(
     db.transaction(async (tx) => {
       await tx.execute(TREE_LOCK)
       const [current] = await tx.select().from(categories).where(eq(categories.id, id)).for('update')
@@ -126,6 +127,9 @@ export async function updateCategory(id: string, patch: CategoryPatch): Promise<
     }),
     patch.slug ?? '',
   )
+  // A move changes which products a category filter (with descendants) returns; a rename changes search.
+  await invalidateListings()
+  return updated
 }
 
 export async function deleteCategory(id: string): Promise<void> {

@@ -6,12 +6,13 @@
 import { type SQL, sql } from 'drizzle-orm'
 import { db } from '../../infra/db'
 import { logger } from '../../infra/logger'
+import { key } from '../../infra/redis'
 import { decodeCursor, encodeCursor, type Page } from '../../lib/cursor'
 import { ValidationProblem } from '../../lib/errors'
 import { type RankContext, rankScoreSql, relevanceSql } from '../../lib/ranking'
-import { availableByProductIds } from '../inventory/service'
+import { type CachedPage, listingGeneration, pageCache } from './cache'
 import type { Product, ProductQuery, Sort } from './model'
-import { toProduct } from './service'
+import { getProductBodies } from './service'
 
 export type ListInput = Omit<Partial<ProductQuery>, 'limit'> & { limit: number; userId?: string | null }
 type Matcher = 'none' | 'fts' | 'trigram'
@@ -97,8 +98,7 @@ async function runQuery(
   }
   const dir = sql.raw(spec.dir)
   const query = sql`
-    select p.id, p.name, p.description, p.brand, p.price_cents, p.currency, p.category_id, p.rating_count, p.rating_sum,
-           p.purchase_count, p.created_at, p.updated_at, (${spec.expr})::text as k ${withTotal ? sql`, count(*) over () as total` : sql``}
+    select p.id, (${spec.expr})::text as k ${withTotal ? sql`, count(*) over () as total` : sql``}
     from products p
     where ${sql.join(where, sql` and `)}
     order by ${spec.expr} ${dir}, p.id ${dir}
@@ -140,14 +140,8 @@ function validCursor(c: CursorKey, sort: Sort): boolean {
 
 type CursorKey = [k: string, id: string, sort: Sort, matcher: Matcher, now: string, maxPurchases: number]
 
-export async function listProducts(input: ListInput): Promise<Page<Product>> {
-  const q = input.q?.trim() ?? ''
-  if (input.minPriceCents !== undefined && input.maxPriceCents !== undefined && input.minPriceCents > input.maxPriceCents) {
-    throw ValidationProblem.field('query.minPriceCents', 'must not exceed maxPriceCents')
-  }
-  const sort: Sort = input.sort ?? (q ? 'relevance' : 'rank')
-  const raw = decodeCursor(input.cursor, 6) as CursorKey | undefined
-  if (raw && !validCursor(raw, sort)) throw ValidationProblem.field('query.cursor', 'is not a cursor of this query')
+/** Runs the query for one page: ids in order, the next cursor, and (first page of a search) the total. */
+async function computePage(input: ListInput, q: string, sort: Sort, raw: CursorKey | undefined): Promise<CachedPage> {
   const ctx: RankContext = raw
     ? { now: new Date(raw[4]), maxPurchases: Number(raw[5]) }
     : { now: new Date(), maxPurchases: sort === 'rank' || sort === 'relevance' ? await maxPurchases() : 0 }
@@ -159,44 +153,63 @@ export async function listProducts(input: ListInput): Promise<Page<Product>> {
     matcher = 'trigram'
     rows = await runQuery(input, sort, matcher, ctx, after, true)
   }
-  if (first && q) recordSearch(q, Number(rows[0]?.total ?? 0), matcher, input.userId ?? null)
-
   const page = rows.slice(0, input.limit)
-  const available = await availableByProductIds(
-    db,
-    page.map((r) => r.id as string),
-  )
-  const items = page.map((r) =>
-    toProduct(
-      {
-        id: r.id as string,
-        name: r.name as string,
-        description: r.description as string,
-        brand: (r.brand as string | null) ?? null,
-        priceCents: Number(r.price_cents),
-        currency: r.currency as string,
-        categoryId: (r.category_id as string | null) ?? null,
-        ratingCount: Number(r.rating_count),
-        ratingSum: Number(r.rating_sum),
-        purchaseCount: Number(r.purchase_count),
-        createdAt: new Date(r.created_at as string),
-        updatedAt: new Date(r.updated_at as string),
-      },
-      available.get(r.id as string) ?? 0,
-    ),
-  )
   const last = page[page.length - 1]
   const nextCursor =
     rows.length > input.limit && last
       ? encodeCursor([last.k, last.id as string, sort, matcher, ctx.now.toISOString(), ctx.maxPurchases] satisfies CursorKey)
       : null
-  return { items, nextCursor }
+  return { ids: page.map((r) => r.id as string), nextCursor, total: Number(rows[0]?.total ?? 0), matcher }
 }
 
-/** Search analytics, off the response path: a lost row costs a data point, not a request. */
-function recordSearch(query: string, resultCount: number, matcher: Matcher, userId: string | null): void {
-  db.execute(sql`insert into search_queries (id, query, result_count, matcher, user_id)
-                 values (${Bun.randomUUIDv7()}, ${query}, ${resultCount}, ${matcher}, ${userId})`).catch((err) =>
-    logger.warn({ err: (err as Error).message }, 'search analytics insert failed'),
-  )
+/**
+ * One page as the JSON the API returns. The page (ids + cursor) is cached per query under the
+ * listing generation; product bodies come from the product cache, so a price or stock change shows
+ * in lists as soon as it shows on the product page.
+ */
+export async function listProductsJson(input: ListInput): Promise<string> {
+  const q = input.q?.trim() ?? ''
+  if (input.minPriceCents !== undefined && input.maxPriceCents !== undefined && input.minPriceCents > input.maxPriceCents) {
+    throw ValidationProblem.field('query.minPriceCents', 'must not exceed maxPriceCents')
+  }
+  const sort: Sort = input.sort ?? (q ? 'relevance' : 'rank')
+  const raw = decodeCursor(input.cursor, 6) as CursorKey | undefined
+  if (raw && !validCursor(raw, sort)) throw ValidationProblem.field('query.cursor', 'is not a cursor of this query')
+  const norm = [q.toLowerCase(), input.categoryId, input.minPriceCents, input.maxPriceCents, input.inStock, sort, input.limit, input.cursor]
+  const hash = new Bun.CryptoHasher('sha1').update(JSON.stringify(norm)).digest('base64url')
+  const pageKey = key('search', await listingGeneration(), hash)
+  const page = (await pageCache.get(pageKey, () => computePage(input, q, sort, raw))) as CachedPage
+  if (!raw && q) recordSearch(q, page.total, page.matcher, input.userId ?? null)
+  const bodies = await getProductBodies(page.ids)
+  return `{"items":[${bodies.map((b) => b.json).join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`
+}
+
+export async function listProducts(input: ListInput): Promise<Page<Product>> {
+  return JSON.parse(await listProductsJson(input)) as Page<Product>
+}
+
+// Search analytics, off the response path and batched: one insert per flush, not per search.
+type SearchLog = { id: string; query: string; resultCount: number; matcher: string; userId: string | null; at: string }
+let buffer: SearchLog[] = []
+let flushTimer: ReturnType<typeof setTimeout> | null = null
+export const SEARCH_LOG_FLUSH_MS = 200
+
+function recordSearch(query: string, resultCount: number, matcher: string, userId: string | null): void {
+  buffer.push({ id: Bun.randomUUIDv7(), query, resultCount, matcher, userId, at: new Date().toISOString() })
+  if (buffer.length >= 500) void flushSearchLog()
+  else flushTimer ??= setTimeout(() => void flushSearchLog(), SEARCH_LOG_FLUSH_MS)
+}
+
+/** Writes buffered search rows (a lost batch costs data points, never a request). */
+export async function flushSearchLog(): Promise<void> {
+  if (flushTimer) clearTimeout(flushTimer)
+  flushTimer = null
+  const rows = buffer
+  buffer = []
+  if (rows.length === 0) return
+  await db
+    .execute(sql`insert into search_queries (id, query, result_count, matcher, user_id, created_at)
+      select id, query, "resultCount", matcher, "userId", at
+      from json_to_recordset(${JSON.stringify(rows)}::json) as x(id uuid, query text, "resultCount" int, matcher text, "userId" uuid, at timestamptz)`)
+    .catch((err: Error) => logger.warn({ err: err.message, lost: rows.length }, 'search analytics insert failed'))
 }

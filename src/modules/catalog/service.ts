@@ -5,7 +5,16 @@ import { categories, products } from '../../../db/schema'
 import { type DbOrTx, db } from '../../infra/db'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
 import { availableByProductIds, createInventory } from '../inventory/service'
-import { type CachedBody, cachedBody, FEATURED_KEY, featuredCache, invalidateProduct, productCache, productKey } from './cache'
+import {
+  type CachedBody,
+  cachedBody,
+  FEATURED_KEY,
+  featuredCache,
+  invalidateListings,
+  invalidateProduct,
+  productCache,
+  productKey,
+} from './cache'
 import type { Product, ProductCreate, ProductPatch } from './model'
 import { listProducts } from './search'
 
@@ -88,13 +97,36 @@ export function toProduct(r: ProductCore, available: number): Product {
 
 /** Reads one live product straight from Postgres (the cache loader). */
 export async function loadProduct(tx: DbOrTx, id: string): Promise<Product | null> {
-  const [row] = await tx
+  return (await loadProducts(tx, [id])).get(id) ?? null
+}
+
+/** Live products by id (unknown or deleted ids are absent). Two queries whatever the count. */
+export async function loadProducts(tx: DbOrTx, ids: string[]): Promise<Map<string, Product>> {
+  if (ids.length === 0) return new Map()
+  const rows = await tx
     .select(productColumns)
     .from(products)
-    .where(and(eq(products.id, id), isNull(products.deletedAt)))
-  if (!row) return null
-  const available = (await availableByProductIds(tx, [id])).get(id) ?? 0
-  return toProduct(row, available)
+    .where(and(inArray(products.id, ids), isNull(products.deletedAt)))
+  const available = await availableByProductIds(
+    tx,
+    rows.map((r) => r.id),
+  )
+  return new Map(rows.map((r) => [r.id, toProduct(r, available.get(r.id) ?? 0)]))
+}
+
+/** Product bodies for a list page, through the product cache (one MGET, one batch load for misses). */
+export async function getProductBodies(ids: string[]): Promise<CachedBody[]> {
+  const keys = ids.map(productKey)
+  const idOf = new Map(keys.map((k, i) => [k, ids[i] as string]))
+  const bodies = await productCache.getMany(keys, async (missing) => {
+    const loaded = await loadProducts(
+      db,
+      missing.map((k) => idOf.get(k) as string),
+    )
+    return new Map([...loaded].map(([id, p]) => [productKey(id), cachedBody(p)]))
+  })
+  // A product deleted since the page was cached is simply left out.
+  return bodies.filter((b): b is CachedBody => b !== null)
 }
 
 /** The product's JSON and ETag, via the cache. Null when unknown or deleted (cached briefly too). */
@@ -137,7 +169,7 @@ export async function createProduct(input: ProductCreate): Promise<Product> {
     return loadProduct(tx, id)
   })
   // A 404 for this id may have been cached by a reader who guessed it; new lists should show it.
-  await Promise.all([invalidateProduct(id), featuredCache.invalidate(FEATURED_KEY())])
+  await Promise.all([invalidateProduct(id), featuredCache.invalidate(FEATURED_KEY()), invalidateListings()])
   return product as Product
 }
 
@@ -161,7 +193,7 @@ export async function updateProduct(id: string, patch: ProductPatch): Promise<Pr
     if (!row) throw new NotFoundError('Product')
     return loadProduct(tx, id)
   })
-  await Promise.all([invalidateProduct(id), featuredCache.invalidate(FEATURED_KEY())])
+  await Promise.all([invalidateProduct(id), featuredCache.invalidate(FEATURED_KEY()), invalidateListings()])
   return product as Product
 }
 
@@ -172,7 +204,7 @@ export async function deleteProduct(id: string): Promise<void> {
     .where(and(eq(products.id, id), isNull(products.deletedAt)))
     .returning({ id: products.id })
   if (!row) throw new NotFoundError('Product')
-  await Promise.all([invalidateProduct(id), featuredCache.invalidate(FEATURED_KEY())])
+  await Promise.all([invalidateProduct(id), featuredCache.invalidate(FEATURED_KEY()), invalidateListings()])
 }
 
 export const FEATURED_SIZE = 12
