@@ -20,13 +20,26 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     phase: { type: 'string', default: '15' },
     vus: { type: 'string', default: '50' },
+    'read-vus': { type: 'string', default: '50' },
   },
 })
 const products = Number(values.products)
 const runs = Number(values.runs)
 
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-const redisUrl = process.env.REDIS_URL && process.env.REDIS_URL !== 'none' ? process.env.REDIS_URL : 'redis://127.0.0.1:6379'
+// A private redis-server (other benchmarks on a shared machine hammer the shared one), unless
+// BENCH_REDIS_URL names one.
+let redisProc: Bun.Subprocess | null = null
+let redisUrl = process.env.BENCH_REDIS_URL ?? ''
+if (!redisUrl) {
+  const port = 7400 + Math.floor(Math.random() * 500)
+  redisProc = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdout: 'ignore',
+    stderr: 'inherit',
+  })
+  redisUrl = `redis://127.0.0.1:${port}`
+  await Bun.sleep(300)
+}
 const k6 = [`${process.env.HOME}/go/bin/k6`, Bun.which('k6')].find((p) => p && Bun.file(p).size > 0)
 if (!k6) throw new Error('k6 not found (~/go/bin/k6 or PATH)')
 
@@ -89,9 +102,17 @@ try {
   const results: Summary[] = []
   for (let i = 0; i < runs; i++) {
     const summaryFile = resolve(root, `bench/results/browse.${runId}.${i}.tmp.json`)
-    const k = Bun.spawn([k6, 'run', '--quiet', resolve(root, 'bench/k6/browse.js')], {
+    const k = Bun.spawn([k6, 'run', '--quiet', '--address', '127.0.0.1:0', resolve(root, 'bench/k6/browse.js')], {
       cwd: root,
-      env: { ...process.env, BASE_URL: base, IDS_FILE: idsFile, SUMMARY_FILE: summaryFile, VUS: values.vus, PHASE: values.phase },
+      env: {
+        ...process.env,
+        BASE_URL: base,
+        IDS_FILE: idsFile,
+        SUMMARY_FILE: summaryFile,
+        VUS: values.vus,
+        READ_VUS: values['read-vus'],
+        PHASE: values.phase,
+      },
       stdout: 'ignore',
       stderr: 'inherit',
     })
@@ -127,6 +148,7 @@ try {
     at: new Date().toISOString(),
     products,
     vus: Number(values.vus),
+    readVus: Number(values['read-vus']),
     phaseSeconds: Number(values.phase),
     runs: results,
     medians,
@@ -134,7 +156,9 @@ try {
     machine: { cpus: navigator.hardwareConcurrency, note: 'API, Postgres, Redis and k6 share this machine' },
   }
   await Bun.write(resolve(root, 'bench/results/browse.json'), `${JSON.stringify(out, null, 2)}\n`)
-  console.log(`\nbrowse benchmark — ${products} products, ${values.vus} VUs, ${runs} run(s), medians`)
+  console.log(
+    `\nbrowse benchmark — ${products} products, search ${values.vus} VUs, health/product ${values['read-vus']} VUs, ${runs} run(s), medians`,
+  )
   console.table({
     'GET /health': { rps: medians.healthRps, 'p95 ms': '', 'p99 ms': '', target: '' },
     'GET /products/:id (cached)': {
@@ -159,7 +183,12 @@ try {
     .unsafe(`drop database if exists "${dbName}" with (force)`)
     .catch((e) => console.error(`could not drop ${dbName}: ${e.message}`))
   await admin.end()
-  const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
-  await deleteByPrefix(r, prefix).catch(() => {})
-  r.disconnect()
+  if (redisProc) {
+    redisProc.kill()
+    await redisProc.exited
+  } else {
+    const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
+    await deleteByPrefix(r, prefix).catch(() => {})
+    r.disconnect()
+  }
 }

@@ -1,7 +1,7 @@
 // Browse benchmark: GET /health, cached GET /api/v1/products/:id and search, one after another in
 // the same run at the same concurrency, so the product-read rate can be compared with /health.
 // Targets (issue 4): product read ≥ 0.6 × /health rate with p99 ≤ 20 ms; search p95 ≤ 25 ms at 50 VUs.
-// Env: BASE_URL, IDS_FILE (JSON array of product ids), VUS (50), PHASE (seconds per scenario, 15),
+// Env: BASE_URL, IDS_FILE (JSON array of product ids), VUS (search, 50), READ_VUS (health + product, = VUS), PHASE (seconds per scenario, 15),
 // SUMMARY_FILE (where handleSummary writes the JSON summary).
 import { check } from 'k6'
 import { SharedArray } from 'k6/data'
@@ -9,6 +9,7 @@ import http from 'k6/http'
 
 const BASE = __ENV.BASE_URL || 'http://127.0.0.1:3000'
 const VUS = Number(__ENV.VUS || 50)
+const READ_VUS = Number(__ENV.READ_VUS || VUS)
 const PHASE = Number(__ENV.PHASE || 15)
 const GAP = 2
 const ids = new SharedArray('ids', () => JSON.parse(open(__ENV.IDS_FILE)))
@@ -46,15 +47,15 @@ const QUERIES = new SharedArray('queries', () => [
   'gifting',
 ])
 
-const phase = (i) => ({ executor: 'constant-vus', vus: VUS, duration: `${PHASE}s`, startTime: `${i * (PHASE + GAP)}s`, gracefulStop: '2s' })
+const phase = (i, vus) => ({ executor: 'constant-vus', vus, duration: `${PHASE}s`, startTime: `${i * (PHASE + GAP)}s`, gracefulStop: '2s' })
 
 export const options = {
   discardResponseBodies: true,
   summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
   scenarios: {
-    health: { ...phase(0), exec: 'health' },
-    product: { ...phase(1), exec: 'product' },
-    search: { ...phase(2), exec: 'search' },
+    health: { ...phase(0, READ_VUS), exec: 'health' },
+    product: { ...phase(1, READ_VUS), exec: 'product' },
+    search: { ...phase(2, VUS), exec: 'search' },
   },
   thresholds: {
     'http_req_duration{scenario:product}': ['p(99)<=20'],
@@ -101,6 +102,7 @@ export function handleSummary(data) {
   }
   const out = {
     vus: VUS,
+    readVus: READ_VUS,
     phaseSeconds: PHASE,
     health: scenario('health'),
     product: scenario('product'),
