@@ -278,3 +278,54 @@ describe('recordPurchases', () => {
     expect((await req('GET', `/api/v1/products/${p.id}`)).body.purchaseCount).toBe(5)
   })
 })
+
+describe('hasPurchased (verifiedPurchase)', () => {
+  test('false while orders tables do not exist; true for a paid order once they do', async () => {
+    const { hasPurchased } = await import('../src/modules/orders/purchases')
+    const u = await createUser()
+    const p = await newProduct()
+    expect(await hasPurchased(db, u.id, p.id)).toBe(false)
+    // Stand-in orders tables in a private schema (the orders module owns the real ones).
+    const schema = `purchases_${tag()}`
+    await db.execute(sql.raw(`create schema ${schema}`))
+    try {
+      const verdict = await db.transaction(async (tx) => {
+        await tx.execute(sql.raw(`set local search_path = ${schema}, public`))
+        await tx.execute(sql.raw('create table orders (id uuid primary key, user_id uuid not null, status text not null)'))
+        await tx.execute(sql.raw('create table order_items (order_id uuid not null, product_id uuid not null)'))
+        const orderId = Bun.randomUUIDv7()
+        await tx.execute(sql`insert into orders values (${orderId}, ${u.id}, 'pending')`)
+        await tx.execute(sql`insert into order_items values (${orderId}, ${p.id})`)
+        const unpaid = await hasPurchased(tx, u.id, p.id)
+        await tx.execute(sql`update orders set status = 'paid' where id = ${orderId}`)
+        return [unpaid, await hasPurchased(tx, u.id, p.id)]
+      })
+      expect(verdict).toEqual([false, true])
+    } finally {
+      await db.execute(sql.raw(`drop schema ${schema} cascade`))
+    }
+  })
+})
+
+describe('OpenAPI', () => {
+  test('every catalog route is tagged, summarised, and documents its error responses', async () => {
+    const spec = (await req('GET', '/swagger/json')).body
+    const routes = Object.entries(spec.paths as Record<string, Record<string, any>>).filter(([path]) =>
+      /^\/api\/v1\/(products|categories)/.test(path),
+    )
+    expect(routes.length).toBeGreaterThanOrEqual(6)
+    for (const [path, ops] of routes) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(op.tags, `${method} ${path}`).toContain('catalog')
+        expect(op.summary, `${method} ${path}`).toBeTruthy()
+        // Only the two parameterless public reads have no client error to document.
+        const noClientErrors = method === 'get' && (path === '/api/v1/categories' || path === '/api/v1/products/featured')
+        if (!noClientErrors)
+          expect(
+            Object.keys(op.responses ?? {}).some((s) => s.startsWith('4')),
+            `${method} ${path}`,
+          ).toBe(true)
+      }
+    }
+  })
+})
