@@ -329,3 +329,18 @@ describe('OpenAPI', () => {
     }
   })
 })
+
+describe('featured', () => {
+  test('top products by rank, cached, with ETag / 304', async () => {
+    const p = await newProduct()
+    await db.execute(sql`update products set purchase_count = 1000000 where id = ${p.id}`)
+    // Purchases alone do not retire the cached list (it lags by its TTL); a catalog write does.
+    await req('PATCH', `/api/v1/products/${p.id}`, { token: admin.token, body: { description: 'best seller' } })
+    const r = await req('GET', '/api/v1/products/featured')
+    expect(r.status).toBe(200)
+    expect(r.body.items[0].id).toBe(p.id)
+    expect(r.body.items.length).toBeLessThanOrEqual(12)
+    const again = await req('GET', '/api/v1/products/featured', { headers: { 'if-none-match': r.headers.get('etag') as string } })
+    expect(again.status).toBe(304)
+  })
+})

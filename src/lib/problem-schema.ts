@@ -1,24 +1,39 @@
-// The RFC 9457 problem body every error response uses (see src/plugins/errors.ts), for OpenAPI
-// response schemas: `response: { 200: X, ...problems(404, 422) }`.
+// OpenAPI side of RFC 9457 errors: the `Problem` schema and a helper so a route declares the
+// problem responses it can answer with in one line: `response: { 200: X, ...problems(401, 422) }`.
 import { t } from 'elysia'
+
+export const FieldErrorSchema = t.Object({ field: t.String(), message: t.String() })
 
 export const Problem = t.Object(
   {
-    type: t.String(),
+    type: t.String({ description: 'URI naming the problem type' }),
     title: t.String(),
     status: t.Integer(),
     detail: t.String(),
-    instance: t.String(),
-    code: t.String(),
+    instance: t.String({ description: 'request path' }),
+    code: t.String({ description: 'stable machine-readable code' }),
     requestId: t.String(),
-    errors: t.Optional(t.Array(t.Object({ field: t.String(), message: t.String() }))),
+    errors: t.Optional(t.Array(FieldErrorSchema, { description: 'present on 422: one entry per bad field' })),
   },
-  { additionalProperties: true, description: 'application/problem+json' },
+  { additionalProperties: true, description: 'RFC 9457 application/problem+json' },
 )
 
-type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 422 | 429 | 500 | 503
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Bad Request (malformed body)',
+  401: 'Unauthorized: missing, invalid or expired token (WWW-Authenticate: Bearer)',
+  403: 'Forbidden: role not allowed',
+  404: 'Not Found',
+  409: 'Conflict',
+  422: 'Unprocessable Content: validation failed (`errors` names the fields)',
+  429: 'Too Many Requests (Retry-After, RateLimit headers)',
+  503: 'Service Unavailable',
+}
 
-/** Response-schema entries for the given error statuses. */
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 422 | 429 | 503
+
+/** `{ 401: Problem, 422: Problem, ... }` for a route's `response`, each described for OpenAPI. */
 export function problems<S extends ProblemStatus>(...statuses: S[]): Record<S, typeof Problem> {
-  return Object.fromEntries(statuses.map((s) => [s, Problem])) as Record<S, typeof Problem>
+  const out = {} as Record<S, typeof Problem>
+  for (const s of statuses) out[s] = t.Object(Problem.properties, { additionalProperties: true, description: DESCRIPTIONS[s] })
+  return out
 }
