@@ -64,8 +64,15 @@ export class CacheAside<T> {
     this.pollMs = opts.pollMs ?? 10
   }
 
+  // Bound label children: a hit costs an increment, not a label-hash lookup.
+  private readonly counters = new Map<string, { inc: () => void }>()
   private event(event: string): void {
-    cacheEvents.inc({ cache: this.opts.name, event })
+    let c = this.counters.get(event)
+    if (!c) {
+      c = cacheEvents.labels({ cache: this.opts.name, event })
+      this.counters.set(event, c)
+    }
+    c.inc()
   }
 
   /** The cached value of `key`, or `load()`'s result (null = not found, cached briefly). */
