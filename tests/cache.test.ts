@@ -208,17 +208,9 @@ describe('Redis outage', () => {
       stdout: 'ignore',
       stderr: 'ignore',
     })
-    for (let i = 0; i < 50; i++) {
-      if (
-        await fetch(`http://127.0.0.1:${port}`).then(
-          () => true,
-          () => false,
-        )
-      )
-        break
-      await Bun.sleep(50)
-    }
-    api = await startApi({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: `${config.REDIS_PREFIX}-outage` })
+    for (let i = 0; i < 50 && !(await tcpReachable('127.0.0.1', port)); i++) await Bun.sleep(50)
+    // A small pool: other suites on this shared Postgres may be near max_connections.
+    api = await startApi({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: `${config.REDIS_PREFIX}-outage`, DATABASE_POOL_MAX: '3' })
     const p = await newProduct()
     const get = (id: string) => fetch(`${api!.url}/api/v1/products/${id}`)
     const warm = await get(p.id)

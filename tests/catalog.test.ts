@@ -27,7 +27,7 @@ async function newProduct(body: Record<string, unknown> = {}) {
     body: { name: `Widget ${tag()}`, description: 'A fine widget', priceCents: 1999, initialStock: 5, ...body },
   })
   expect(r.status).toBe(201)
-  return r.body as Record<string, any>
+  return r.body as Record<string, unknown> & { id: string }
 }
 
 describe('products CRUD', () => {

@@ -217,8 +217,3 @@ export async function getFeaturedBody(): Promise<CachedBody> {
   })
   return body ?? cachedBody({ items: [] })
 }
-
-/** Maps a unique violation to a 409 (used by callers that insert user-chosen unique values). */
-export function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505'
-}
