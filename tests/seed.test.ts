@@ -1,6 +1,7 @@
 // The seed generator: deterministic for a given --seed, refuses to wipe without --reset, and the
 // demo seed fills an empty database once. Runs against a database of its own.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import { runMigrations } from '../db/migrate'
 import { runSeed } from '../db/seed'
@@ -17,6 +18,9 @@ beforeAll(async () => {
   await admin.unsafe(`create database "${name}"`)
   await runMigrations(withDb(server, name))
   sql = postgres(withDb(server, name), { max: 2, onnotice: () => {} })
+  // Wrapped like the app's client (seedDemo runs on it): Drizzle swaps the client's timestamp
+  // serializers, which the bulk inserts must survive.
+  drizzle({ client: sql })
 })
 afterAll(async () => {
   await sql?.end()

@@ -56,8 +56,13 @@ async function insertColumns(sql: Sql, table: string, columns: [name: string, ty
     const to = Math.min(n, from + BATCH)
     const params = columns.map(([, , values]) => values.slice(from, to))
     const list = columns.map(([name]) => name).join(', ')
-    const unnest = columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')
-    await sql.unsafe(`insert into ${table} (${list}) select * from unnest(${unnest})`, params as never[])
+    // Timestamps travel as text[]: Drizzle's postgres-js driver replaces the timestamp serializers of
+    // the app's client with pass-through ones, which cannot serialise a timestamptz[] parameter.
+    const wire = (type: string) => (type === 'timestamptz' ? 'text' : type)
+    const unnest = columns.map(([, type], i) => `$${i + 1}::${wire(type)}[]`).join(', ')
+    const cols = columns.map(([, type], i) => `c${i}::${type}`).join(', ')
+    const alias = columns.map((_, i) => `c${i}`).join(', ')
+    await sql.unsafe(`insert into ${table} (${list}) select ${cols} from unnest(${unnest}) as x(${alias})`, params as never[])
   }
 }
 
