@@ -45,11 +45,14 @@ export const pageCache = new CacheAside<CachedPage>({
 
 const LISTING_GEN = () => key('search', 'gen')
 
-/** The current listing generation; part of every page key, so bumping it retires all cached pages. */
-export async function listingGeneration(): Promise<string> {
-  return withRedis(
+/**
+ * The current listing generation; part of every page key, so bumping it retires all cached pages.
+ * Null when Redis cannot say: the caller then bypasses the page cache rather than guess a generation.
+ */
+export async function listingGeneration(): Promise<string | null> {
+  return withRedis<string | null>(
     async (r) => (await r.get(LISTING_GEN())) ?? '0',
-    () => '0',
+    () => null,
   )
 }
 

@@ -177,8 +177,9 @@ export async function listProductsJson(input: ListInput): Promise<string> {
   if (raw && !validCursor(raw, sort)) throw ValidationProblem.field('query.cursor', 'is not a cursor of this query')
   const norm = [q.toLowerCase(), input.categoryId, input.minPriceCents, input.maxPriceCents, input.inStock, sort, input.limit, input.cursor]
   const hash = new Bun.CryptoHasher('sha1').update(JSON.stringify(norm)).digest('base64url')
-  const pageKey = key('search', await listingGeneration(), hash)
-  const page = (await pageCache.get(pageKey, () => computePage(input, q, sort, raw))) as CachedPage
+  const gen = await listingGeneration()
+  const compute = () => computePage(input, q, sort, raw)
+  const page = gen === null ? await compute() : ((await pageCache.get(key('search', gen, hash), compute)) as CachedPage)
   if (!raw && q) recordSearch(q, page.total, page.matcher, input.userId ?? null)
   const bodies = await getProductBodies(page.ids)
   return `{"items":[${bodies.map((b) => b.json).join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`
