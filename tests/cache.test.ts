@@ -67,6 +67,18 @@ describe('product cache over HTTP', () => {
     expect((await req('GET', `/api/v1/products/${p.id}`)).body.available).toBe(1)
   })
 
+  test('lists reuse product bodies: a stock change shows in a cached list page as soon as on the product page', async () => {
+    const cat = (await req('POST', '/api/v1/categories', { token: admin.token, body: { name: `Cache list ${Bun.randomUUIDv7()}` } })).body
+      .id
+    const p = await newProduct({ categoryId: cat })
+    const list = () => req('GET', `/api/v1/products?categoryId=${cat}`)
+    expect((await list()).body.items[0].available).toBe(3)
+    expect(await delta('search', () => list())).toMatchObject({ hit: 1 }) // the page itself is cached
+    await db.execute(sql`update inventory set reserved = 3 where product_id = ${p.id}`)
+    await invalidateProduct(p.id)
+    expect((await list()).body.items[0].available).toBe(0)
+  })
+
   test('delete → 404 immediately, and the 404 is cached (negative caching)', async () => {
     const p = await newProduct()
     await req('GET', `/api/v1/products/${p.id}`)

@@ -179,3 +179,27 @@ describe('ranking: SQL twin equals the TypeScript definition', () => {
     }
   })
 })
+
+describe('hostile input', () => {
+  test.each([
+    "o'reilly",
+    'foo:*',
+    'a & b | !c',
+    '\\',
+    '"unterminated',
+    '-',
+    'or',
+    '((()))',
+    '日本語 テスト',
+    '   ',
+    "'; drop table products; --",
+    'x'.repeat(200),
+  ])('q=%p → 200, never 500', async (q) => {
+    const r = await req('GET', `/api/v1/products?q=${encodeURIComponent(q)}`)
+    expect(r.status).toBe(200)
+    expect(Array.isArray(r.body.items)).toBe(true)
+  })
+  test('q longer than 200 characters → 422', async () => {
+    expect((await req('GET', `/api/v1/products?q=${'x'.repeat(201)}`)).status).toBe(422)
+  })
+})
