@@ -4,6 +4,7 @@ import { cors } from '@elysiajs/cors'
 import { Elysia } from 'elysia'
 import { config } from './config'
 import { authModule } from './modules/auth'
+import { catalogModule } from './modules/catalog'
 import { systemModule } from './modules/system'
 import { usersModule } from './modules/users'
 import { errorsPlugin, registerRoutesForMethodCheck } from './plugins/errors'
@@ -17,7 +18,7 @@ const origins = config.CORS_ORIGINS.split(',')
   .filter(Boolean)
 
 /** Feature modules mounted under /api/v1. */
-export const api = new Elysia({ prefix: '/api/v1' }).use(authModule).use(usersModule)
+export const api = new Elysia({ prefix: '/api/v1' }).use(authModule).use(usersModule).use(catalogModule)
 
 export const app = new Elysia({
   name: 'stampede',

@@ -1,0 +1,194 @@
+// `bun run bench:browse [-- --products 100000 --runs 3 --phase 15 --vus 50]`: fresh database, seeded
+// catalog, one API process (RATE_LIMIT_ENABLED=false LOG_LEVEL=warn), then k6 (bench/k6/browse.js)
+// `runs` times. Writes bench/results/browse.json (every run + medians) and prints a table with the
+// product-read / health ratio. Uses DATABASE_URL / REDIS_URL servers (defaults: local ones) and
+// removes the database and Redis keys it created.
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import Redis from 'ioredis'
+import postgres from 'postgres'
+import { runMigrations } from '../db/migrate'
+import { seedCatalog } from '../db/seed/catalog'
+import { deleteByPrefix } from '../src/infra/redis'
+
+const root = resolve(import.meta.dir, '..')
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    products: { type: 'string', default: '100000' },
+    runs: { type: 'string', default: '3' },
+    phase: { type: 'string', default: '15' },
+    vus: { type: 'string', default: '50' },
+    'read-vus': { type: 'string', default: '50' },
+  },
+})
+const products = Number(values.products)
+const runs = Number(values.runs)
+
+const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+// A private redis-server (other benchmarks on a shared machine hammer the shared one), unless
+// BENCH_REDIS_URL names one.
+let redisProc: Bun.Subprocess | null = null
+let redisUrl = process.env.BENCH_REDIS_URL ?? ''
+if (!redisUrl) {
+  const port = 7400 + Math.floor(Math.random() * 500)
+  redisProc = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdout: 'ignore',
+    stderr: 'inherit',
+  })
+  redisUrl = `redis://127.0.0.1:${port}`
+  await Bun.sleep(300)
+}
+const k6 = [`${process.env.HOME}/go/bin/k6`, Bun.which('k6')].find((p) => p && Bun.file(p).size > 0)
+if (!k6) throw new Error('k6 not found (~/go/bin/k6 or PATH)')
+
+const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`
+const dbName = `stampede_bench_${runId}`
+const prefix = `stampede-bench-${runId}`
+const withDb = (url: string, db: string) => Object.assign(new URL(url), { pathname: `/${db}` }).toString()
+const admin = postgres(withDb(serverUrl, 'postgres'), { max: 1, onnotice: () => {} })
+await admin.unsafe(`create database "${dbName}"`)
+const benchUrl = withDb(serverUrl, dbName)
+let api: Bun.Subprocess | null = null
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+
+try {
+  await runMigrations(benchUrl)
+  const sql = postgres(benchUrl, { max: 2, onnotice: () => {} })
+  const report = await sql.begin((tx) => seedCatalog(tx, { products, categories: 200, reviews: products * 2, users: 3000, seed: 42 }))
+  console.log(`seeded ${report.products} products, ${report.reviews} reviews in ${report.ms} ms`)
+  const ids = (await sql`select id from products order by md5(id::text) limit 1000`).map((r) => r.id as string)
+  await sql.end()
+  mkdirSync(resolve(root, 'bench/results'), { recursive: true })
+  const idsFile = resolve(root, `bench/results/browse-ids.${runId}.tmp.json`)
+  await Bun.write(idsFile, JSON.stringify(ids))
+
+  const port = 3900 + Math.floor(Math.random() * 500)
+  api = Bun.spawn(['bun', resolve(root, 'src/index.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: benchUrl,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      ROLE: 'api',
+      RATE_LIMIT_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
+      JOBS_ENABLED: 'false',
+    },
+    stdout: 'inherit',
+    stderr: 'inherit',
+  })
+  const base = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 200; i++) {
+    if (
+      await fetch(`${base}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break
+    await Bun.sleep(100)
+  }
+
+  type Summary = Record<string, any>
+  const results: Summary[] = []
+  for (let i = 0; i < runs; i++) {
+    const summaryFile = resolve(root, `bench/results/browse.${runId}.${i}.tmp.json`)
+    const k = Bun.spawn([k6, 'run', '--quiet', '--address', '127.0.0.1:0', resolve(root, 'bench/k6/browse.js')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        BASE_URL: base,
+        IDS_FILE: idsFile,
+        SUMMARY_FILE: summaryFile,
+        VUS: values.vus,
+        READ_VUS: values['read-vus'],
+        PHASE: values.phase,
+      },
+      stdout: 'ignore',
+      stderr: 'inherit',
+    })
+    const code = await k.exited
+    const s = (await Bun.file(summaryFile).json()) as Summary
+    s.k6ExitCode = code // 99 = a threshold failed
+    results.push(s)
+    await Bun.file(summaryFile).delete()
+    console.log(
+      `run ${i + 1}/${runs}: health ${s.health.rps} rps, product ${s.product.rps} rps p99 ${s.product.p99?.toFixed(2)} ms, search ${s.search.rps} rps p95 ${s.search.p95?.toFixed(2)} ms, ratio ${s.productToHealthRatio}`,
+    )
+  }
+  await Bun.file(idsFile).delete()
+
+  const med = (f: (s: Summary) => number) => Math.round(median(results.map(f)) * 100) / 100
+  const medians = {
+    healthRps: med((s) => s.health.rps),
+    productRps: med((s) => s.product.rps),
+    productP99Ms: med((s) => s.product.p99),
+    productP95Ms: med((s) => s.product.p95),
+    searchRps: med((s) => s.search.rps),
+    searchP95Ms: med((s) => s.search.p95),
+    searchP99Ms: med((s) => s.search.p99),
+    productToHealthRatio: med((s) => s.productToHealthRatio),
+  }
+  const targets = {
+    productToHealthRatio: medians.productToHealthRatio >= 0.6,
+    productP99Ms: medians.productP99Ms <= 20,
+    searchP95Ms: medians.searchP95Ms <= 25,
+  }
+  const out = {
+    benchmark: 'browse',
+    at: new Date().toISOString(),
+    products,
+    vus: Number(values.vus),
+    readVus: Number(values['read-vus']),
+    phaseSeconds: Number(values.phase),
+    runs: results,
+    medians,
+    targets,
+    machine: { cpus: navigator.hardwareConcurrency, note: 'API, Postgres, Redis and k6 share this machine' },
+  }
+  await Bun.write(resolve(root, 'bench/results/browse.json'), `${JSON.stringify(out, null, 2)}\n`)
+  console.log(
+    `\nbrowse benchmark — ${products} products, search ${values.vus} VUs, health/product ${values['read-vus']} VUs, ${runs} run(s), medians`,
+  )
+  console.table({
+    'GET /health': { rps: medians.healthRps, 'p95 ms': '', 'p99 ms': '', target: '' },
+    'GET /products/:id (cached)': {
+      rps: medians.productRps,
+      'p95 ms': medians.productP95Ms,
+      'p99 ms': medians.productP99Ms,
+      target: `p99 ≤ 20 ms ${targets.productP99Ms ? '✓' : '✗'}; ≥ 0.6× health: ${medians.productToHealthRatio}× ${targets.productToHealthRatio ? '✓' : '✗'}`,
+    },
+    'GET /products?q= (search)': {
+      rps: medians.searchRps,
+      'p95 ms': medians.searchP95Ms,
+      'p99 ms': medians.searchP99Ms,
+      target: `p95 ≤ 25 ms ${targets.searchP95Ms ? '✓' : '✗'}`,
+    },
+  })
+} finally {
+  if (api) {
+    api.kill('SIGTERM')
+    await api.exited
+  }
+  await admin
+    .unsafe(`drop database if exists "${dbName}" with (force)`)
+    .catch((e) => console.error(`could not drop ${dbName}: ${e.message}`))
+  await admin.end()
+  if (redisProc) {
+    redisProc.kill()
+    await redisProc.exited
+  } else {
+    const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
+    await deleteByPrefix(r, prefix).catch(() => {})
+    r.disconnect()
+  }
+}

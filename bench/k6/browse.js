@@ -1,0 +1,122 @@
+// Browse benchmark: GET /health, cached GET /api/v1/products/:id and search, one after another in
+// the same run at the same concurrency, so the product-read rate can be compared with /health.
+// Targets (issue 4): product read ≥ 0.6 × /health rate with p99 ≤ 20 ms; search p95 ≤ 25 ms at 50 VUs.
+// Env: BASE_URL, IDS_FILE (JSON array of product ids), VUS (search, 50), READ_VUS (health + product, = VUS), PHASE (seconds per scenario, 15),
+// SUMMARY_FILE (where handleSummary writes the JSON summary).
+import { check } from 'k6'
+import { SharedArray } from 'k6/data'
+import http from 'k6/http'
+
+const BASE = __ENV.BASE_URL || 'http://127.0.0.1:3000'
+const VUS = Number(__ENV.VUS || 50)
+const READ_VUS = Number(__ENV.READ_VUS || VUS)
+const PHASE = Number(__ENV.PHASE || 15)
+const GAP = 2
+const ids = new SharedArray('ids', () => JSON.parse(open(__ENV.IDS_FILE)))
+// Words the seed uses (brands, adjectives, nouns), two-word queries, type-ahead prefixes and typos.
+const QUERIES = new SharedArray('queries', () => [
+  'headphones',
+  'wireless headphones',
+  'aurora',
+  'portable speaker',
+  'tent',
+  'ergonomic chair',
+  'stainless kettle',
+  'camping lantern',
+  'bluetooth earbuds',
+  'waterproof jacket',
+  'headph',
+  'wirel',
+  'nimbus drone',
+  'retro console',
+  'usb-c charger',
+  'noise cancelling',
+  'ceramic mug',
+  'solar lantern',
+  'kestrel backpack',
+  'smart watch',
+  'projector',
+  'vintage guitar',
+  'heavy-duty drill',
+  'sleeping bag',
+  'cordless vacuum',
+  'espresso grinder',
+  'skilet',
+  'hedphones',
+  'bamboo planter',
+  'gifting',
+])
+
+const phase = (i, vus) => ({ executor: 'constant-vus', vus, duration: `${PHASE}s`, startTime: `${i * (PHASE + GAP)}s`, gracefulStop: '2s' })
+
+export const options = {
+  discardResponseBodies: true,
+  summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
+  scenarios: {
+    health: { ...phase(0, READ_VUS), exec: 'health' },
+    product: { ...phase(1, READ_VUS), exec: 'product' },
+    search: { ...phase(2, VUS), exec: 'search' },
+  },
+  thresholds: {
+    'http_req_duration{scenario:product}': ['p(99)<=20'],
+    'http_req_duration{scenario:search}': ['p(95)<=25'],
+    // Listed so the summary carries per-scenario figures.
+    'http_req_duration{scenario:health}': ['p(99)>=0'],
+    'http_reqs{scenario:health}': ['count>0'],
+    'http_reqs{scenario:product}': ['count>0'],
+    'http_reqs{scenario:search}': ['count>0'],
+    'checks{scenario:product}': ['rate>0.999'],
+    'checks{scenario:search}': ['rate>0.999'],
+  },
+}
+
+export function setup() {
+  // Warm the product cache: the product scenario measures cached reads.
+  for (let i = 0; i < ids.length; i += 100) {
+    http.batch(ids.slice(i, i + 100).map((id) => ['GET', `${BASE}/api/v1/products/${id}`]))
+  }
+}
+
+export function health() {
+  const r = http.get(`${BASE}/health`)
+  check(r, { 'health 200': (x) => x.status === 200 })
+}
+
+export function product() {
+  const r = http.get(`${BASE}/api/v1/products/${ids[Math.floor(Math.random() * ids.length)]}`)
+  check(r, { 'product 200': (x) => x.status === 200 })
+}
+
+export function search() {
+  const q = QUERIES[Math.floor(Math.random() * QUERIES.length)]
+  const r = http.get(`${BASE}/api/v1/products?q=${encodeURIComponent(q)}&limit=20`)
+  check(r, { 'search 200': (x) => x.status === 200 })
+}
+
+export function handleSummary(data) {
+  const m = (name) => data.metrics[name]?.values ?? {}
+  const scenario = (s) => {
+    const d = m(`http_req_duration{scenario:${s}}`)
+    const n = m(`http_reqs{scenario:${s}}`).count ?? 0
+    return { requests: n, rps: Math.round((n / PHASE) * 10) / 10, p50: d.med, p95: d['p(95)'], p99: d['p(99)'], max: d.max }
+  }
+  const out = {
+    vus: VUS,
+    readVus: READ_VUS,
+    phaseSeconds: PHASE,
+    health: scenario('health'),
+    product: scenario('product'),
+    search: scenario('search'),
+    checksPassed: m('checks').rate,
+    thresholds: Object.fromEntries(
+      Object.entries(data.metrics)
+        .filter(([, v]) => v.thresholds)
+        .map(([k, v]) => [k, Object.values(v.thresholds).every((t) => t.ok)]),
+    ),
+  }
+  out.productToHealthRatio = out.health.rps ? Math.round((out.product.rps / out.health.rps) * 100) / 100 : null
+  return {
+    [__ENV.SUMMARY_FILE || 'bench/results/browse.k6.tmp.json']: JSON.stringify(out, null, 2),
+    stdout: `${JSON.stringify(out)}\n`,
+  }
+}

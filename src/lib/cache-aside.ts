@@ -1,0 +1,244 @@
+// Generic cache-aside over Redis with the protections a hot catalog needs:
+// - TTL ± 10 % jitter, so keys filled together do not expire together;
+// - stampede protection: in-process single-flight, then a short Redis lock (SET NX PX) across
+//   instances; instances that lose the lock poll briefly for the winner's value;
+// - negative caching: a loader's `null` (404) is cached for a short TTL;
+// - stale-write guard: every key has a generation counter that invalidation bumps. A loader reads
+//   the generation BEFORE it reads the database and stores its value only if the generation is
+//   unchanged, so "loader reads old row → writer commits and invalidates → loader writes old
+//   value" cannot leave a stale entry; the loader then reloads so its waiters get the new value;
+// - Redis down (or circuit open): read-through to the loader, never an error to the client.
+// Events go to the `cache_events_total` counter: hit, miss, load, stampede_suppressed, stale_skipped.
+import { cacheEvents } from '../infra/metrics'
+import { withRedis } from '../infra/redis'
+
+export type Codec<T> = { encode: (v: T) => string; decode: (s: string) => T }
+
+export type CacheAsideOptions<T> = {
+  /** Metric label. */
+  name: string
+  ttlSeconds: number
+  negativeTtlSeconds: number
+  /** Redis lock lifetime: longer than a normal load, short enough that a crashed holder is harmless. */
+  lockMs?: number
+  /** How long an instance that lost the lock polls for the winner's value before loading itself. */
+  waitMs?: number
+  pollMs?: number
+  codec?: Codec<T>
+}
+
+const NEGATIVE = '\u0000404'
+const UNAVAILABLE = Symbol('redis unavailable')
+type Loaded<T> = { value: T | null; loaded: boolean }
+
+// KEYS: lock, gen. ARGV: token, lockMs. Returns [acquired, generation] in one round trip, so the
+// generation is always read before the caller touches the database.
+const LOCK_SCRIPT = `
+local ok = redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+return {ok and 1 or 0, redis.call('get', KEYS[2]) or '0'}`
+// KEYS: value, gen, lock. ARGV: expected generation, payload, ttlMs, lock token (may be '').
+// Stores only if no invalidation happened since the generation was read; releases our lock.
+const FILL_SCRIPT = `
+local stored = 0
+if (redis.call('get', KEYS[2]) or '0') == ARGV[1] then
+  redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  stored = 1
+end
+if ARGV[4] ~= '' and redis.call('get', KEYS[3]) == ARGV[4] then redis.call('del', KEYS[3]) end
+return stored`
+const GEN_TTL_MS = 24 * 3600 * 1000
+
+export const jitteredTtlMs = (seconds: number, rand = Math.random): number => Math.round(seconds * 1000 * (0.9 + 0.2 * rand()))
+
+export class CacheAside<T> {
+  private readonly flights = new Map<string, Promise<Loaded<T>>>()
+  private readonly codec: Codec<T>
+  private readonly lockMs: number
+  private readonly waitMs: number
+  private readonly pollMs: number
+
+  constructor(private readonly opts: CacheAsideOptions<T>) {
+    this.codec = opts.codec ?? { encode: (v) => JSON.stringify(v), decode: (s) => JSON.parse(s) as T }
+    this.lockMs = opts.lockMs ?? 2000
+    this.waitMs = opts.waitMs ?? 1000
+    this.pollMs = opts.pollMs ?? 10
+  }
+
+  // Bound label children: a hit costs an increment, not a label-hash lookup.
+  private readonly counters = new Map<string, { inc: () => void }>()
+  private event(event: string): void {
+    let c = this.counters.get(event)
+    if (!c) {
+      c = cacheEvents.labels({ cache: this.opts.name, event })
+      this.counters.set(event, c)
+    }
+    c.inc()
+  }
+
+  /** The cached value of `key`, or `load()`'s result (null = not found, cached briefly). */
+  async get(key: string, load: () => Promise<T | null>): Promise<T | null> {
+    const inflight = this.flights.get(key)
+    if (inflight) {
+      const r = await inflight
+      this.event(r.loaded ? 'stampede_suppressed' : 'hit')
+      return r.value
+    }
+    const flight = this.fetch(key, load).finally(() => {
+      if (this.flights.get(key) === flight) this.flights.delete(key)
+    })
+    this.flights.set(key, flight)
+    return (await flight).value
+  }
+
+  /**
+   * Many keys at once (list hydration): one MGET; the misses are loaded with one `loadMany` call
+   * and written back under the same generation guard. No cross-instance lock on this path — a
+   * batch of cold keys costs one query, not one per key.
+   */
+  async getMany(keys: string[], loadMany: (missing: string[]) => Promise<Map<string, T>>): Promise<(T | null)[]> {
+    if (keys.length === 0) return []
+    const cached = await withRedis<(string | null)[] | null>(
+      (r) => r.mget(...keys),
+      () => null,
+    )
+    if (!cached) {
+      this.event('load')
+      const loaded = await loadMany(keys)
+      return keys.map((k) => loaded.get(k) ?? null)
+    }
+    const missing = keys.filter((_, i) => cached[i] === null)
+    for (let i = 0; i < keys.length - missing.length; i++) this.event('hit')
+    if (missing.length === 0) return cached.map((s) => this.decode(s as string))
+    for (const _ of missing) this.event('miss')
+    // Generations are read before the database, exactly as in get().
+    const gens = await withRedis<(string | null)[] | null>(
+      (r) => r.mget(...missing.map((k) => `${k}:gen`)),
+      () => null,
+    )
+    this.event('load')
+    const loaded = await loadMany(missing)
+    if (gens) {
+      await withRedis(
+        async (r) => {
+          const p = r.pipeline()
+          missing.forEach((k, i) => {
+            const v = loaded.get(k) ?? null
+            const payload = v === null ? NEGATIVE : this.codec.encode(v)
+            const ttl = jitteredTtlMs(v === null ? this.opts.negativeTtlSeconds : this.opts.ttlSeconds)
+            p.eval(FILL_SCRIPT, 3, k, `${k}:gen`, `${k}:lock`, gens[i] ?? '0', payload, ttl, '')
+          })
+          await p.exec()
+        },
+        () => undefined,
+      )
+    }
+    return keys.map((k, i) => (cached[i] === null ? (loaded.get(k) ?? null) : this.decode(cached[i] as string)))
+  }
+
+  /** Drops the entries and bumps their generations; call after the write commits, before responding. */
+  async invalidate(...keys: string[]): Promise<void> {
+    if (keys.length === 0) return
+    // Readers arriving after this point must not join a load that may have read the old row.
+    for (const k of keys) this.flights.delete(k)
+    await withRedis(
+      async (r) => {
+        const m = r.multi()
+        for (const k of keys) m.incr(`${k}:gen`).pexpire(`${k}:gen`, GEN_TTL_MS).unlink(k)
+        await m.exec()
+      },
+      () => undefined,
+    )
+  }
+
+  private decode(s: string): T | null {
+    return s === NEGATIVE ? null : this.codec.decode(s)
+  }
+
+  private async fetch(key: string, load: () => Promise<T | null>): Promise<Loaded<T>> {
+    const cached = await withRedis<string | null | typeof UNAVAILABLE>(
+      (r) => r.get(key),
+      () => UNAVAILABLE,
+    )
+    if (typeof cached === 'string') {
+      this.event('hit')
+      return { value: this.decode(cached), loaded: false }
+    }
+    this.event('miss')
+    if (cached === UNAVAILABLE) return this.loadOnly(load)
+
+    const token = Bun.randomUUIDv7()
+    const lock = await withRedis<[number, string] | null>(
+      (r) => r.eval(LOCK_SCRIPT, 2, `${key}:lock`, `${key}:gen`, token, this.lockMs) as Promise<[number, string]>,
+      () => null,
+    )
+    if (!lock) return this.loadOnly(load)
+    let [acquired, gen] = lock
+    if (!acquired) {
+      const winner = await this.waitForWinner(key)
+      if (winner !== undefined) {
+        this.event('stampede_suppressed')
+        return { value: winner, loaded: true }
+      }
+    }
+    // We hold the lock, or the holder was too slow. Loads whose fill is refused because the key was
+    // invalidated meanwhile are retried (twice at most) so waiters never receive the old row.
+    for (let attempt = 0; ; attempt++) {
+      const value = await this.loadCounted(load, key, acquired ? token : '')
+      const payload = value === null ? NEGATIVE : this.codec.encode(value)
+      const ttl = jitteredTtlMs(value === null ? this.opts.negativeTtlSeconds : this.opts.ttlSeconds)
+      const stored = await withRedis(
+        (r) => r.eval(FILL_SCRIPT, 3, key, `${key}:gen`, `${key}:lock`, gen, payload, ttl, acquired ? token : '') as Promise<number>,
+        () => -1,
+      )
+      if (stored !== 0 || attempt >= 2) return { value, loaded: true }
+      this.event('stale_skipped')
+      const fresh = await withRedis(
+        (r) => r.get(`${key}:gen`),
+        () => null,
+      )
+      if (fresh === null) return { value, loaded: true }
+      gen = fresh
+      acquired = 0
+    }
+  }
+
+  private async loadCounted(load: () => Promise<T | null>, key: string, token: string): Promise<T | null> {
+    this.event('load')
+    try {
+      return await load()
+    } catch (err) {
+      if (token) {
+        await withRedis(
+          (r) => r.eval(`if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end`, 1, `${key}:lock`, token),
+          () => null,
+        )
+      }
+      throw err
+    }
+  }
+
+  private async loadOnly(load: () => Promise<T | null>): Promise<Loaded<T>> {
+    this.event('load')
+    return { value: await load(), loaded: true }
+  }
+
+  /** Polls for the lock holder's value; undefined when it did not appear in time. */
+  private async waitForWinner(key: string): Promise<T | null | undefined> {
+    const deadline = performance.now() + this.waitMs
+    while (performance.now() < deadline) {
+      await Bun.sleep(this.pollMs)
+      const polled: [string | null, number] = await withRedis<[string | null, number] | null>(
+        async (r) => {
+          const res = await r.multi().get(key).exists(`${key}:lock`).exec()
+          return [(res?.[0]?.[1] as string | null) ?? null, Number(res?.[1]?.[1] ?? 0)]
+        },
+        () => null,
+      ).then((x) => x ?? [null, 0])
+      const [value, locked] = polled
+      if (value !== null) return this.decode(value)
+      // The holder released without filling (its load failed or was invalidated): stop waiting.
+      if (!locked) return undefined
+    }
+    return undefined
+  }
+}

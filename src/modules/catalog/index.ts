@@ -1,0 +1,180 @@
+// Catalog HTTP controller: products (search, featured, cached reads with ETag), admin writes,
+// categories and reviews. HTTP only — rules live in the services.
+import { Elysia, t } from 'elysia'
+import { NotFoundError } from '../../lib/errors'
+import { problems } from '../../lib/problem-schema'
+import { authenticate, authPlugin } from '../../plugins/auth'
+import type { CachedBody } from './cache'
+import { createCategory, deleteCategory, listCategories, updateCategory } from './categories'
+import {
+  Category,
+  CategoryCreate,
+  CategoryPatch,
+  IdParams,
+  PageQuery,
+  Product,
+  ProductCreate,
+  ProductList,
+  ProductPatch,
+  ProductQuery,
+  Review,
+  ReviewCreate,
+} from './model'
+import { createReview, listReviews } from './reviews'
+import { listProductsJson } from './search'
+import { createProduct, deleteProduct, getFeaturedBody, getProductBody, updateProduct } from './service'
+
+const tags = ['catalog']
+
+/** True when If-None-Match names this ETag (weak comparison, `*` matches anything). */
+function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false
+  const weak = (s: string) => s.trim().replace(/^W\//, '')
+  return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || weak(tag) === weak(etag))
+}
+
+/**
+ * The cached body as-is: no parse/serialise on the hot path. (Elysia merges the plugins' security
+ * and request-id headers into a returned Response; reading If-None-Match from `request` avoids
+ * Elysia building a headers object per request.)
+ */
+function jsonResponse(body: CachedBody, ifNoneMatch: string | undefined): Response {
+  const h: Record<string, string> = { etag: body.etag, 'cache-control': 'no-cache' }
+  if (notModified(ifNoneMatch, body.etag)) return new Response(null, { status: 304, headers: h })
+  h['content-type'] = 'application/json'
+  return new Response(body.json, { status: 200, headers: h })
+}
+
+export const catalogModule = new Elysia({ name: 'catalog' })
+  .use(authPlugin)
+  .get(
+    '/products',
+    async ({ query, headers, accessJwt }) => {
+      // Signed-in searches are attributed in analytics; the route itself is public.
+      const user = headers.authorization ? await authenticate(accessJwt as never, headers.authorization).catch(() => null) : null
+      // Pre-serialised (cached bodies spliced together): no parse/serialise per item.
+      return new Response(await listProductsJson({ ...query, userId: user?.id ?? null }), {
+        headers: { 'content-type': 'application/json' },
+      })
+    },
+    {
+      query: ProductQuery,
+      response: { 200: ProductList, ...problems(422) },
+      detail: { tags, summary: 'List and search products (filters, sort, keyset pagination)' },
+    },
+  )
+  .get(
+    '/products/featured',
+    async ({ request }) => jsonResponse(await getFeaturedBody(), request.headers.get('if-none-match') ?? undefined),
+    {
+      response: { 200: t.Object({ items: t.Array(Product) }), 304: t.Void() },
+      detail: { tags, summary: 'Top products by rank (cached)' },
+    },
+  )
+  .get(
+    '/products/:id',
+    async ({ params, request }) => {
+      const body = await getProductBody(params.id)
+      if (!body) throw new NotFoundError('Product')
+      return jsonResponse(body, request.headers.get('if-none-match') ?? undefined)
+    },
+    {
+      params: IdParams,
+      response: { 200: Product, 304: t.Void(), ...problems(404, 422) },
+      detail: { tags, summary: 'One product (cached; ETag / If-None-Match → 304)' },
+    },
+  )
+  .post(
+    '/products',
+    async ({ body, set }) => {
+      const p = await createProduct(body)
+      set.status = 201
+      set.headers.location = `/api/v1/products/${p.id}`
+      return p
+    },
+    {
+      auth: 'admin',
+      body: ProductCreate,
+      response: { 201: Product, ...problems(401, 403, 422) },
+      detail: { tags, summary: 'Create a product (admin)' },
+    },
+  )
+  .patch('/products/:id', ({ params, body }) => updateProduct(params.id, body), {
+    auth: 'admin',
+    params: IdParams,
+    body: ProductPatch,
+    response: { 200: Product, ...problems(401, 403, 404, 422) },
+    detail: { tags, summary: 'Update a product (admin); invalidates its cache before responding' },
+  })
+  .delete(
+    '/products/:id',
+    async ({ params, set }) => {
+      await deleteProduct(params.id)
+      set.status = 204
+    },
+    {
+      auth: 'admin',
+      params: IdParams,
+      response: { 204: t.Void(), ...problems(401, 403, 404, 422) },
+      detail: { tags, summary: 'Soft-delete a product (admin)' },
+    },
+  )
+  .get('/products/:id/reviews', ({ params, query }) => listReviews(params.id, query.limit, query.cursor), {
+    params: IdParams,
+    query: PageQuery,
+    response: { 200: t.Object({ items: t.Array(Review), nextCursor: t.Nullable(t.String()) }), ...problems(404, 422) },
+    detail: { tags, summary: 'Reviews of a product, newest first' },
+  })
+  .post(
+    '/products/:id/reviews',
+    async ({ params, body, user, set }) => {
+      const r = await createReview(params.id, user.id, body)
+      set.status = 201
+      return r
+    },
+    {
+      auth: 'customer',
+      params: IdParams,
+      body: ReviewCreate,
+      response: { 201: Review, ...problems(401, 404, 409, 422) },
+      detail: { tags, summary: 'Review a product (one per user; rating aggregates updated atomically)' },
+    },
+  )
+  .get('/categories', async () => ({ items: await listCategories() }), {
+    response: { 200: t.Object({ items: t.Array(Category) }) },
+    detail: { tags, summary: 'The category tree, depth-first' },
+  })
+  .post(
+    '/categories',
+    async ({ body, set }) => {
+      const c = await createCategory(body)
+      set.status = 201
+      return c
+    },
+    {
+      auth: 'admin',
+      body: CategoryCreate,
+      response: { 201: Category, ...problems(401, 403, 409, 422) },
+      detail: { tags, summary: 'Create a category (admin)' },
+    },
+  )
+  .patch('/categories/:id', ({ params, body }) => updateCategory(params.id, body), {
+    auth: 'admin',
+    params: IdParams,
+    body: CategoryPatch,
+    response: { 200: Category, ...problems(401, 403, 404, 409, 422) },
+    detail: { tags, summary: 'Rename or move a category (admin); moving under its own descendant → 409 category_cycle' },
+  })
+  .delete(
+    '/categories/:id',
+    async ({ params, set }) => {
+      await deleteCategory(params.id)
+      set.status = 204
+    },
+    {
+      auth: 'admin',
+      params: IdParams,
+      response: { 204: t.Void(), ...problems(401, 403, 404, 409, 422) },
+      detail: { tags, summary: 'Delete an empty category (admin)' },
+    },
+  )

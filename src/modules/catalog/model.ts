@@ -1,0 +1,109 @@
+// TypeBox schemas of the catalog API: the single source of truth for validation, types and OpenAPI.
+import { t } from 'elysia'
+
+const Uuid = t.String({ format: 'uuid' })
+const Timestamp = t.String({ format: 'date-time' })
+
+export const IdParams = t.Object({ id: Uuid })
+
+export const Product = t.Object({
+  id: Uuid,
+  name: t.String(),
+  description: t.String(),
+  brand: t.Nullable(t.String()),
+  priceCents: t.Integer(),
+  currency: t.String(),
+  categoryId: t.Nullable(Uuid),
+  ratingAvg: t.Nullable(t.Number({ description: 'plain average of ratings (null without reviews)' })),
+  ratingCount: t.Integer(),
+  purchaseCount: t.Integer(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  available: t.Integer({ description: 'on hand − reserved' }),
+})
+export type Product = typeof Product.static
+
+export const ProductList = t.Object({ items: t.Array(Product), nextCursor: t.Nullable(t.String()) })
+
+export const SORTS = ['relevance', 'rank', 'price_asc', 'price_desc', 'newest'] as const
+export type Sort = (typeof SORTS)[number]
+
+export const ProductQuery = t.Object({
+  q: t.Optional(t.String({ maxLength: 200, description: 'full-text search (websearch syntax; last word is a prefix)' })),
+  categoryId: t.Optional(Uuid),
+  minPriceCents: t.Optional(t.Integer({ minimum: 0 })),
+  maxPriceCents: t.Optional(t.Integer({ minimum: 0 })),
+  inStock: t.Optional(t.Boolean()),
+  sort: t.Optional(t.UnionEnum(SORTS, { description: 'default: relevance with q, rank otherwise' })),
+  limit: t.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: t.Optional(t.String({ maxLength: 500 })),
+})
+export type ProductQuery = typeof ProductQuery.static
+
+const Name = t.String({ minLength: 1, maxLength: 200, pattern: '\\S' })
+const Currency = t.String({ pattern: '^[A-Z]{3}$' })
+
+export const ProductCreate = t.Object({
+  name: Name,
+  description: t.String({ maxLength: 10000, default: '' }),
+  brand: t.Optional(t.Nullable(t.String({ maxLength: 100 }))),
+  priceCents: t.Integer({ minimum: 0, maximum: 2_000_000_000 }),
+  currency: t.Optional(Currency),
+  categoryId: t.Optional(t.Nullable(Uuid)),
+  initialStock: t.Optional(t.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+})
+export type ProductCreate = typeof ProductCreate.static
+
+export const ProductPatch = t.Partial(
+  t.Object({
+    name: Name,
+    description: t.String({ maxLength: 10000 }),
+    brand: t.Nullable(t.String({ maxLength: 100 })),
+    priceCents: t.Integer({ minimum: 0, maximum: 2_000_000_000 }),
+    currency: Currency,
+    categoryId: t.Nullable(Uuid),
+  }),
+  { minProperties: 1 },
+)
+export type ProductPatch = typeof ProductPatch.static
+
+export const Category = t.Object({
+  id: Uuid,
+  name: t.String(),
+  slug: t.String(),
+  parentId: t.Nullable(Uuid),
+  depth: t.Integer({ description: '0 for a root category' }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+})
+export type Category = typeof Category.static
+
+const Slug = t.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 100 })
+export const CategoryCreate = t.Object({ name: Name, slug: t.Optional(Slug), parentId: t.Optional(t.Nullable(Uuid)) })
+export type CategoryCreate = typeof CategoryCreate.static
+export const CategoryPatch = t.Partial(t.Object({ name: Name, slug: Slug, parentId: t.Nullable(Uuid) }), { minProperties: 1 })
+export type CategoryPatch = typeof CategoryPatch.static
+
+export const Review = t.Object({
+  id: Uuid,
+  productId: Uuid,
+  userId: Uuid,
+  rating: t.Integer({ minimum: 1, maximum: 5 }),
+  title: t.Nullable(t.String()),
+  body: t.Nullable(t.String()),
+  verifiedPurchase: t.Boolean(),
+  createdAt: Timestamp,
+})
+export type Review = typeof Review.static
+
+export const ReviewCreate = t.Object({
+  rating: t.Integer({ minimum: 1, maximum: 5 }),
+  title: t.Optional(t.String({ maxLength: 200 })),
+  body: t.Optional(t.String({ maxLength: 5000 })),
+})
+export type ReviewCreate = typeof ReviewCreate.static
+
+export const PageQuery = t.Object({
+  limit: t.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: t.Optional(t.String({ maxLength: 500 })),
+})
