@@ -1,0 +1,130 @@
+// Worker entry: one BullMQ Worker per queue, each with its processor (jobs/processors/<queue>.ts),
+// schedules upserted at boot, the outbox relay, error listeners and job metrics. Started by
+// src/boot.ts when ROLE is all|worker and JOBS_ENABLED; several worker processes may run at once
+// (BullMQ hands each job to one of them; schedulers are upserted by id; the relay uses SKIP LOCKED).
+import { type Job, type Processor, Queue, Worker } from 'bullmq'
+import type Redis from 'ioredis'
+import { config } from '../src/config'
+import { logger } from '../src/infra/logger'
+import { createRedis } from '../src/infra/redis'
+import { jobDuration, jobFailures, registerQueueDepthGauge } from './metrics'
+import { optionalExport } from './optional'
+import { startOutboxRelay } from './outbox-relay'
+import { QUEUES, type QueueName } from './queues'
+import { registerSchedules } from './schedules'
+
+type LoadedProcessor = Processor | null
+
+/**
+ * One processor per queue. `payments` belongs to the orders module and is loaded by path so this
+ * file compiles before it exists: jobs/processors/payments.ts must export
+ * `processPayments(job: Job<PaymentJobData>)`. A queue without a processor gets no Worker (its
+ * jobs wait, nothing is lost) and a warning.
+ */
+const registry: Record<QueueName, () => Promise<LoadedProcessor>> = {
+  payments: () => optionalExport<Processor>(`${import.meta.dir}/processors/payments.ts`, 'processPayments'),
+  'order-emails': async () => (await import('./processors/order-emails')).processOrderEmails as Processor,
+  'stock-alerts': async () => (await import('./processors/stock-alerts')).processStockAlerts as Processor,
+  maintenance: async () => (await import('./processors/maintenance')).processMaintenance as Processor,
+  recommendations: async () => (await import('./processors/recommendations')).processRecommendations as Processor,
+}
+
+/** Per-queue concurrency overrides (emails and payments are I/O bound; sweeps need one at a time). */
+const concurrencyOf = (q: QueueName): number => (q === 'maintenance' || q === 'recommendations' ? 1 : config.JOBS_CONCURRENCY)
+
+function instrument(queueName: QueueName, fn: Processor): Processor {
+  return async (job: Job, token?: string, signal?: AbortSignal) => {
+    const end = jobDuration.startTimer({ queue: queueName, name: job.name })
+    try {
+      const result = await fn(job, token, signal)
+      end({ status: 'completed' })
+      return result
+    } catch (err) {
+      end({ status: 'failed' })
+      throw err
+    }
+  }
+}
+
+export type WorkerSet = { workers: Worker[]; close: () => Promise<void> }
+
+export type StartOptions = { queues?: readonly QueueName[]; schedules?: boolean; relay?: boolean }
+
+/**
+ * Starts workers (and by default the schedules and the outbox relay); resolves with a closer that
+ * stops taking jobs, lets running jobs finish within SHUTDOWN_TIMEOUT_MS, then hands back whatever
+ * is still running (its lock lapses and another worker picks it up as stalled).
+ */
+export async function startWorkers(opts: StartOptions = {}): Promise<() => Promise<void>> {
+  const set = await startWorkerSet(opts)
+  return set.close
+}
+
+export async function startWorkerSet(opts: StartOptions = {}): Promise<WorkerSet> {
+  const connection: Redis = createRedis('worker')
+  registerQueueDepthGauge()
+  const workers: Worker[] = []
+  for (const name of opts.queues ?? QUEUES) {
+    const fn = await registry[name]()
+    if (!fn) {
+      logger.warn({ queue: name }, 'no processor for queue yet; its jobs wait until one is deployed')
+      continue
+    }
+    const worker = new Worker(name, instrument(name, fn), {
+      connection,
+      prefix: config.REDIS_PREFIX,
+      concurrency: concurrencyOf(name),
+      lockDuration: config.JOBS_LOCK_DURATION_MS,
+      stalledInterval: config.JOBS_STALLED_INTERVAL_MS,
+      maxStalledCount: 2,
+    })
+    worker.on('error', (err) => logger.error({ queue: name, err: err.message }, 'worker error'))
+    worker.on('failed', (job, err) => {
+      if (!job) return
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError'
+      jobFailures.inc({ queue: name, name: job.name, final: String(final) })
+      logger[final ? 'error' : 'warn'](
+        { queue: name, job: job.name, jobId: job.id, attempt: job.attemptsMade, err: err.message },
+        'job failed',
+      )
+    })
+    worker.on('stalled', (jobId) => logger.warn({ queue: name, jobId }, 'job stalled; it will be retried'))
+    workers.push(worker)
+  }
+
+  // Schedules are registered through Queues on the worker connection (offline queue on), so a
+  // worker that boots while Redis is down registers them as soon as it connects.
+  const schedulerQueues = new Map<QueueName, Queue>()
+  const queueOf = (name: QueueName) => {
+    let q = schedulerQueues.get(name)
+    if (!q) {
+      q = new Queue(name, { connection, prefix: config.REDIS_PREFIX })
+      q.on('error', () => {})
+      schedulerQueues.set(name, q)
+    }
+    return q
+  }
+  if (opts.schedules !== false) {
+    registerSchedules(queueOf).catch((err) => logger.error({ err: err.message }, 'could not register job schedulers'))
+  }
+  const stopRelay = opts.relay !== false ? startOutboxRelay() : async () => {}
+  logger.info({ queues: workers.map((w) => w.name) }, 'workers started')
+
+  let closing: Promise<void> | null = null
+  const close = () => {
+    closing ??= (async () => {
+      await stopRelay()
+      const graceful = Promise.all(workers.map((w) => w.close())).then(() => true)
+      const finished = await Promise.race([graceful, Bun.sleep(config.SHUTDOWN_TIMEOUT_MS).then(() => false)])
+      if (!finished) {
+        logger.warn('jobs still running at shutdown; handing them back (they will be retried as stalled)')
+        await Promise.all(workers.map((w) => w.close(true).catch(() => {})))
+      }
+      await Promise.allSettled([...schedulerQueues.values()].map((q) => q.close()))
+      await connection.quit().catch(() => connection.disconnect())
+      logger.info('workers closed')
+    })()
+    return closing
+  }
+  return { workers, close }
+}
