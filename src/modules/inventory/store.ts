@@ -32,7 +32,7 @@ export async function insertReservations(ptx: postgres.TransactionSql, rows: New
     order_id: r.orderId,
     product_id: r.productId,
     quantity: r.quantity,
-    expires_at: r.expiresAt,
+    expires_at: r.expiresAt.toISOString(),
   }))
   await ptx`insert into reservations ${ptx(values, 'id', 'order_id', 'product_id', 'quantity', 'expires_at')}`
 }
