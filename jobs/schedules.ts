@@ -22,8 +22,9 @@ export function schedules(): Schedule[] {
 }
 
 /** Upserts every schedule; `queueOf` returns a Queue on a connection that waits for Redis. */
-export async function registerSchedules(queueOf: (name: QueueName) => Queue): Promise<void> {
-  for (const s of schedules()) {
+export async function registerSchedules(queueOf: (name: QueueName) => Queue, only: readonly QueueName[]): Promise<void> {
+  const mine = schedules().filter((s) => only.includes(s.queue))
+  for (const s of mine) {
     await queueOf(s.queue).upsertJobScheduler(
       s.id,
       { every: s.every },
@@ -35,5 +36,5 @@ export async function registerSchedules(queueOf: (name: QueueName) => Queue): Pr
       },
     )
   }
-  logger.info({ schedules: schedules().map((s) => `${s.queue}/${s.id}@${s.every}ms`) }, 'job schedulers upserted')
+  logger.info({ schedules: mine.map((s) => `${s.queue}/${s.id}@${s.every}ms`) }, 'job schedulers upserted')
 }

@@ -46,7 +46,7 @@ function instrument(queueName: QueueName, fn: Processor): Processor {
   }
 }
 
-export type WorkerSet = { workers: Worker[]; close: () => Promise<void> }
+export type WorkerSet = { workers: Worker[]; schedulesReady: Promise<void>; close: () => Promise<void> }
 
 export type StartOptions = { queues?: readonly QueueName[]; schedules?: boolean; relay?: boolean }
 
@@ -60,11 +60,22 @@ export async function startWorkers(opts: StartOptions = {}): Promise<() => Promi
   return set.close
 }
 
+/** JOBS_QUEUES narrows what this process works on (e.g. a dedicated email worker). */
+function configuredQueues(): QueueName[] {
+  const wanted = config.JOBS_QUEUES.split(',')
+    .map((q) => q.trim())
+    .filter(Boolean)
+  const unknown = wanted.filter((q) => !QUEUES.includes(q as QueueName))
+  if (unknown.length) throw new Error(`config: JOBS_QUEUES names unknown queues: ${unknown.join(', ')}`)
+  return wanted.length ? (wanted as QueueName[]) : [...QUEUES]
+}
+
 export async function startWorkerSet(opts: StartOptions = {}): Promise<WorkerSet> {
+  const names = opts.queues ?? configuredQueues()
   const connection: Redis = createRedis('worker')
   registerQueueDepthGauge()
   const workers: Worker[] = []
-  for (const name of opts.queues ?? QUEUES) {
+  for (const name of names) {
     const fn = await registry[name]()
     if (!fn) {
       logger.warn({ queue: name }, 'no processor for queue yet; its jobs wait until one is deployed')
@@ -104,10 +115,12 @@ export async function startWorkerSet(opts: StartOptions = {}): Promise<WorkerSet
     }
     return q
   }
-  if (opts.schedules !== false) {
-    registerSchedules(queueOf).catch((err) => logger.error({ err: err.message }, 'could not register job schedulers'))
-  }
-  const stopRelay = opts.relay !== false ? startOutboxRelay() : async () => {}
+  // Not awaited by boot: with Redis down the worker still starts and registers on reconnect.
+  const schedulesReady =
+    opts.schedules === false
+      ? Promise.resolve()
+      : registerSchedules(queueOf, names).catch((err) => logger.error({ err: err.message }, 'could not register job schedulers'))
+  const stopRelay = (opts.relay ?? config.OUTBOX_RELAY_ENABLED) ? startOutboxRelay() : async () => {}
   logger.info({ queues: workers.map((w) => w.name) }, 'workers started')
 
   let closing: Promise<void> | null = null
@@ -126,5 +139,5 @@ export async function startWorkerSet(opts: StartOptions = {}): Promise<WorkerSet
     })()
     return closing
   }
-  return { workers, close }
+  return { workers, schedulesReady, close }
 }

@@ -3,7 +3,10 @@
 import { cors } from '@elysiajs/cors'
 import { Elysia } from 'elysia'
 import { config } from './config'
+import { adminQueuesModule } from './modules/admin-queues'
+import { alertsModule } from './modules/alerts'
 import { inventoryModule } from './modules/inventory'
+import { mailModule } from './modules/mail'
 import { systemModule } from './modules/system'
 import { errorsPlugin, registerRoutesForMethodCheck } from './plugins/errors'
 import { httpPlugin } from './plugins/http'
@@ -15,7 +18,7 @@ const origins = config.CORS_ORIGINS.split(',')
   .filter(Boolean)
 
 /** Feature modules mounted under /api/v1. */
-export const api = new Elysia({ prefix: '/api/v1' }).use(inventoryModule)
+export const api = new Elysia({ prefix: '/api/v1' }).use(inventoryModule).use(alertsModule).use(mailModule)
 
 export const app = new Elysia({
   name: 'stampede',
@@ -33,6 +36,7 @@ export const app = new Elysia({
   )
   .use(openapiPlugin)
   .use(systemModule)
+  .use(adminQueuesModule)
   .use(api)
 
 export type App = typeof app

@@ -77,6 +77,10 @@ export const ConfigSchema = T.Object({
   JOBS_CONCURRENCY: Int(5, 1, 200, 'jobs one worker process runs at once per queue'),
   JOBS_LOCK_DURATION_MS: Int(30000, 500, 600000, 'BullMQ job lock; a worker silent this long is stalled'),
   JOBS_STALLED_INTERVAL_MS: Int(30000, 500, 600000, 'how often workers look for stalled jobs'),
+  JOBS_QUEUES: Str('', 'comma-separated queues this process works (and schedules); empty = all', {
+    pattern: '^[a-z, -]*$',
+  }),
+  OUTBOX_RELAY_ENABLED: Bool(true, 'false = this worker process does not run the outbox relay'),
   WORKER_METRICS_PORT: Int(9464, 0, 65535, 'ROLE=worker serves /metrics here (0 = off)'),
   OUTBOX_POLL_MS: Int(1000, 50, 600000, 'outbox relay poll interval (also woken by NOTIFY)'),
   OUTBOX_BATCH_SIZE: Int(100, 1, 10000, 'outbox rows claimed per relay round'),

@@ -12,7 +12,7 @@ import { Value } from '@sinclair/typebox/value'
 import { UnrecoverableError } from 'bullmq'
 import { and, desc, eq, lt } from 'drizzle-orm'
 import nodemailer, { type Transporter } from 'nodemailer'
-import { mailLog, users } from '../../../db/schema'
+import { mailLog, orderItems, orders, users } from '../../../db/schema'
 import { config } from '../../config'
 import { db } from '../../infra/db'
 import { counter } from '../../infra/metrics'
@@ -34,12 +34,31 @@ function smtp(): Transporter | null {
   return transporter
 }
 
-async function compose(orderId: string, kind: EmailKind, raw: unknown) {
-  if (!Value.Check(OrderEventPayload, raw)) {
+/**
+ * The email is rendered from the event payload when it carries the lines (order.created does);
+ * otherwise (status-change events) from the committed order, read-only, since the orders module
+ * exposes no read function for jobs yet.
+ */
+async function orderForEmail(orderId: string, raw: unknown): Promise<OrderEventPayload> {
+  if (raw && typeof raw === 'object' && 'items' in raw) {
+    if (Value.Check(OrderEventPayload, raw)) return raw as OrderEventPayload
     const first = Value.Errors(OrderEventPayload, raw).First()
     throw new UnrecoverableError(`order event payload is invalid: ${first?.path} ${first?.message}`)
   }
-  const p = raw as OrderEventPayload
+  const [order] = await db
+    .select({ userId: orders.userId, totalCents: orders.totalCents, currency: orders.currency })
+    .from(orders)
+    .where(eq(orders.id, orderId))
+  if (!order) throw new UnrecoverableError(`order ${orderId} does not exist`)
+  const items = await db
+    .select({ productId: orderItems.productId, quantity: orderItems.quantity, unitPriceCents: orderItems.unitPriceCents })
+    .from(orderItems)
+    .where(eq(orderItems.orderId, orderId))
+  return { ...order, items }
+}
+
+async function compose(orderId: string, kind: EmailKind, raw: unknown) {
+  const p = await orderForEmail(orderId, raw)
   // The customer account lives in the identity module; read-only lookup of the address.
   const [user] = await db.select({ email: users.email, name: users.name }).from(users).where(eq(users.id, p.userId))
   if (!user) throw new UnrecoverableError(`order ${orderId}: user ${p.userId} does not exist`)
