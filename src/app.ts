@@ -5,8 +5,11 @@ import { Elysia } from 'elysia'
 import { config } from './config'
 import { adminQueuesModule } from './modules/admin-queues'
 import { alertsModule } from './modules/alerts'
+import { cartModule } from './modules/cart'
 import { inventoryModule } from './modules/inventory'
 import { mailModule } from './modules/mail'
+import { ordersModule } from './modules/orders'
+import { paymentsModule } from './modules/payments'
 import { systemModule } from './modules/system'
 import { errorsPlugin, registerRoutesForMethodCheck } from './plugins/errors'
 import { httpPlugin } from './plugins/http'
@@ -18,7 +21,13 @@ const origins = config.CORS_ORIGINS.split(',')
   .filter(Boolean)
 
 /** Feature modules mounted under /api/v1. */
-export const api = new Elysia({ prefix: '/api/v1' }).use(inventoryModule).use(alertsModule).use(mailModule)
+export const api = new Elysia({ prefix: '/api/v1' })
+  .use(cartModule)
+  .use(ordersModule)
+  .use(paymentsModule)
+  .use(alertsModule)
+  .use(mailModule)
+  .use(inventoryModule)
 
 export const app = new Elysia({
   name: 'stampede',
