@@ -2,6 +2,7 @@
 // (a second run finds nothing left to do), so overlapping ticks or a retry after a crash are safe.
 import { type Job, UnrecoverableError } from 'bullmq'
 import { logger } from '../../src/infra/logger'
+import { pingRedis } from '../../src/infra/redis'
 import { gateFixes } from '../metrics'
 import { optionalExport } from '../optional'
 import type { EmptyJobData, JobName } from '../queues'
@@ -26,6 +27,8 @@ export async function processMaintenance(job: Job<EmptyJobData, unknown, JobName
     case 'reconcile-gate': {
       const reconcile = await use<() => Promise<number>>('inventory/service.ts', 'reconcileGate')
       if (!reconcile) return { skipped: true }
+      // The gate lives on the shared fail-fast client; right after boot it may still be connecting.
+      if ((await pingRedis()) !== 'ok') return { skipped: 'redis unavailable' }
       const fixed = await reconcile()
       if (fixed > 0) {
         gateFixes.inc(fixed)
