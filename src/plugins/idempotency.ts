@@ -112,7 +112,7 @@ async function claimOrRead(userId: string, key: string, fp: string, method: stri
 async function complete(claim: Claim, status: number, body: string, headers: Record<string, string>): Promise<void> {
   await sql`
     update idempotency_keys
-    set state = 'completed', response_status = ${status}, response_body = ${body}, response_headers = ${sql.json(headers)}
+    set state = 'completed', response_status = ${status}, response_body = ${body}, response_headers = ${JSON.stringify(headers)}::jsonb
     where user_id = ${claim.userId} and key = ${claim.key} and state = 'in_progress'`
 }
 
@@ -168,35 +168,36 @@ async function mapResponse(ctx: Ctx): Promise<Response | undefined> {
   if (!claim) return
   claims.delete(ctx.request)
   const value = ctx.responseValue
+  // Problem responses (4xx/5xx mapped by the errors plugin) arrive here as Response objects.
+  if (value instanceof Response) {
+    await settle(claim, value.status, () => value.clone().text(), pickHeaders((h) => value.headers.get(h)))
+    return
+  }
+  let status = typeof ctx.set.status === 'number' ? ctx.set.status : 200
+  let payload = value
+  if (value instanceof ElysiaCustomStatusResponse) {
+    status = Number(value.code)
+    payload = value.response
+  }
+  const isText = typeof payload === 'string'
+  const body = isText ? (payload as string) : JSON.stringify(payload ?? null)
+  const headers = pickHeaders((h) => {
+    const v = ctx.set.headers[h]
+    return v === undefined ? undefined : String(v)
+  })
+  headers['content-type'] ??= isText ? 'text/plain; charset=utf-8' : 'application/json'
+  await settle(claim, status, async () => body, headers)
+  // Serialized here, once, so the first response and every replay are the same bytes.
+  return new Response(body, { status, headers })
+}
+
+/** Stores a 2xx/4xx outcome, releases the key on 5xx. Never throws: the response still goes out. */
+async function settle(claim: Claim, status: number, body: () => Promise<string>, headers: Record<string, string>): Promise<void> {
   try {
-    if (value instanceof Response) {
-      if (value.status >= 500) return void (await release(claim))
-      await complete(
-        claim,
-        value.status,
-        await value.clone().text(),
-        pickHeaders((h) => value.headers.get(h)),
-      )
-      return
-    }
-    let status = typeof ctx.set.status === 'number' ? ctx.set.status : 200
-    let payload = value
-    if (value instanceof ElysiaCustomStatusResponse) {
-      status = Number(value.code)
-      payload = value.response
-    }
-    if (status >= 500) return void (await release(claim))
-    const isText = typeof payload === 'string'
-    const body = isText ? (payload as string) : JSON.stringify(payload ?? null)
-    const headers = pickHeaders((h) => {
-      const v = ctx.set.headers[h]
-      return v === undefined ? undefined : String(v)
-    })
-    headers['content-type'] ??= isText ? 'text/plain; charset=utf-8' : 'application/json'
-    await complete(claim, status, body, headers)
-    return new Response(body, { status, headers })
+    if (status >= 500) await release(claim)
+    else await complete(claim, status, await body(), headers)
   } catch (err) {
-    // The response still goes out; the claim stays in_progress until the lock timeout.
+    // The claim stays in_progress until IDEMPOTENCY_LOCK_TIMEOUT_SECONDS; a retry meanwhile gets 409.
     logger.error({ err, key: claim.key }, 'could not store idempotent response')
   }
 }

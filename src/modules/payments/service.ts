@@ -11,18 +11,26 @@ import { ConflictError, NotFoundError, UnavailableError } from '../../lib/errors
 import type { AuthUser } from '../../plugins/auth'
 import { invalidateProduct } from '../catalog/cache'
 import { recordPurchases } from '../catalog/service'
-import { commitReservations, releaseReservations } from '../inventory/service'
+import { commitReservations, releaseReservations, restock } from '../inventory/service'
 import type { PaymentView } from '../orders/model'
 import { IllegalTransitionError, transition } from '../orders/state'
 import { paymentView } from '../orders/views'
 import { charge, GatewayDeclinedError, GatewayTransientError, refund } from './gateway'
 
 /** Work that must wait for the commit: cache invalidation and gateway refunds (external I/O). */
-export type AfterCommit = { invalidate: string[]; refunds: string[] }
-const none = (): AfterCommit => ({ invalidate: [], refunds: [] })
+export type AfterCommit = {
+  invalidate: string[]
+  refunds: string[]
+  /** units of a refunded, never-fulfilled order go back on the shelf (inventory's own tx + ledger) */
+  restocks: { productId: string; quantity: number; reason: string }[]
+}
+const none = (): AfterCommit => ({ invalidate: [], refunds: [], restocks: [] })
 
 export async function runAfterCommit(a: AfterCommit): Promise<void> {
   for (const key of a.refunds) await refund(key).catch((err) => logger.error({ err, key }, 'gateway refund failed'))
+  for (const r of a.restocks) {
+    await restock(r.productId, r.quantity, r.reason).catch((err) => logger.error({ err, ...r }, 'restock after refund failed'))
+  }
   if (a.invalidate.length) await invalidateProduct(...a.invalidate)
 }
 
@@ -257,6 +265,7 @@ export async function settleCancellation(
       payload: { paymentId: p?.id ?? null },
     })
     if (p) after.refunds.push(p.idempotencyKey)
+    for (const l of await itemsOf(tx, order.id)) after.restocks.push({ ...l, reason: `refund of order ${order.id}` })
     return after
   }
   throw new IllegalTransitionError(order.status, 'cancelled')
