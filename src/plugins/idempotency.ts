@@ -217,8 +217,9 @@ export const idempotencyPlugin = new Elysia({ name: 'idempotency' }).macro({
           },
         ],
       },
-      beforeHandle: (ctx) => beforeHandle(ctx as unknown as Ctx),
-      mapResponse: (ctx) => mapResponse(ctx as unknown as Ctx),
+      // `async` matters: Elysia only awaits hooks it can see are async.
+      beforeHandle: async (ctx) => beforeHandle(ctx as unknown as Ctx),
+      mapResponse: async (ctx) => mapResponse(ctx as unknown as Ctx),
       // Safety net: a claim never completed (the hook chain was cut short) is released.
       afterResponse: ({ request }) => {
         const claim = claims.get(request)
