@@ -2,7 +2,7 @@
 import { Elysia } from 'elysia'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
-import { AlertListQuery, StockAlertPage } from './model'
+import { AlertListQuery, pageLimit, StockAlertPage } from './model'
 import { listAlerts } from './service'
 
 export const alertsModule = new Elysia({ name: 'alerts', tags: ['admin'] }).use(authPlugin).get(
@@ -11,7 +11,7 @@ export const alertsModule = new Elysia({ name: 'alerts', tags: ['admin'] }).use(
     const page = await listAlerts({
       status: query.status === 'all' ? undefined : query.status,
       productId: query.productId,
-      limit: query.limit,
+      limit: pageLimit(query.limit),
       cursor: query.cursor,
     })
     return {

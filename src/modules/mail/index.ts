@@ -2,13 +2,13 @@
 import { Elysia, t } from 'elysia'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
-import { MailEntry, MailListQuery } from './model'
+import { MailEntry, MailListQuery, pageLimit } from './model'
 import { listMail } from './service'
 
 export const mailModule = new Elysia({ name: 'mail', tags: ['admin'] }).use(authPlugin).get(
   '/admin/mail',
   async ({ query }) => {
-    const page = await listMail(query)
+    const page = await listMail({ ...query, limit: pageLimit(query.limit) })
     return {
       items: page.items.map((m) => ({
         id: m.id,

@@ -1,6 +1,7 @@
 // Mail schemas: the order event payload the emails are rendered from (the contract with the
 // orders module's outbox events) and the admin mail log listing.
 import { t } from 'elysia'
+import { ValidationProblem } from '../../lib/errors'
 
 /**
  * Payload of `order.created` / `order.paid` outbox events. Extra fields are allowed; these are
@@ -36,8 +37,16 @@ export const MailEntry = t.Object({
 })
 
 export const MailListQuery = t.Object({
-  limit: t.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  // Range checked by pageLimit(): Elysia 1.4 reports min/max failures of coerced query numbers
+  // without the field name, and every 422 here must name its field.
+  limit: t.Optional(t.Integer({ description: 'page size, 1–100 (default 20)' })),
   cursor: t.Optional(t.String({ maxLength: 200 })),
   orderId: t.Optional(t.String({ format: 'uuid' })),
   kind: t.Optional(MailKind),
 })
+
+export function pageLimit(limit: number | undefined): number {
+  if (limit === undefined) return 20
+  if (limit < 1 || limit > 100) throw ValidationProblem.field('query.limit', 'must be an integer from 1 to 100')
+  return limit
+}
