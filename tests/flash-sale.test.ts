@@ -1,0 +1,148 @@
+// The flash sale through the real purchase path (POST /api/v1/orders) against two real API
+// processes per strategy: 500 concurrent buyers, stock 50 → exactly 50 orders, the rest 409, no
+// 5xx, ledger clean. Then Redis is killed in the middle of a sale (our own redis-server).
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { checkInventory } from '../scripts/inventory-check'
+import { sql } from '../src/infra/db'
+import type { Strategy } from '../src/modules/inventory/service'
+import { type ApiProcess, createUser, freePort, startApi } from './helpers'
+import { productWithStock, stock } from './inventory-fixtures'
+
+const STRATEGIES: Strategy[] = ['gated', 'pessimistic', 'optimistic']
+const BUYERS = 500
+const STOCK = 50
+
+let buyers: string[] = []
+const apis = new Map<Strategy, ApiProcess[]>()
+const started: ApiProcess[] = []
+
+beforeAll(async () => {
+  const [users] = await Promise.all([
+    Promise.all(Array.from({ length: BUYERS }, () => createUser('customer'))),
+    ...STRATEGIES.map(async (s) => {
+      const pair = await Promise.all([startApi({ INVENTORY_STRATEGY: s }), startApi({ INVENTORY_STRATEGY: s })])
+      started.push(...pair)
+      apis.set(s, pair)
+    }),
+  ])
+  buyers = (users as { token: string }[]).map((u) => u.token)
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all(started.map((a) => a.stop()))
+})
+
+type Outcome = { status: number; code?: string }
+
+async function buy(url: string, token: string, productId: string): Promise<Outcome> {
+  const res = await fetch(`${url}/api/v1/orders`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
+    body: JSON.stringify({ items: [{ productId, quantity: 1 }] }),
+  })
+  const text = await res.text()
+  let body: { code?: string } = {}
+  try {
+    body = JSON.parse(text) ?? {}
+  } catch {}
+  if (res.status >= 500) console.error(res.status, text.slice(0, 300))
+  return { status: res.status, code: body.code }
+}
+
+function tally(outcomes: Outcome[]) {
+  const by = new Map<string, number>()
+  for (const o of outcomes)
+    by.set(`${o.status}${o.code ? ` ${o.code}` : ''}`, (by.get(`${o.status}${o.code ? ` ${o.code}` : ''}`) ?? 0) + 1)
+  return Object.fromEntries(by)
+}
+
+describe.each(STRATEGIES)('flash sale, %s, 2 API processes', (strategy) => {
+  test(`${BUYERS} concurrent orders for stock ${STOCK} → exactly ${STOCK} created, the rest 409 out_of_stock`, async () => {
+    const productId = await productWithStock(STOCK)
+    const urls = (apis.get(strategy) as ApiProcess[]).map((a) => a.url)
+    const outcomes = await Promise.all(buyers.map((token, i) => buy(urls[i % 2] as string, token, productId)))
+    expect(tally(outcomes)).toEqual({ 201: STOCK, '409 out_of_stock': BUYERS - STOCK })
+    expect(await stock(productId)).toEqual({ onHand: STOCK, reserved: STOCK })
+    const orders = await sql<{ n: number }[]>`
+      select count(*)::int as n from order_items where product_id = ${productId}`
+    expect(orders[0]?.n).toBe(STOCK)
+    expect((await checkInventory(sql)).mismatches.filter((m) => m.productId === productId)).toEqual([])
+  }, 60_000)
+})
+
+describe('Redis killed in the middle of a sale', () => {
+  let redisProc: Bun.Subprocess | null = null
+  const port = freePort()
+  const startRedis = async () => {
+    redisProc = Bun.spawn(['redis-server', '--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], {
+      stdout: 'ignore',
+      stderr: 'ignore',
+    })
+    for (let i = 0; i < 100; i++) {
+      const ok = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } }).then(
+        (s) => (s.end(), true),
+        () => false,
+      )
+      if (ok) return
+      await Bun.sleep(50)
+    }
+    throw new Error('redis-server did not start')
+  }
+  afterAll(() => {
+    redisProc?.kill('SIGKILL')
+  })
+
+  test.each(['gated', 'pessimistic'] as Strategy[])(
+    '%s: no oversell, no 5xx, the gate is right again once Redis is back',
+    async (strategy) => {
+      await startRedis()
+      const env = { INVENTORY_STRATEGY: strategy, REDIS_URL: `redis://127.0.0.1:${port}` }
+      const pair = await Promise.all([startApi(env), startApi(env)])
+      try {
+        const productId = await productWithStock(120)
+        const urls = pair.map((a) => a.url)
+        const wave = (from: number, n: number) =>
+          Promise.all(buyers.slice(from, from + n).map((t, i) => buy(urls[i % 2] as string, t, productId)))
+        const outcomes: Outcome[] = []
+        outcomes.push(...(await wave(0, 60)))
+        // Kill Redis while the next wave is in flight.
+        const inflight = wave(60, 100)
+        await Bun.sleep(15)
+        redisProc?.kill('SIGKILL')
+        await redisProc?.exited
+        outcomes.push(...(await inflight))
+        outcomes.push(...(await wave(160, 60)))
+        // Redis comes back (empty, as after a crash): the gate reloads from Postgres.
+        await startRedis()
+        await Bun.sleep(2500) // ioredis reconnect backoff + circuit breaker cooldown
+        outcomes.push(...(await wave(220, 200)))
+        expect(outcomes.filter((o) => o.status >= 500)).toEqual([])
+        // The outage really happened under load: the engine fell back to Postgres alone.
+        const metric = strategy === 'gated' ? 'inventory_gate_fallbacks_total' : 'inventory_lock_fallbacks_total'
+        let fallbacks = 0
+        for (const url of urls) {
+          const text = await (await fetch(`${url}/metrics`)).text()
+          for (const m of text.matchAll(new RegExp(`^${metric}\\{[^}]*\\} (\\d+)`, 'gm'))) fallbacks += Number(m[1])
+        }
+        expect(fallbacks).toBeGreaterThan(0)
+        const created = outcomes.filter((o) => o.status === 201).length
+        expect(created).toBe(120)
+        expect(outcomes.length - created).toBe(outcomes.filter((o) => o.status === 409 && o.code === 'out_of_stock').length)
+        expect(await stock(productId)).toEqual({ onHand: 120, reserved: 120 })
+        expect((await checkInventory(sql)).mismatches.filter((m) => m.productId === productId)).toEqual([])
+        if (strategy === 'gated') {
+          const { default: Redis } = await import('ioredis')
+          const r = new Redis(`redis://127.0.0.1:${port}`)
+          const { key } = await import('../src/infra/redis')
+          expect(await r.hget(key('gate', productId), 'a')).toBe('0')
+          r.disconnect()
+        }
+      } finally {
+        await Promise.all(pair.map((a) => a.stop()))
+        redisProc?.kill('SIGKILL')
+        await redisProc?.exited
+      }
+    },
+    60_000,
+  )
+})
