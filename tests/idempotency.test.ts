@@ -130,7 +130,10 @@ describe('Idempotency-Key on POST /orders', () => {
     const a = await productWithStock(10)
     const key = newKey()
     const first = await order(u.token, [{ productId: a, quantity: 1 }], key)
-    const [row] = await db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.userId, u.id), eq(idempotencyKeys.key, key)))
+    const [row] = await db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.userId, u.id), eq(idempotencyKeys.key, key)))
     expect(row!.expiresAt.getTime() - row!.createdAt.getTime()).toBe(24 * 3600 * 1000)
     expect(row!.state).toBe('completed')
     await db.execute(sql`update idempotency_keys set expires_at = now() - interval '1 second' where user_id = ${u.id}`)

@@ -32,7 +32,9 @@ export async function eventsOf(orderId: string) {
 }
 
 export async function reservationsOf(orderId: string) {
-  const rows = await db.execute<{ status: string; quantity: number }>(`select status, quantity from reservations where order_id = '${orderId}'`)
+  const rows = await db.execute<{ status: string; quantity: number }>(
+    `select status, quantity from reservations where order_id = '${orderId}'`,
+  )
   return [...rows]
 }
 

@@ -78,7 +78,15 @@ describe('checkout', () => {
       [{ items: [{ productId: a }] }, 'items.0.quantity'],
       [{ items: Array.from({ length: 51 }, () => ({ productId: Bun.randomUUIDv7(), quantity: 1 })) }, 'items'],
       [{ items: [{ productId: Bun.randomUUIDv7(), quantity: 1 }] }, 'items.0.productId'],
-      [{ items: [{ productId: a, quantity: 60 }, { productId: a, quantity: 60 }] }, 'items'],
+      [
+        {
+          items: [
+            { productId: a, quantity: 60 },
+            { productId: a, quantity: 60 },
+          ],
+        },
+        'items',
+      ],
       [{ items: [{ productId: a, quantity: 1 }], fromCart: true }, 'fromCart'],
       [{ items: 'lots' }, 'items'],
     ]
@@ -162,7 +170,15 @@ describe('cancel and the state machine', () => {
     const a = await productWithStock(5)
     const o = (await order(u.token, [{ productId: a, quantity: 1 }])).body
     expect((await req('POST', `/api/v1/orders/${o.id}/cancel`, { token: other.token })).status).toBe(404)
-    expect((await req('POST', `/api/v1/orders/${o.id}/pay`, { token: other.token, body: { paymentMethod: 'pm_card_ok' }, headers: { 'idempotency-key': newKey() } })).status).toBe(404)
+    expect(
+      (
+        await req('POST', `/api/v1/orders/${o.id}/pay`, {
+          token: other.token,
+          body: { paymentMethod: 'pm_card_ok' },
+          headers: { 'idempotency-key': newKey() },
+        })
+      ).status,
+    ).toBe(404)
     expect((await req('GET', `/api/v1/orders/${o.id}`, { token: u.token })).body.status).toBe('pending_payment')
     expect(await stock(a)).toEqual({ onHand: 5, reserved: 1 })
   })
@@ -181,7 +197,9 @@ describe('cancel and the state machine', () => {
     expect((await patch('fulfilled', u.token)).status).toBe(403)
     expect((await patch('paid')).status).toBe(422) // not a fulfilment step
     expect((await patch('bogus')).status).toBe(422)
-    expect((await req('PATCH', `/api/v1/admin/orders/${Bun.randomUUIDv7()}`, { token: admin.token, body: { status: 'shipped' } })).status).toBe(404)
+    expect(
+      (await req('PATCH', `/api/v1/admin/orders/${Bun.randomUUIDv7()}`, { token: admin.token, body: { status: 'shipped' } })).status,
+    ).toBe(404)
 
     // Drive it to paid through the state machine's own function, then walk the fulfilment steps.
     const { transition } = await import('../src/modules/orders/state')
@@ -192,7 +210,13 @@ describe('cancel and the state machine', () => {
     expect(done.status).toBe(409)
     expect(done.body.allowed).toEqual([])
     expect((await history(o.id)).map((h) => h.toStatus)).toEqual(['pending_payment', 'paid', 'fulfilled', 'shipped', 'delivered'])
-    expect(await eventsOf(o.id)).toEqual(['order.created', 'order.paid', 'order.status_changed', 'order.status_changed', 'order.status_changed'])
+    expect(await eventsOf(o.id)).toEqual([
+      'order.created',
+      'order.paid',
+      'order.status_changed',
+      'order.status_changed',
+      'order.status_changed',
+    ])
   })
 
   test('concurrent transitions of one order: exactly one wins', async () => {
@@ -232,7 +256,11 @@ describe('expiry sweep', () => {
     expect(await eventsOf(o.id)).toEqual(['order.created', 'order.expired'])
     expect(await expireOverdueOrders(1000)).toBe(0)
     // Paying an expired order is refused.
-    const late = await req('POST', `/api/v1/orders/${o.id}/pay`, { token: u.token, body: { paymentMethod: 'pm_card_ok' }, headers: { 'idempotency-key': newKey() } })
+    const late = await req('POST', `/api/v1/orders/${o.id}/pay`, {
+      token: u.token,
+      body: { paymentMethod: 'pm_card_ok' },
+      headers: { 'idempotency-key': newKey() },
+    })
     expect(late.status).toBe(409)
     expect(late.body.code).toBe('order_not_payable')
   })

@@ -170,7 +170,12 @@ async function mapResponse(ctx: Ctx): Promise<Response | undefined> {
   const value = ctx.responseValue
   // Problem responses (4xx/5xx mapped by the errors plugin) arrive here as Response objects.
   if (value instanceof Response) {
-    await settle(claim, value.status, () => value.clone().text(), pickHeaders((h) => value.headers.get(h)))
+    await settle(
+      claim,
+      value.status,
+      () => value.clone().text(),
+      pickHeaders((h) => value.headers.get(h)),
+    )
     return
   }
   let status = typeof ctx.set.status === 'number' ? ctx.set.status : 200

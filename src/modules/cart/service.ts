@@ -12,10 +12,19 @@ import { type CartView, MAX_CART_LINES } from './model'
 
 const cartKey = (userId: string) => key('cart', userId)
 
+/** A client still making its first connection gets a moment; a dead Redis answers at once. */
+async function connected(r: Redis): Promise<void> {
+  if (r.status !== 'wait' && r.status !== 'connecting' && r.status !== 'connect') return
+  await new Promise<void>((ok) => {
+    const t = setTimeout(ok, 1000)
+    r.once('ready', () => ok(clearTimeout(t)))
+  })
+}
+
 async function withCartRedis<T>(fn: (r: Redis) => Promise<T>): Promise<T> {
   const r = redis()
-  if (r?.status !== 'ready' || !redisBreaker.allow())
-    throw new UnavailableError('The cart store (Redis) is unavailable; retry shortly')
+  if (r) await connected(r)
+  if (r?.status !== 'ready' || !redisBreaker.allow()) throw new UnavailableError('The cart store (Redis) is unavailable; retry shortly')
   try {
     const v = await fn(r)
     redisBreaker.success()

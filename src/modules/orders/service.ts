@@ -215,11 +215,12 @@ export async function expireOverdueOrders(limit = 100): Promise<number> {
         actor: 'system:expiry',
         reason: 'reservation expired',
       })
-      // A payment still waiting to run will find the order gone and cancel itself.
+      // A pending payment is cancelled with the order; should its charge still land, the settle
+      // step sees `cancelled` and refunds it at the gateway.
       await tx
         .update(payments)
-        .set({ status: 'cancelled', lastError: 'order expired before the charge ran', updatedAt: sql`now()` })
-        .where(and(eq(payments.orderId, row.id), eq(payments.status, 'pending'), eq(payments.attempts, 0)))
+        .set({ status: 'cancelled', lastError: 'order expired before the payment completed', updatedAt: sql`now()` })
+        .where(and(eq(payments.orderId, row.id), eq(payments.status, 'pending')))
       return true
     })
     if (!done) break
