@@ -8,21 +8,15 @@ import { config } from '../src/config'
 import { logger } from '../src/infra/logger'
 import { createRedis } from '../src/infra/redis'
 import { jobDuration, jobFailures, registerQueueDepthGauge } from './metrics'
-import { optionalExport } from './optional'
 import { startOutboxRelay } from './outbox-relay'
 import { QUEUES, type QueueName } from './queues'
 import { registerSchedules } from './schedules'
 
 type LoadedProcessor = Processor | null
 
-/**
- * One processor per queue. `payments` belongs to the orders module and is loaded by path so this
- * file compiles before it exists: jobs/processors/payments.ts must export
- * `processPayments(job: Job<PaymentJobData>)`. A queue without a processor gets no Worker (its
- * jobs wait, nothing is lost) and a warning.
- */
+/** One processor per queue (`payments` is the orders module's: jobs/processors/payments.ts). */
 const registry: Record<QueueName, () => Promise<LoadedProcessor>> = {
-  payments: () => optionalExport<Processor>(`${import.meta.dir}/processors/payments.ts`, 'processPayments'),
+  payments: async () => (await import('./processors/payments')).processPayments as Processor,
   'order-emails': async () => (await import('./processors/order-emails')).processOrderEmails as Processor,
   'stock-alerts': async () => (await import('./processors/stock-alerts')).processStockAlerts as Processor,
   maintenance: async () => (await import('./processors/maintenance')).processMaintenance as Processor,

@@ -1,8 +1,11 @@
-// `maintenance` queue: periodic sweeps that call other modules' services. Each sweep is idempotent
+// `maintenance` queue: periodic sweeps that call other modules' services (orders, inventory, and
+// identity's refresh-token purge, bound late because that module is on another branch). Each sweep is idempotent
 // (a second run finds nothing left to do), so overlapping ticks or a retry after a crash are safe.
 import { type Job, UnrecoverableError } from 'bullmq'
 import { logger } from '../../src/infra/logger'
 import { pingRedis } from '../../src/infra/redis'
+import { reconcileGate } from '../../src/modules/inventory/service'
+import { expireOverdueOrders, purgeExpiredIdempotencyKeys } from '../../src/modules/orders/service'
 import { gateFixes } from '../metrics'
 import { optionalExport } from '../optional'
 import type { EmptyJobData, JobName } from '../queues'
@@ -18,28 +21,20 @@ async function use<F>(file: string, name: string): Promise<F | null> {
 
 export async function processMaintenance(job: Job<EmptyJobData, unknown, JobName<'maintenance'>>): Promise<unknown> {
   switch (job.name) {
-    case 'expire-reservations': {
-      const expire = await use<(limit?: number) => Promise<number | { expired: number }>>('orders/service.ts', 'expireOverdueOrders')
-      if (!expire) return { skipped: true }
-      const result = await expire(500)
-      return { expired: typeof result === 'number' ? result : result?.expired }
-    }
+    case 'expire-reservations':
+      return { expired: await expireOverdueOrders(500) }
     case 'reconcile-gate': {
-      const reconcile = await use<() => Promise<number>>('inventory/service.ts', 'reconcileGate')
-      if (!reconcile) return { skipped: true }
       // The gate lives on the shared fail-fast client; right after boot it may still be connecting.
       if ((await pingRedis()) !== 'ok') return { skipped: 'redis unavailable' }
-      const fixed = await reconcile()
+      const fixed = await reconcileGate()
       if (fixed > 0) {
         gateFixes.inc(fixed)
         logger.warn({ fixed }, 'inventory gate drift corrected')
       }
       return { fixed }
     }
-    case 'purge-idempotency-keys': {
-      const purge = await use<() => Promise<number>>('orders/service.ts', 'purgeExpiredIdempotencyKeys')
-      return purge ? { purged: await purge() } : { skipped: true }
-    }
+    case 'purge-idempotency-keys':
+      return { purged: await purgeExpiredIdempotencyKeys() }
     case 'purge-refresh-tokens': {
       // Identity module (another branch): wired automatically once src/modules/auth/service.ts
       // exports purgeExpiredRefreshTokens().
