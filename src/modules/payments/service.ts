@@ -34,6 +34,8 @@ export async function runAfterCommit(a: AfterCommit): Promise<void> {
   if (a.invalidate.length) await invalidateProduct(...a.invalidate)
 }
 
+const ENQUEUE_TIMEOUT_MS = 2000
+
 const gatewayKeyOf = (orderId: string) => `order_${orderId}`
 
 async function itemsOf(tx: Tx, orderId: string) {
@@ -91,10 +93,14 @@ export async function startPayment(
   if (row.fresh) {
     const p = row.payment
     try {
-      await enqueuePayment(
+      const add = enqueuePayment(
         { orderId, attemptId: p.id, paymentMethod, idempotencyKey: p.idempotencyKey },
         { attempts: config.PAYMENT_MAX_ATTEMPTS, backoff: { type: 'exponential', delay: config.PAYMENT_RETRY_DELAY_MS, jitter: 0.5 } },
       )
+      // BullMQ waits for a connecting client; we do not. Should the add still land later, its job
+      // finds no pending payment row and does nothing.
+      add.catch(() => {})
+      await Promise.race([add, Bun.sleep(ENQUEUE_TIMEOUT_MS).then(() => Promise.reject(new Error('enqueue timed out')))])
     } catch (err) {
       await db.delete(payments).where(and(eq(payments.id, p.id), eq(payments.status, 'pending'), eq(payments.attempts, 0)))
       logger.warn({ err: (err as Error).message, orderId }, 'payment queue unavailable; payment not started')
