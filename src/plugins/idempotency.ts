@@ -15,7 +15,7 @@
 // - A claim left in_progress longer than IDEMPOTENCY_LOCK_TIMEOUT_SECONDS (its process died) may be
 //   re-claimed by the same request; the handlers have their own database fence for that case
 //   (orders: unique (user_id, idempotency_key); payments: one live payment per order).
-import { Elysia, ElysiaCustomStatusResponse } from 'elysia'
+import { Elysia, ElysiaCustomStatusResponse, t } from 'elysia'
 import { config } from '../config'
 import { sql } from '../infra/db'
 import { logger } from '../infra/logger'
@@ -211,17 +211,19 @@ export const idempotencyPlugin = new Elysia({ name: 'idempotency' }).macro({
   idempotent(enabled: boolean) {
     if (!enabled) return
     return {
-      detail: {
-        parameters: [
-          {
-            in: 'header',
-            name: 'Idempotency-Key',
-            required: true,
-            description: 'Unique per operation (e.g. a UUID); a retry with the same key and body replays the first response',
-            schema: { type: 'string', minLength: 1, maxLength: 255 },
-          },
-        ],
-      },
+      // Optional in validation on purpose: a missing key is our 400 problem, not a schema 422.
+      // additionalProperties: a closed header schema would strip Authorization before auth runs.
+      headers: t.Object(
+        {
+          'idempotency-key': t.Optional(
+            t.String({
+              description:
+                'REQUIRED. Unique per operation (e.g. a UUID, max 255 chars); a retry with the same key and body replays the first response (24 h)',
+            }),
+          ),
+        },
+        { additionalProperties: true },
+      ),
       // `async` matters: Elysia only awaits hooks it can see are async.
       beforeHandle: async (ctx) => beforeHandle(ctx as unknown as Ctx),
       mapResponse: async (ctx) => mapResponse(ctx as unknown as Ctx),
