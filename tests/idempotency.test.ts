@@ -11,7 +11,7 @@ import { purgeExpiredIdempotencyKeys } from '../src/modules/orders/service'
 import { authPlugin } from '../src/plugins/auth'
 import { errorsPlugin } from '../src/plugins/errors'
 import { canonicalJson, fingerprintOf, idempotencyPlugin } from '../src/plugins/idempotency'
-import { createUser, req } from './helpers'
+import { createUser, req, startApi } from './helpers'
 import { newKey, order, productWithStock, reservationsOf, stock } from './orders-fixtures'
 
 describe('Idempotency-Key on POST /orders', () => {
@@ -124,6 +124,32 @@ describe('Idempotency-Key on POST /orders', () => {
     expect(await reservationsOf(mine[0]!.id)).toHaveLength(1)
     expect(await stock(a)).toEqual({ onHand: 100, reserved: 1 })
   })
+
+  test('20 identical requests spread over two API processes → still one order', async () => {
+    const apis = await Promise.all([startApi(), startApi()])
+    try {
+      const u = await createUser()
+      const a = await productWithStock(100)
+      const key = newKey()
+      const body = JSON.stringify({ items: [{ productId: a, quantity: 2 }] })
+      const results = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const res = await fetch(`${apis[i % 2]!.url}/api/v1/orders`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${u.token}`, 'content-type': 'application/json', 'idempotency-key': key },
+            body,
+          })
+          return { status: res.status, body: (await res.json()) as { id?: string; code?: string } }
+        }),
+      )
+      for (const r of results) expect([201, 409]).toContain(r.status)
+      expect(new Set(results.filter((r) => r.status === 201).map((r) => r.body.id)).size).toBe(1)
+      expect(await db.select().from(orders).where(eq(orders.userId, u.id))).toHaveLength(1)
+      expect(await stock(a)).toEqual({ onHand: 100, reserved: 2 })
+    } finally {
+      await Promise.all(apis.map((x) => x.stop()))
+    }
+  }, 30_000)
 
   test('keys expire after the TTL; expired keys are purged', async () => {
     const u = await createUser()
