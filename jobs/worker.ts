@@ -123,12 +123,15 @@ export async function startWorkerSet(opts: StartOptions = {}): Promise<WorkerSet
       await stopRelay()
       const graceful = Promise.all(workers.map((w) => w.close())).then(() => true)
       const finished = await Promise.race([graceful, Bun.sleep(config.SHUTDOWN_TIMEOUT_MS).then(() => false)])
-      if (!finished) {
-        logger.warn('jobs still running at shutdown; handing them back (they will be retried as stalled)')
-        await Promise.all(workers.map((w) => w.close(true).catch(() => {})))
-      }
       await Promise.allSettled([...schedulerQueues.values()].map((q) => q.close()))
-      await connection.quit().catch(() => connection.disconnect())
+      if (finished) await connection.quit().catch(() => connection.disconnect())
+      else {
+        // A second close() would just await the first (BullMQ memoises it), so stop waiting and
+        // drop the connection: the still-running job's lock is no longer renewed, it lapses after
+        // JOBS_LOCK_DURATION_MS and another worker recovers the job as stalled.
+        logger.warn('jobs still running at shutdown; handing them back (they will be retried as stalled)')
+        connection.disconnect()
+      }
       logger.info('workers closed')
     })()
     return closing

@@ -90,4 +90,44 @@ describe('stalled jobs', () => {
     expect(await b.stop('SIGTERM')).toBe(0)
     expect(b.output()).toContain('workers closed')
   }, 90_000)
+
+  test('SIGTERM while a job is stuck: the worker waits SHUTDOWN_TIMEOUT_MS, hands the job back, exits; the next worker finishes it once', async () => {
+    const buyer = await createUser('customer')
+    const productId = await productWithStock(10, 1, 'Term Mug')
+    const orderId = Bun.randomUUIDv7()
+    const payload = {
+      orderId,
+      userId: buyer.id,
+      items: [{ productId, quantity: 1, unitPriceCents: 1250 }],
+      totalCents: 1250,
+      currency: 'USD',
+    }
+    smtp.setHang(true)
+    const c = await startWorkerProcess({ ...env, SHUTDOWN_TIMEOUT_MS: '1500' })
+    workers.push(c)
+    const eventId = Bun.randomUUIDv7()
+    await emails.add('send-confirmation', { eventId, orderId, kind: 'order_confirmation', payload }, { jobId: eventId, attempts: 5 })
+    await waitFor('worker C to be mid-send', async () => {
+      const [row] = await db.select().from(mailLog).where(eq(mailLog.orderId, orderId))
+      return row?.status === 'sending'
+    })
+    const t0 = Date.now()
+    expect(await c.stop('SIGTERM')).toBe(0)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1400) // it gave the job its grace period
+    expect(c.output()).toContain('handing them back')
+
+    smtp.setHang(false)
+    const d = await startWorkerProcess(env)
+    workers.push(d)
+    await waitFor(
+      'worker D to deliver',
+      async () => {
+        const [row] = await db.select().from(mailLog).where(eq(mailLog.orderId, orderId))
+        return row?.status === 'sent'
+      },
+      30_000,
+    )
+    expect(smtp.accepted.filter((m) => m.includes(orderId))).toHaveLength(1)
+    expect(await d.stop('SIGTERM')).toBe(0)
+  }, 90_000)
 })

@@ -11,6 +11,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { ElysiaAdapter } from '@bull-board/elysia'
 import type { Queue } from 'bullmq'
 import { Elysia, t } from 'elysia'
+import { registerQueueDepthGauge } from '../../../jobs/metrics'
 import { QUEUES, queue } from '../../../jobs/queues'
 import { redisUrl } from '../../infra/redis'
 import { ForbiddenError, UnauthorizedError } from '../../lib/errors'
@@ -35,6 +36,9 @@ class BullMQ6Adapter extends BullMQAdapter {
     return this.raw() as unknown as ReturnType<BullMQAdapter['getClient']>
   }
 }
+
+// API processes serve /metrics too: queue depth is read from Redis on scrape wherever it is served.
+if (redisUrl()) registerQueueDepthGauge()
 
 const serverAdapter = new ElysiaAdapter(BOARD_PATH)
 createBullBoard({
