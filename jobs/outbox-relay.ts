@@ -91,6 +91,19 @@ export async function drainOutbox(): Promise<number> {
   }
 }
 
+/** Deletes events published more than `days` ago (the daily cleanup); unpublished ones are never touched. */
+export async function purgePublishedEvents(days: number): Promise<number> {
+  let total = 0
+  for (;;) {
+    const rows = await sql`
+      delete from outbox_events where id in (
+        select id from outbox_events where published_at < now() - make_interval(days => ${days}) limit 5000)
+      returning 1`
+    total += rows.length
+    if (rows.length < 5000) return total
+  }
+}
+
 let wake: (() => void) | null = null
 
 /** Wakes the in-process relay now (after a commit in this process; NOTIFY covers the others). */

@@ -49,7 +49,7 @@ export const JOB_NAMES = {
   payments: ['charge'],
   'order-emails': ['send-confirmation', 'send-receipt'],
   'stock-alerts': ['check-product', 'check-all'],
-  maintenance: ['expire-reservations', 'reconcile-gate', 'purge-idempotency-keys', 'purge-refresh-tokens'],
+  maintenance: ['expire-reservations', 'reconcile-gate', 'purge-idempotency-keys', 'purge-refresh-tokens', 'purge-outbox'],
   recommendations: ['rebuild-matrix'],
 } as const satisfies Record<QueueName, readonly string[]>
 export type JobName<Q extends QueueName> = (typeof JOB_NAMES)[Q][number]
@@ -84,9 +84,19 @@ export function jobsAvailable(): boolean {
   return redisUrl() !== null
 }
 
+/** Longest an enqueue may take. BullMQ waits for a connection that was never ready; we do not. */
+export const ENQUEUE_TIMEOUT_MS = 2000
+
 async function add<Q extends QueueName>(name: Q, job: JobName<Q>, data: JobDataOf[Q], opts?: JobsOptions) {
   // biome-ignore lint/suspicious/noExplicitAny: BullMQ's add() overloads do not narrow generic names
-  return queue(name).add(job as any, data as any, opts)
+  const adding = queue(name).add(job as any, data as any, opts)
+  // If it lands after we gave up, the jobId (when given) makes a retry of the caller a no-op.
+  adding.catch(() => {})
+  let timer: Timer | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`enqueue to ${name} timed out (Redis unavailable?)`)), ENQUEUE_TIMEOUT_MS)
+  })
+  return Promise.race([adding, timeout]).finally(() => clearTimeout(timer))
 }
 
 /**

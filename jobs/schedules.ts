@@ -16,6 +16,7 @@ export function schedules(): Schedule[] {
     // Identity module (another branch) provides purgeExpiredRefreshTokens(); the processor skips
     // with a log line until it is merged.
     { id: 'purge-refresh-tokens', queue: 'maintenance', job: 'purge-refresh-tokens', every: config.SCHEDULE_CLEANUP_MS },
+    { id: 'purge-outbox', queue: 'maintenance', job: 'purge-outbox', every: config.SCHEDULE_CLEANUP_MS },
     { id: 'low-stock-check', queue: 'stock-alerts', job: 'check-all', every: config.SCHEDULE_LOW_STOCK_MS },
     { id: 'rebuild-recommendations', queue: 'recommendations', job: 'rebuild-matrix', every: config.SCHEDULE_RECOMMENDATIONS_MS },
   ] as Schedule[]

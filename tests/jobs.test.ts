@@ -1,9 +1,11 @@
 // Worker boot: schedulers registered once however many workers start, metrics, Bull Board access.
 import { afterAll, describe, expect, test } from 'bun:test'
+import { purgePublishedEvents } from '../jobs/outbox-relay'
 import { QUEUES, queue } from '../jobs/queues'
 import { schedules } from '../jobs/schedules'
 import { startWorkerSet, type WorkerSet } from '../jobs/worker'
 import { config } from '../src/config'
+import { sql } from '../src/infra/db'
 import { createUser, req } from './helpers'
 import { waitFor } from './jobs-helpers'
 
@@ -21,7 +23,7 @@ describe('job schedulers', () => {
     const [a, b] = await Promise.all([startWorkerSet({ relay: false }), startWorkerSet({ relay: false })])
     sets.push(a, b)
     await Promise.all([a.schedulesReady, b.schedulesReady])
-    const expected = { payments: 0, 'order-emails': 0, 'stock-alerts': 1, maintenance: 4, recommendations: 1 }
+    const expected = { payments: 0, 'order-emails': 0, 'stock-alerts': 1, maintenance: 5, recommendations: 1 }
     expect(await schedulerCounts()).toEqual(expected)
 
     // Restart one of them (close + start again): still one of each.
@@ -113,5 +115,20 @@ describe('Bull Board', () => {
     expect((await req('GET', '/api/v1/admin/alerts', { headers: { cookie: setCookie.split(';')[0]! } })).status).toBe(401)
     // The board's guard does not leak onto other routes.
     expect((await req('GET', '/health')).status).toBe(200)
+  })
+})
+
+describe('outbox retention', () => {
+  test('published events older than the retention are purged; unpublished ones never are', async () => {
+    const [oldPublished, oldUnpublished, recent] = [Bun.randomUUIDv7(), Bun.randomUUIDv7(), Bun.randomUUIDv7()]
+    const agg = Bun.randomUUIDv7()
+    await sql`insert into outbox_events (id, type, aggregate_id, payload, created_at, published_at) values
+      (${oldPublished}, 'order.status_changed', ${agg}, '{}', now() - interval '30 days', now() - interval '30 days'),
+      (${oldUnpublished}, 'order.status_changed', ${agg}, '{}', now() - interval '30 days', null),
+      (${recent}, 'order.status_changed', ${agg}, '{}', now(), now())`
+    expect(await purgePublishedEvents(7)).toBeGreaterThanOrEqual(1)
+    const left = await sql<{ id: string }[]>`select id from outbox_events where aggregate_id = ${agg} order by id`
+    expect(left.map((r) => r.id).sort()).toEqual([oldUnpublished, recent].sort())
+    await sql`delete from outbox_events where aggregate_id = ${agg}`
   })
 })

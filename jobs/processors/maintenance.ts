@@ -2,12 +2,14 @@
 // identity's refresh-token purge, bound late because that module is on another branch). Each sweep is idempotent
 // (a second run finds nothing left to do), so overlapping ticks or a retry after a crash are safe.
 import { type Job, UnrecoverableError } from 'bullmq'
+import { config } from '../../src/config'
 import { logger } from '../../src/infra/logger'
 import { pingRedis } from '../../src/infra/redis'
 import { reconcileGate } from '../../src/modules/inventory/service'
 import { expireOverdueOrders, purgeExpiredIdempotencyKeys } from '../../src/modules/orders/service'
 import { gateFixes } from '../metrics'
 import { optionalExport } from '../optional'
+import { purgePublishedEvents } from '../outbox-relay'
 import type { EmptyJobData, JobName } from '../queues'
 
 const modules = `${import.meta.dir}/../../src/modules`
@@ -41,6 +43,8 @@ export async function processMaintenance(job: Job<EmptyJobData, unknown, JobName
       const purge = await use<() => Promise<number>>('auth/service.ts', 'purgeExpiredRefreshTokens')
       return purge ? { purged: await purge() } : { skipped: true }
     }
+    case 'purge-outbox':
+      return { purged: await purgePublishedEvents(config.OUTBOX_RETENTION_DAYS) }
     default:
       throw new UnrecoverableError(`maintenance: unknown job name ${job.name}`)
   }
