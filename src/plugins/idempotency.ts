@@ -19,9 +19,16 @@ import { Elysia, ElysiaCustomStatusResponse, t } from 'elysia'
 import { config } from '../config'
 import { sql } from '../infra/db'
 import { logger } from '../infra/logger'
+import { counter } from '../infra/metrics'
 import { AppError, BadRequestError, ConflictError } from '../lib/errors'
 
 type Claim = { userId: string; key: string }
+
+const outcomes = counter(
+  'idempotency_requests_total',
+  'Idempotency-Key outcomes: claimed, replayed, in_progress, mismatch, stored, released',
+  ['outcome'],
+)
 const claims = new WeakMap<Request, Claim>()
 
 /** Response headers worth replaying (the rest are per-request: request id, security, CORS). */
@@ -147,13 +154,19 @@ async function beforeHandle(ctx: Ctx): Promise<Response | undefined> {
     const row = await claimOrRead(ctx.user.id, key, fp, ctx.request.method, path)
     if (!row) continue // raced with a commit or a release: look again
     if (row.claimed) {
+      outcomes.inc({ outcome: 'claimed' })
       claims.set(ctx.request, { userId: ctx.user.id, key })
       return
     }
-    if (row.fingerprint !== fp) throw new IdempotencyMismatchError()
+    if (row.fingerprint !== fp) {
+      outcomes.inc({ outcome: 'mismatch' })
+      throw new IdempotencyMismatchError()
+    }
     if (row.state === 'in_progress') {
+      outcomes.inc({ outcome: 'in_progress' })
       throw new ConflictError('A request with this Idempotency-Key is still being processed; retry shortly', 'idempotency_in_progress')
     }
+    outcomes.inc({ outcome: 'replayed' })
     return new Response(row.response_body, {
       status: row.response_status ?? 200,
       headers: { ...row.response_headers, 'idempotent-replayed': 'true' },
@@ -201,6 +214,7 @@ async function settle(claim: Claim, status: number, body: () => Promise<string>,
   try {
     if (status >= 500) await release(claim)
     else await complete(claim, status, await body(), headers)
+    outcomes.inc({ outcome: status >= 500 ? 'released' : 'stored' })
   } catch (err) {
     // The claim stays in_progress until IDEMPOTENCY_LOCK_TIMEOUT_SECONDS; a retry meanwhile gets 409.
     logger.error({ err, key: claim.key }, 'could not store idempotent response')

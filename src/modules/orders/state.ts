@@ -5,6 +5,7 @@
 import { and, eq, sql } from 'drizzle-orm'
 import { type OrderStatus, orderStatusHistory, orders } from '../../../db/schema'
 import type { Tx } from '../../infra/db'
+import { counter } from '../../infra/metrics'
 import { ConflictError, NotFoundError } from '../../lib/errors'
 import { type DomainEventType, emitEvent } from '../../lib/outbox'
 
@@ -27,6 +28,8 @@ const EVENT_OF: Partial<Record<OrderStatus, DomainEventType>> = {
   payment_failed: 'order.payment_failed',
   refunded: 'order.refunded',
 }
+
+const transitions = counter('order_transitions_total', 'Order status transitions by target status', ['to'])
 
 export class IllegalTransitionError extends ConflictError {
   constructor(from: OrderStatus, to: OrderStatus) {
@@ -74,6 +77,7 @@ export async function transition(tx: Tx, t: Transition): Promise<{ userId: strin
     if (!current) throw new NotFoundError('Order')
     throw new IllegalTransitionError(current.status, t.to)
   }
+  transitions.inc({ to: t.to })
   await tx.insert(orderStatusHistory).values({ orderId: t.orderId, fromStatus: t.from, toStatus: t.to, actor: t.actor, reason: t.reason })
   await emitEvent(tx, EVENT_OF[t.to] ?? 'order.status_changed', t.orderId, {
     orderId: t.orderId,

@@ -7,6 +7,7 @@ import { enqueuePayment } from '../../../jobs/queues'
 import { config } from '../../config'
 import { db, type Tx } from '../../infra/db'
 import { logger } from '../../infra/logger'
+import { counter } from '../../infra/metrics'
 import { ConflictError, NotFoundError, UnavailableError } from '../../lib/errors'
 import type { AuthUser } from '../../plugins/auth'
 import { invalidateProduct } from '../catalog/cache'
@@ -35,6 +36,8 @@ export async function runAfterCommit(a: AfterCommit): Promise<void> {
 }
 
 const ENQUEUE_TIMEOUT_MS = 2000
+
+const attemptsTotal = counter('payment_attempts_total', 'Charge attempts by outcome (succeeded, failed, retry, noop)', ['outcome'])
 
 const gatewayKeyOf = (orderId: string) => `order_${orderId}`
 
@@ -114,6 +117,12 @@ export type AttemptOutcome = { outcome: 'succeeded' | 'failed' | 'retry' | 'noop
 
 /** One try of the charge job. `attempt` is 1-based; the last try turns a transient error final. */
 export async function runChargeAttempt(paymentId: string, attempt: number, maxAttempts: number): Promise<AttemptOutcome> {
+  const r = await chargeAttempt(paymentId, attempt, maxAttempts)
+  attemptsTotal.inc({ outcome: r.outcome })
+  return r
+}
+
+async function chargeAttempt(paymentId: string, attempt: number, maxAttempts: number): Promise<AttemptOutcome> {
   const [p] = await db
     .update(payments)
     .set({ attempts: sql`${payments.attempts} + 1`, updatedAt: sql`now()` })
