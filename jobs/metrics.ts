@@ -16,7 +16,6 @@ export const jobFailures = counter(
   ['queue', 'name', 'final'],
 )
 
-export const gateFixes = counter('inventory_gate_fixes_total', 'Redis gate counters corrected by reconciliation')
 export const outboxPublished = counter('outbox_events_published_total', 'Outbox events published to BullMQ by type', ['type'])
 export const outboxRelayErrors = counter('outbox_relay_errors_total', 'Relay rounds that failed (Redis or Postgres down)')
 
