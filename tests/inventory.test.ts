@@ -203,6 +203,29 @@ describe('gate', () => {
     await expectClean([id])
   })
 
+  test('group commit: failing orders in a batch do not sink the others', async () => {
+    const id = await productWithStock(100)
+    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => reserve(id, 'gated', 1, i % 3 === 0)))
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBe(20)
+    expect(await stock(id)).toEqual({ onHand: 100, reserved: 20 })
+    const traces = await sql<{ n: number }[]>`
+      select count(*)::int as n from outbox_events o join reservations r on r.order_id = o.aggregate_id where r.product_id = ${id}`
+    expect(traces[0]?.n).toBe(20)
+    expect(await gateValue(id)).toBe(80)
+    await expectClean([id])
+  })
+
+  test('group commit: a batch larger than the stock falls back to one-by-one (gate drifted up)', async () => {
+    const id = await productWithStock(5)
+    await reserve(id, 'gated', 1)
+    await redis()?.hset(key('gate', id), 'a', '100')
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () => reserve(id, 'gated')))
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBe(4)
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(OutOfStockError)
+    expect(await stock(id)).toEqual({ onHand: 5, reserved: 5 })
+    await expectClean([id])
+  })
+
   test('a missing counter is loaded from Postgres', async () => {
     const id = await productWithStock(4)
     await reserve(id, 'pessimistic', 1)

@@ -8,12 +8,21 @@ import { db, type Tx } from '../../infra/db'
 import { counter, histogram } from '../../infra/metrics'
 import { invalidateProduct } from '../catalog/cache'
 import { OutOfStockError, ProductInventoryNotFound } from './errors'
-import { emitStockEvents, insertMovements, insertReservations, newReservations, raw, reserveMovements, type StockRow } from './store'
+import {
+  emitStockEvents,
+  insertMovements,
+  insertReservations,
+  type NewReservation,
+  newReservations,
+  raw,
+  reserveMovements,
+  type StockRow,
+} from './store'
 
 const WINDOW_MS = 1
 const MAX_BATCH = 64
 /** Batches of one product in flight per process: they only contend at the final UPDATE. */
-const MAX_INFLIGHT = 2
+const MAX_INFLIGHT = 4
 
 export type BatchItem = {
   orderId: string
@@ -117,23 +126,34 @@ async function runBatch(productId: string, items: BatchItem[]): Promise<void> {
 }
 
 async function writeGroup(tx: Tx, productId: string, items: BatchItem[], errors: Map<BatchItem, unknown>): Promise<void> {
-  const written = []
+  const ptx = raw(tx)
+  const written: NewReservation[] = []
   let total = 0
-  for (const item of items) {
-    const rows = newReservations(item.orderId, [{ productId, quantity: item.quantity }], item.expiresAt)
+  for (const [n, item] of items.entries()) {
+    // SAVEPOINT and RELEASE are sent without waiting for their answers (postgres.js pipelines
+    // them ahead of persist's first statement on the same connection): a request costs only
+    // its own persist round trips. A failed persist rolls back to its savepoint and only it fails.
+    const sp = `rq${n}`
+    void ptx
+      .unsafe(`savepoint ${sp}`)
+      .execute()
+      .catch(() => {})
     try {
-      await tx.transaction(async (sp) => {
-        await insertReservations(raw(sp), rows)
-        await item.persist(sp)
-      })
-      written.push(...rows)
+      await item.persist(tx)
+      void ptx
+        .unsafe(`release savepoint ${sp}`)
+        .execute()
+        .catch(() => {})
+      written.push(...newReservations(item.orderId, [{ productId, quantity: item.quantity }], item.expiresAt))
       total += item.quantity
     } catch (err) {
       errors.set(item, err)
+      await ptx.unsafe(`rollback to savepoint ${sp}`)
     }
   }
   if (total === 0) return
-  const ptx = raw(tx)
+  await insertReservations(ptx, written)
+  // The only statement that touches the hot row, as late as possible: its lock lives until COMMIT.
   const [after] = await ptx<StockRow[]>`
     update inventory set reserved = reserved + ${total}, version = version + 1, updated_at = now()
     where product_id = ${productId} and on_hand - reserved >= ${total}
