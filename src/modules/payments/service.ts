@@ -43,9 +43,10 @@ const gatewayKeyOf = (orderId: string) => `order_${orderId}`
 
 async function itemsOf(tx: Tx, orderId: string) {
   return tx
-    .select({ productId: orderItems.productId, quantity: orderItems.quantity })
+    .select({ productId: orderItems.productId, quantity: orderItems.quantity, unitPriceCents: orderItems.unitPriceCents })
     .from(orderItems)
     .where(eq(orderItems.orderId, orderId))
+    .orderBy(orderItems.productId)
 }
 
 /**
@@ -197,9 +198,10 @@ export async function settlePaymentSuccessTx(
     after.refunds.push(p.idempotencyKey)
     return { applied: false, after }
   }
-  await transition(tx, { orderId: p.orderId, from: 'pending_payment', to: 'paid', actor, payload: { paymentId, chargeId } })
-  await commitReservations(tx, p.orderId)
   const lines = await itemsOf(tx, p.orderId)
+  // The lines ride along so the receipt email renders from the event alone.
+  await transition(tx, { orderId: p.orderId, from: 'pending_payment', to: 'paid', actor, payload: { paymentId, chargeId, items: lines } })
+  await commitReservations(tx, p.orderId)
   await recordPurchases(tx, lines)
   after.invalidate.push(...lines.map((l) => l.productId))
   return { applied: true, after }
@@ -280,7 +282,8 @@ export async function settleCancellation(
       payload: { paymentId: p?.id ?? null },
     })
     if (p) after.refunds.push(p.idempotencyKey)
-    for (const l of await itemsOf(tx, order.id)) after.restocks.push({ ...l, reason: `refund of order ${order.id}` })
+    for (const l of await itemsOf(tx, order.id))
+      after.restocks.push({ productId: l.productId, quantity: l.quantity, reason: `refund of order ${order.id}` })
     return after
   }
   throw new IllegalTransitionError(order.status, 'cancelled')
