@@ -265,6 +265,18 @@ describe('expiry sweep', () => {
     expect(late.body.code).toBe('order_not_payable')
   })
 
+  test('three sweepers at once expire each overdue order exactly once', async () => {
+    const u = await createUser()
+    const a = await productWithStock(50)
+    const ids: string[] = []
+    for (let i = 0; i < 12; i++) ids.push((await order(u.token, [{ productId: a, quantity: 1 }])).body.id)
+    await db.execute(sql`update orders set reservation_expires_at = now() - interval '1 second' where user_id = ${u.id}`)
+    const counts = await Promise.all([expireOverdueOrders(1000), expireOverdueOrders(1000), expireOverdueOrders(1000)])
+    expect(counts.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(12)
+    for (const id of ids) expect((await history(id)).map((h) => h.toStatus)).toEqual(['pending_payment', 'expired'])
+    expect(await stock(a)).toEqual({ onHand: 50, reserved: 0 })
+  })
+
   test('hasPurchased is false until the order is paid', async () => {
     const u = await createUser()
     const a = await productWithStock(5)

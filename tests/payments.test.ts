@@ -2,11 +2,12 @@
 // backoff via config), the simulated gateway injects failures by payment method, and we check the
 // order state, the stock and the gateway's ledger after each scenario.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { payments, products } from '../db/schema'
 import { startWorkerSet, type WorkerSet } from '../jobs/worker'
 import { config } from '../src/config'
 import { db } from '../src/infra/db'
+import { expireOverdueOrders } from '../src/modules/orders/service'
 import { charge, chargeRecord } from '../src/modules/payments/gateway'
 import { createUser, req } from './helpers'
 import { eventsOf, eventually, history, newKey, order, pay, productWithStock, reservationsOf, stock } from './orders-fixtures'
@@ -197,6 +198,31 @@ describe('paying', () => {
       const rec = await chargeRecord(`order_${o.id}`)
       expect(rec === null || rec.status === 'refunded').toBe(true)
       expect(await stock(a)).toEqual({ onHand: 5, reserved: 0 })
+    } finally {
+      config.PAYMENT_GATEWAY_LATENCY_MS = 0
+    }
+  })
+
+  test('a charge that lands after the order expired is refunded; the order stays expired', async () => {
+    const u = await createUser()
+    const a = await productWithStock(5)
+    const o = (await order(u.token, [{ productId: a, quantity: 2 }])).body
+    config.PAYMENT_GATEWAY_LATENCY_MS = 400
+    try {
+      expect((await pay(u.token, o.id, 'pm_card_ok')).status).toBe(202)
+      // The charge is in flight (attempt counted, gateway call sleeping) when the sweep runs.
+      await eventually(async () => (await db.select().from(payments).where(eq(payments.orderId, o.id)))[0]?.attempts === 1)
+      await db.execute(sql`update orders set reservation_expires_at = now() - interval '1 second' where id = ${o.id}`)
+      expect(await expireOverdueOrders(1000)).toBeGreaterThanOrEqual(1)
+      const p = await eventually(async () => {
+        const [row] = await db.select().from(payments).where(eq(payments.orderId, o.id))
+        return row?.status === 'refunded' ? row : null
+      })
+      expect(p.gatewayChargeId).toMatch(/^ch_/)
+      await eventually(async () => (await chargeRecord(`order_${o.id}`))?.status === 'refunded')
+      expect((await req('GET', `/api/v1/orders/${o.id}`, { token: u.token })).body.status).toBe('expired')
+      expect(await stock(a)).toEqual({ onHand: 5, reserved: 0 })
+      expect((await history(o.id)).map((h) => h.toStatus)).toEqual(['pending_payment', 'expired'])
     } finally {
       config.PAYMENT_GATEWAY_LATENCY_MS = 0
     }
