@@ -68,7 +68,12 @@ describe('stalled jobs', () => {
         return row?.status === 'sent' ? row : null
       },
       30_000,
-    )
+    ).catch(async (err) => {
+      const job = await emails.getJob(eventId)
+      const rows = await db.select().from(mailLog).where(eq(mailLog.orderId, orderId))
+      console.error('diagnostics', await job?.getState(), job?.failedReason, JSON.stringify(rows), b.output().slice(-3000))
+      throw err
+    })
     expect(sent.attempts).toBe(2) // A's claim, then B's takeover
     const delivered = smtp.accepted.filter((m) => m.includes(orderId))
     expect(delivered).toHaveLength(1)
@@ -94,6 +99,7 @@ describe('stalled jobs', () => {
   test('SIGTERM while a job is stuck: the worker waits SHUTDOWN_TIMEOUT_MS, hands the job back, exits; the next worker finishes it once', async () => {
     const buyer = await createUser('customer')
     const productId = await productWithStock(10, 1, 'Term Mug')
+    for (const w of workers) if (w.proc.exitCode === null) await w.stop('SIGKILL') // nothing left from before
     const orderId = Bun.randomUUIDv7()
     const payload = {
       orderId,
