@@ -49,11 +49,21 @@ describe('order emails', () => {
       headers: { 'idempotency-key': `mail-pay-${Bun.randomUUIDv7()}` },
     })
     expect(paid.status).toBe(202)
-    // order.paid carries no lines: the receipt is rendered from the committed order.
     const receipt = await waitFor('the receipt', () => mailOf(orderId, 'payment_receipt'), 20_000)
     expect(receipt.subject).toContain('Receipt')
     expect(receipt.textBody).toContain('2 × Tea <b>&</b> Cup')
     expect(receipt.textBody).toContain('Total: $25.00')
+
+    // An event without lines (e.g. an older producer) is rendered from the committed order rows.
+    const other = await req('POST', '/api/v1/orders', {
+      token: buyer.token,
+      body: { items: [{ productId, quantity: 1 }] },
+      headers: { 'idempotency-key': `mail-${Bun.randomUUIDv7()}` },
+    })
+    const fromRows = await sendOrderEmail({ orderId: other.body.id, kind: 'payment_receipt', payload: { userId: buyer.id } })
+    expect(fromRows.status).toBe('logged')
+    const rendered = await mailOf(other.body.id, 'payment_receipt')
+    expect(rendered?.textBody).toContain('1 × Tea <b>&</b> Cup @ $12.50 = $12.50')
 
     // The same email requested again (job retry or duplicate event) is not sent twice.
     const again = await sendOrderEmail({ orderId, kind: 'order_confirmation', payload: {} })

@@ -35,8 +35,8 @@ function smtp(): Transporter | null {
 }
 
 /**
- * The email is rendered from the event payload when it carries the lines (order.created does);
- * otherwise (status-change events) from the committed order, read-only, since the orders module
+ * The email is rendered from the event payload when it carries the lines (order.created and
+ * order.paid do); otherwise from the committed order, read-only, since the orders module
  * exposes no read function for jobs yet.
  */
 async function orderForEmail(orderId: string, raw: unknown): Promise<OrderEventPayload> {
