@@ -48,6 +48,11 @@ async function requestedLines(userId: string, body: CreateOrderBody): Promise<{ 
   return { lines: mergeLines(lines, 'fromCart'), field: 'fromCart' }
 }
 
+function rawIndex(items: Line[], productId: string, fallback: number): number {
+  const i = items.findIndex((x) => x.productId === productId)
+  return i >= 0 ? i : fallback
+}
+
 const isUniqueViolation = (err: unknown, constraint: string): boolean => {
   const e = err as { code?: string; constraint_name?: string; cause?: unknown }
   if (e?.code === '23505' && e.constraint_name === constraint) return true
@@ -69,7 +74,8 @@ export async function createOrder(userId: string, body: CreateOrderBody, idempot
   if (missing.length) {
     throw new ValidationProblem(
       missing.map(({ l, i }) => ({
-        field: field === 'items' && body.items ? `items.${body.items.findIndex((x) => x.productId === l.productId) ?? i}.productId` : field,
+        // Name the first raw line with that product (lines were merged, indexes can differ).
+        field: body.items ? `items.${rawIndex(body.items, l.productId, i)}.productId` : field,
         message: `product ${l.productId} does not exist or is no longer sold`,
       })),
     )
@@ -120,8 +126,10 @@ export async function createOrder(userId: string, body: CreateOrderBody, idempot
         .from(orders)
         .where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, idempotencyKey)))
       if (existing) {
+        // Answer what the first execution answered: the order as it was created.
         const [view] = await orderViews(db, [existing])
-        return { ...view!, status: 'pending_payment' } as OrderCreated
+        const { id, items, totalCents, currency, reservationExpiresAt, createdAt } = view!
+        return { id, status: 'pending_payment', items, totalCents, currency, reservationExpiresAt, createdAt }
       }
     }
     throw err
