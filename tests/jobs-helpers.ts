@@ -56,7 +56,8 @@ export type WorkerProcess = { proc: Bun.Subprocess; output: () => string; stop: 
 /** Starts `bun src/index.ts` with ROLE=worker; resolves once it logged "workers started". */
 export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
   const proc = Bun.spawn(['bun', `${import.meta.dir}/../src/index.ts`], {
-    env: { ...process.env, ROLE: 'worker', LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0', ...env },
+    // Small pools: the shared Postgres has 100 connections for every engineer's test runs.
+    env: { ...process.env, ROLE: 'worker', LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0', DATABASE_POOL_MAX: '3', ...env },
     stdout: 'pipe',
     stderr: 'inherit',
   })

@@ -31,7 +31,7 @@ describe('outbox relay', () => {
   test('Redis down at checkout → event waits in Postgres → Redis back → exactly one email', async () => {
     redis = await spawnRedis()
     // API and worker share this private Redis (broker, gate, cache); the test kills it.
-    const env = { REDIS_URL: redis.url, REDIS_PREFIX: `${config.REDIS_PREFIX}:outage`, OUTBOX_POLL_MS: '200' }
+    const env = { REDIS_URL: redis.url, REDIS_PREFIX: `${config.REDIS_PREFIX}:outage`, OUTBOX_POLL_MS: '200', DATABASE_POOL_MAX: '3' }
     api = await startApi(env)
     worker = await startWorkerProcess({ ...env, JOBS_QUEUES: 'order-emails', SHUTDOWN_TIMEOUT_MS: '2000' })
     const buyer = await createUser('customer')
