@@ -8,7 +8,7 @@ import { mailLog } from '../db/schema'
 import type { OrderEmailJobData } from '../jobs/queues'
 import { config } from '../src/config'
 import { db } from '../src/infra/db'
-import { createUser } from './helpers'
+import { createUser, freePort } from './helpers'
 import { fakeSmtp, productWithStock, startWorkerProcess, type WorkerProcess, waitFor } from './jobs-helpers'
 
 const prefix = `${config.REDIS_PREFIX}:stall`
@@ -123,7 +123,8 @@ describe('stalled jobs', () => {
     expect(c.output()).toContain('handing them back')
 
     smtp.setHang(false)
-    const d = await startWorkerProcess(env)
+    const metricsPort = freePort()
+    const d = await startWorkerProcess({ ...env, WORKER_METRICS_PORT: String(metricsPort) })
     workers.push(d)
     await waitFor(
       'worker D to deliver',
@@ -134,6 +135,10 @@ describe('stalled jobs', () => {
       30_000,
     )
     expect(smtp.accepted.filter((m) => m.includes(orderId))).toHaveLength(1)
+    // A worker-only process serves its own /metrics: durations of the jobs it ran, queue depth.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+    expect(metrics).toMatch(/bullmq_job_duration_seconds_count\{queue="order-emails",name="send-confirmation",status="completed"\} 1/)
+    expect(metrics).toContain('bullmq_queue_jobs{queue="order-emails",state="waiting"}')
     expect(await d.stop('SIGTERM')).toBe(0)
   }, 90_000)
 })
