@@ -78,7 +78,7 @@ describe('Redis down', () => {
   let api: ApiProcess
   beforeAll(async () => {
     // A Redis URL nothing listens on: the process runs degraded from the start.
-    api = await startApi({ REDIS_URL: `redis://127.0.0.1:${freePort()}`, JOBS_ENABLED: 'false' })
+    api = await startApi({ REDIS_URL: `redis://127.0.0.1:${freePort()}`, JOBS_ENABLED: 'false', DATABASE_POOL_MAX: '4' })
   })
   afterAll(async () => {
     await api?.stop()

@@ -126,7 +126,8 @@ describe('Idempotency-Key on POST /orders', () => {
   })
 
   test('20 identical requests spread over two API processes → still one order', async () => {
-    const apis = await Promise.all([startApi(), startApi()])
+    // Small pools: the shared test Postgres has 100 connections for everyone.
+    const apis = await Promise.all([startApi({ DATABASE_POOL_MAX: '4' }), startApi({ DATABASE_POOL_MAX: '4' })])
     try {
       const u = await createUser()
       const a = await productWithStock(100)
