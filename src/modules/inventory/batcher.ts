@@ -1,9 +1,11 @@
 // Group commit for single-line reservations of a hot product (the gated strategy's DB step).
 // Requests for one product that arrive while a batch is being written are collected (≤ WINDOW_MS
-// or MAX_BATCH) and written in ONE transaction: one conditional inventory UPDATE for the summed
-// quantity, N reservation rows, N persist(tx) calls each in its own SAVEPOINT (one failing order
-// does not sink the others), one ledger insert, one COMMIT (one WAL flush for N orders). The
-// inventory row is updated last, so its row lock is held only for the UPDATE + COMMIT.
+// or MAX_BATCH) and written in ONE transaction: the order rows of all N requests (persist(tx),
+// pipelined on one connection), one multi-row reservation insert, ONE conditional inventory
+// UPDATE for the summed quantity, one ledger insert, one COMMIT (one WAL flush for N orders).
+// The inventory row is updated last, so its row lock is held only for the UPDATE + COMMIT.
+// One failing order never sinks the others: the batch is redone with a SAVEPOINT per request.
+// If the summed UPDATE finds too little stock, it is redone one request at a time.
 import { db, type Tx } from '../../infra/db'
 import { counter, histogram } from '../../infra/metrics'
 import { invalidateProduct } from '../catalog/cache'
@@ -83,12 +85,16 @@ export function enqueueReservation(item: Omit<BatchItem, 'resolve' | 'reject'>):
 }
 
 class SumFailed extends Error {}
+/** A persist failed in the pipelined round: the transaction is rolled back and redone with savepoints. */
+class PersistFailed extends Error {}
+
+type Mode = 'pipelined' | 'savepoints' | 'single'
 
 async function runBatch(productId: string, items: BatchItem[]): Promise<void> {
   batchSize.observe(items.length)
   const errors = new Map<BatchItem, unknown>()
-  let mode: 'group' | 'single' = 'group'
-  for (let round = 0; round < 2; round++) {
+  let mode: Mode = items.length > 1 ? 'pipelined' : 'savepoints'
+  for (let round = 0; round < 3; round++) {
     errors.clear()
     try {
       const found = await db.transaction(async (tx) => {
@@ -100,7 +106,7 @@ async function runBatch(productId: string, items: BatchItem[]): Promise<void> {
         if (mode === 'single' || Number(row.a) < sum) {
           mode = 'single'
           await writeOneByOne(tx, productId, items, errors)
-        } else await writeGroup(tx, productId, items, errors)
+        } else await writeGroup(tx, productId, items, errors, mode)
         return true
       })
       if (!found) {
@@ -109,7 +115,11 @@ async function runBatch(productId: string, items: BatchItem[]): Promise<void> {
       }
       break
     } catch (err) {
-      if (err instanceof SumFailed && round === 0) {
+      if (err instanceof PersistFailed && mode === 'pipelined') {
+        mode = 'savepoints'
+        continue
+      }
+      if (err instanceof SumFailed && mode !== 'single') {
         batchFallbacks.inc()
         mode = 'single'
         continue
@@ -125,14 +135,22 @@ async function runBatch(productId: string, items: BatchItem[]): Promise<void> {
   }
 }
 
-async function writeGroup(tx: Tx, productId: string, items: BatchItem[], errors: Map<BatchItem, unknown>): Promise<void> {
+/**
+ * Runs every persist. 'pipelined' (first try): all persists at once on the one connection —
+ * postgres.js pipelines their statements, so N orders cost about one round trip per statement of
+ * ONE persist instead of N. Any failure aborts the transaction (Postgres) or leaves partial writes
+ * (a JS error), so the batch is rolled back and redone in 'savepoints' mode, where each request
+ * runs inside its own SAVEPOINT (sent pipelined, not awaited) and a failing one rolls back alone.
+ */
+async function runPersists(tx: Tx, items: BatchItem[], errors: Map<BatchItem, unknown>, mode: Mode): Promise<BatchItem[]> {
+  if (mode === 'pipelined') {
+    const results = await Promise.allSettled(items.map((i) => Promise.resolve().then(() => i.persist(tx))))
+    if (results.some((r) => r.status === 'rejected')) throw new PersistFailed()
+    return items
+  }
   const ptx = raw(tx)
-  const written: NewReservation[] = []
-  let total = 0
+  const ok: BatchItem[] = []
   for (const [n, item] of items.entries()) {
-    // SAVEPOINT and RELEASE are sent without waiting for their answers (postgres.js pipelines
-    // them ahead of persist's first statement on the same connection): a request costs only
-    // its own persist round trips. A failed persist rolls back to its savepoint and only it fails.
     const sp = `rq${n}`
     void ptx
       .unsafe(`savepoint ${sp}`)
@@ -144,13 +162,20 @@ async function writeGroup(tx: Tx, productId: string, items: BatchItem[], errors:
         .unsafe(`release savepoint ${sp}`)
         .execute()
         .catch(() => {})
-      written.push(...newReservations(item.orderId, [{ productId, quantity: item.quantity }], item.expiresAt))
-      total += item.quantity
+      ok.push(item)
     } catch (err) {
       errors.set(item, err)
       await ptx.unsafe(`rollback to savepoint ${sp}`)
     }
   }
+  return ok
+}
+
+async function writeGroup(tx: Tx, productId: string, items: BatchItem[], errors: Map<BatchItem, unknown>, mode: Mode): Promise<void> {
+  const ptx = raw(tx)
+  const ok = await runPersists(tx, items, errors, mode)
+  const written: NewReservation[] = ok.flatMap((i) => newReservations(i.orderId, [{ productId, quantity: i.quantity }], i.expiresAt))
+  const total = ok.reduce((s, i) => s + i.quantity, 0)
   if (total === 0) return
   await insertReservations(ptx, written)
   // The only statement that touches the hot row, as late as possible: its lock lives until COMMIT.
