@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { checkInventory } from '../scripts/inventory-check'
 import { sql } from '../src/infra/db'
 import type { Strategy } from '../src/modules/inventory/service'
-import { type ApiProcess, createUser, freePort, startApi } from './helpers'
+import { createUser, freePort, startApi } from './helpers'
 import { productWithStock, stock } from './inventory-fixtures'
 
 const STRATEGIES: Strategy[] = ['gated', 'pessimistic', 'optimistic']
@@ -13,24 +13,21 @@ const BUYERS = 500
 const STOCK = 50
 
 let buyers: string[] = []
-const apis = new Map<Strategy, ApiProcess[]>()
-const started: ApiProcess[] = []
+// Postgres' max_connections is shared with every other test run on the machine: small pools.
+const POOL = { DATABASE_POOL_MAX: '4' }
 
 beforeAll(async () => {
-  const [users] = await Promise.all([
-    Promise.all(Array.from({ length: BUYERS }, () => createUser('customer'))),
-    ...STRATEGIES.map(async (s) => {
-      const pair = await Promise.all([startApi({ INVENTORY_STRATEGY: s }), startApi({ INVENTORY_STRATEGY: s })])
-      started.push(...pair)
-      apis.set(s, pair)
-    }),
-  ])
-  buyers = (users as { token: string }[]).map((u) => u.token)
+  buyers = (await Promise.all(Array.from({ length: BUYERS }, () => createUser('customer')))).map((u) => u.token)
 }, 60_000)
 
-afterAll(async () => {
-  await Promise.all(started.map((a) => a.stop()))
-})
+async function withApis<T>(env: Record<string, string>, fn: (urls: string[]) => Promise<T>): Promise<T> {
+  const pair = await Promise.all([startApi({ ...POOL, ...env }), startApi({ ...POOL, ...env })])
+  try {
+    return await fn(pair.map((a) => a.url))
+  } finally {
+    await Promise.all(pair.map((a) => a.stop()))
+  }
+}
 
 type Outcome = { status: number; code?: string }
 
@@ -59,8 +56,9 @@ function tally(outcomes: Outcome[]) {
 describe.each(STRATEGIES)('flash sale, %s, 2 API processes', (strategy) => {
   test(`${BUYERS} concurrent orders for stock ${STOCK} → exactly ${STOCK} created, the rest 409 out_of_stock`, async () => {
     const productId = await productWithStock(STOCK)
-    const urls = (apis.get(strategy) as ApiProcess[]).map((a) => a.url)
-    const outcomes = await Promise.all(buyers.map((token, i) => buy(urls[i % 2] as string, token, productId)))
+    const outcomes = await withApis({ INVENTORY_STRATEGY: strategy }, (urls) =>
+      Promise.all(buyers.map((token, i) => buy(urls[i % 2] as string, token, productId))),
+    )
     expect(tally(outcomes)).toEqual({ 201: STOCK, '409 out_of_stock': BUYERS - STOCK })
     expect(await stock(productId)).toEqual({ onHand: STOCK, reserved: STOCK })
     const orders = await sql<{ n: number }[]>`
@@ -97,7 +95,7 @@ describe('Redis killed in the middle of a sale', () => {
     async (strategy) => {
       await startRedis()
       const env = { INVENTORY_STRATEGY: strategy, REDIS_URL: `redis://127.0.0.1:${port}` }
-      const pair = await Promise.all([startApi(env), startApi(env)])
+      const pair = await Promise.all([startApi({ ...POOL, ...env }), startApi({ ...POOL, ...env })])
       try {
         const productId = await productWithStock(120)
         const urls = pair.map((a) => a.url)
