@@ -27,7 +27,7 @@ const P = {
   stock: Number(env('STOCK', smoke ? '20' : '100')),
   deepStock: 1_000_000,
   buyers: Number(env('BUYERS', smoke ? '200' : '1000')),
-  poolMax: env('BENCH_POOL_MAX', '10'),
+  poolMax: env('BENCH_POOL_MAX', '8'),
 }
 const root = resolve(import.meta.dir, '..')
 const k6 = process.env.K6 ?? [`${process.env.HOME}/go/bin/k6`, '/usr/local/bin/k6', '/usr/bin/k6'].find((p) => existsSync(p)) ?? 'k6'
@@ -48,7 +48,7 @@ await admin.unsafe(`create database "${dbName}"`)
 await runMigrations(benchUrl)
 // NODE_ENV=production for realistic instances; they then insist on a private JWT secret.
 const jwtSecret = `bench-${crypto.getRandomValues(new Uint8Array(24)).toHex()}`
-Object.assign(process.env, { DATABASE_URL: benchUrl, REDIS_URL: redisUrl, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn', JWT_SECRET: jwtSecret })
+Object.assign(process.env, { DATABASE_URL: benchUrl, REDIS_URL: redisUrl, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn', JWT_SECRET: jwtSecret, DATABASE_POOL_MAX: '4' })
 const { sql, db } = await import('../src/infra/db')
 const { accessJwt } = await import('../src/plugins/auth')
 const { createInventory } = await import('../src/modules/inventory/service')
@@ -381,11 +381,11 @@ if (allRuns.length) {
   })
   const pg = allRuns.map((x) => x.pgbenchTps).filter((x): x is number => x !== null)
   const pgMed = pg.length ? median(pg) : null
-  if (runs > 1) printTable(med, pgMed, `median of ${runs} runs`)
+  if (allRuns.length > 1) printTable(med, pgMed, `median of ${allRuns.length} runs`)
   const result = {
     when: new Date().toISOString(),
     smoke,
-    params: { ...P, runs, instances: 2, k6 },
+    params: { ...P, runs: allRuns.length, instances: 2, k6 },
     machine: { cpus: navigator.hardwareConcurrency },
     pgbenchTps: pgMed,
     ratiosPerRun: allRuns.map((x) => computeRatios(x.rows, x.pgbenchTps)),

@@ -130,6 +130,32 @@ describe.each(STRATEGIES)('%s strategy', (strategy) => {
   })
 })
 
+describe('inventory:check', () => {
+  test('reports counters that disagree with the ledger and exits non-zero', async () => {
+    const id = await productWithStock(8)
+    await reserve(id, 'gated', 3)
+    expect((await checkInventory(sql)).mismatches.filter((m) => m.productId === id)).toEqual([])
+    // A write that bypasses the engine (and so the ledger) is exactly what the check is for.
+    await sql`update inventory set on_hand = on_hand + 5, reserved = reserved - 1 where product_id = ${id}`
+    const found = (await checkInventory(sql)).mismatches.filter((m) => m.productId === id)
+    expect(found.map((m) => m.check).sort()).toEqual([
+      'on_hand = Σ ledger on_hand_delta',
+      'reserved = Σ active reservations',
+      'reserved = Σ ledger reserved_delta',
+    ])
+    expect(found.find((m) => m.check.startsWith('on_hand'))).toMatchObject({ expected: 8, actual: 13 })
+    const cli = Bun.spawnSync(['bun', `${import.meta.dir}/../scripts/inventory-check.ts`], {
+      env: process.env,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    expect(cli.exitCode).toBe(1)
+    expect(cli.stdout.toString()).toContain(`MISMATCH ${id}: on_hand = Σ ledger on_hand_delta: expected 8, found 13`)
+    // Put it back so the rest of the run's checks stay meaningful.
+    await sql`update inventory set on_hand = on_hand - 5, reserved = reserved + 1 where product_id = ${id}`
+  })
+})
+
 describe('lifecycle', () => {
   test('commit moves units out of on_hand; release and expiry give them back; all idempotent', async () => {
     const id = await productWithStock(10)
