@@ -82,7 +82,7 @@ export const ConfigSchema = T.Object({
   }),
   OUTBOX_RELAY_ENABLED: Bool(true, 'false = this worker process does not run the outbox relay'),
   WORKER_METRICS_PORT: Int(9464, 0, 65535, 'ROLE=worker serves /metrics here (0 = off)'),
-  OUTBOX_POLL_MS: Int(1000, 50, 600000, 'outbox relay poll interval (also woken by NOTIFY)'),
+  OUTBOX_POLL_MS: Int(250, 50, 600000, 'outbox relay poll interval'),
   OUTBOX_BATCH_SIZE: Int(100, 1, 10000, 'outbox rows claimed per relay round'),
   OUTBOX_RETENTION_DAYS: Int(7, 1, 3650, 'published outbox events are deleted after this many days'),
   SCHEDULE_EXPIRE_RESERVATIONS_MS: Int(30000, 1000, 86400000, 'reservation expiry sweep interval'),
