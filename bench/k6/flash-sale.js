@@ -24,6 +24,8 @@ const tokens = new SharedArray('tokens', () => (__ENV.TOKENS_FILE ? JSON.parse(o
 const successes = new Counter('successes')
 const rejections = new Counter('rejections')
 const unexpected = new Counter('unexpected')
+const serverErrors = new Counter('server_errors')
+const timeouts = new Counter('timeouts')
 
 export const options = {
   discardResponseBodies: true,
@@ -72,7 +74,11 @@ export default function () {
   const base = BASE_URLS[(__VU + __ITER) % BASE_URLS.length]
   if (MODE === 'health') {
     const res = http.get(`${base}/health`, { tags: { name: 'GET /health' } })
-    if (!check(res, { 'health 200': (r) => r.status === 200 })) unexpected.add(1)
+    if (!check(res, { 'health 200': (r) => r.status === 200 })) {
+      unexpected.add(1)
+      if (res.status >= 500) serverErrors.add(1)
+      if (res.status === 0) timeouts.add(1)
+    }
     return
   }
   const res = http.post(`${base}/api/v1/orders`, body, orderParams())
@@ -81,6 +87,8 @@ export default function () {
   else if (res.status === 409) rejections.add(1)
   if (!ok) {
     unexpected.add(1, { status: String(res.status) })
+    if (res.status >= 500) serverErrors.add(1)
+    if (res.status === 0) timeouts.add(1)
     if (loggedUnexpected++ < 2) console.warn(`unexpected ${res.status} ${res.error || ''} ${String(res.body).slice(0, 300)}`)
   }
 }
@@ -99,6 +107,8 @@ export function handleSummary(data) {
     successes: v('successes', 'count'),
     rejections: v('rejections', 'count'),
     unexpected: v('unexpected', 'count'),
+    serverErrors: v('server_errors', 'count'),
+    timeouts: v('timeouts', 'count'),
     droppedIterations: v('dropped_iterations', 'count'),
     latencyMs: {
       p50: v('http_req_duration', 'p(50)'),

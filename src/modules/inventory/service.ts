@@ -7,6 +7,7 @@ import { config } from '../../config'
 import { type DbOrTx, db, type Tx } from '../../infra/db'
 import { counter, histogram } from '../../infra/metrics'
 import { decodeCursor, type Page, toPage } from '../../lib/cursor'
+import { ValidationProblem } from '../../lib/errors'
 import { invalidateProduct } from '../catalog/cache'
 import { enqueueReservation } from './batcher'
 import { ContentionError, OutOfStockError, ProductInventoryNotFound } from './errors'
@@ -250,7 +251,9 @@ export type MovementView = {
 export async function listMovements(productId: string, limit: number, cursor?: string): Promise<Page<MovementView>> {
   await getInventory(productId)
   const after = decodeCursor(cursor, 1)?.[0]
-  if (after !== undefined && (typeof after !== 'string' || !/^[0-9a-f-]{36}$/.test(after))) decodeCursor('!', 1)
+  if (after !== undefined && (typeof after !== 'string' || !/^[0-9a-f-]{36}$/.test(after))) {
+    throw ValidationProblem.field('cursor', 'is not a cursor returned by this endpoint')
+  }
   const rows = await db.execute<{
     id: string
     kind: string
