@@ -78,7 +78,10 @@ describe('Redis killed in the middle of a sale', () => {
     })
     for (let i = 0; i < 100; i++) {
       const ok = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } }).then(
-        (s) => (s.end(), true),
+        (s) => {
+          s.end()
+          return true
+        },
         () => false,
       )
       if (ok) return
