@@ -146,4 +146,45 @@ describe('Redis killed in the middle of a sale', () => {
     },
     60_000,
   )
+  test('gated: Redis paused with its data (stale counters) → reconciled on return, every unit still sells', async () => {
+    await startRedis()
+    const env = { INVENTORY_STRATEGY: 'gated', REDIS_URL: `redis://127.0.0.1:${port}` }
+    const pair = await Promise.all([startApi({ ...POOL, ...env }), startApi({ ...POOL, ...env })])
+    try {
+      const admin = await createUser('admin')
+      const productId = await productWithStock(60)
+      const urls = pair.map((a) => a.url)
+      const wave = (from: number, n: number) =>
+        Promise.all(buyers.slice(from, from + n).map((t, i) => buy(urls[i % 2] as string, t, productId)))
+      const outcomes: Outcome[] = []
+      outcomes.push(...(await wave(0, 30))) // gate loaded: 30 left
+      redisProc?.kill('SIGSTOP')
+      outcomes.push(...(await wave(30, 20))) // sold on Postgres alone: the gate still says 30
+      // A restock the gate cannot hear about: the counter is now 30 below the truth (60).
+      const r = await fetch(`${urls[0]}/api/v1/inventory/${productId}/restock`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ quantity: 50 }),
+      })
+      expect(r.status).toBe(200)
+      redisProc?.kill('SIGCONT')
+      await Bun.sleep(1500) // circuit breaker cooldown
+      outcomes.push(...(await wave(50, 120)))
+      expect(outcomes.filter((o) => o.status >= 500)).toEqual([])
+      // Without reconciliation the stale gate would have refused 30 sellable units.
+      expect(outcomes.filter((o) => o.status === 201).length).toBe(110)
+      expect(await stock(productId)).toEqual({ onHand: 110, reserved: 110 })
+      expect((await checkInventory(sql)).mismatches.filter((m) => m.productId === productId)).toEqual([])
+      const { default: Redis } = await import('ioredis')
+      const { key } = await import('../src/infra/redis')
+      const rc = new Redis(`redis://127.0.0.1:${port}`)
+      expect(await rc.hget(key('gate', productId), 'a')).toBe('0')
+      rc.disconnect()
+    } finally {
+      redisProc?.kill('SIGCONT')
+      await Promise.all(pair.map((a) => a.stop()))
+      redisProc?.kill('SIGKILL')
+      await redisProc?.exited
+    }
+  }, 60_000)
 })

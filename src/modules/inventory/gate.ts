@@ -96,7 +96,10 @@ export type GateResult = { ok: true } | { ok: false; productIds: string[] } | nu
  * caller proceeds on Postgres alone); {ok:false} = sold out according to the gate.
  */
 export async function gateReserve(lines: { productId: string; quantity: number }[]): Promise<GateResult> {
+  // After an outage the counters may be low (restocks and releases they never heard of): don't let
+  // them refuse anyone until they are reloaded — every caller waits for the one reconcile.
   if (stale && redisUsable()) await reconcileGate().catch(() => 0)
+  else if (reconciling) await reconciling.catch(() => 0)
   return withRedis(
     async (r) => {
       const g = gateClient(r)
