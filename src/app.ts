@@ -3,8 +3,15 @@
 import { cors } from '@elysiajs/cors'
 import { Elysia } from 'elysia'
 import { config } from './config'
+import { adminQueuesModule } from './modules/admin-queues'
+import { alertsModule } from './modules/alerts'
 import { authModule } from './modules/auth'
+import { cartModule } from './modules/cart'
 import { catalogModule } from './modules/catalog'
+import { inventoryModule } from './modules/inventory'
+import { mailModule } from './modules/mail'
+import { ordersModule } from './modules/orders'
+import { paymentsModule } from './modules/payments'
 import { systemModule } from './modules/system'
 import { usersModule } from './modules/users'
 import { errorsPlugin, registerRoutesForMethodCheck } from './plugins/errors'
@@ -18,7 +25,16 @@ const origins = config.CORS_ORIGINS.split(',')
   .filter(Boolean)
 
 /** Feature modules mounted under /api/v1. */
-export const api = new Elysia({ prefix: '/api/v1' }).use(authModule).use(usersModule).use(catalogModule)
+export const api = new Elysia({ prefix: '/api/v1' })
+  .use(authModule)
+  .use(usersModule)
+  .use(catalogModule)
+  .use(inventoryModule)
+  .use(cartModule)
+  .use(ordersModule)
+  .use(paymentsModule)
+  .use(alertsModule)
+  .use(mailModule)
 
 export const app = new Elysia({
   name: 'stampede',
@@ -36,6 +52,7 @@ export const app = new Elysia({
   )
   .use(openapiPlugin)
   .use(systemModule)
+  .use(adminQueuesModule)
   .use(rateLimitPlugin)
   .use(api)
 

@@ -22,5 +22,34 @@ export async function startBackground(): Promise<() => Promise<void>> {
     logger.warn('background jobs off: no Redis')
     return async () => {}
   }
-  return async () => {}
+  const { startWorkers } = await import('../jobs/worker')
+  const closeWorkers = await startWorkers()
+  // A worker-only process serves its own /metrics (job durations and failures live in it).
+  const stopMetrics = config.ROLE === 'worker' ? await serveWorkerMetrics() : () => {}
+  return async () => {
+    stopMetrics()
+    await closeWorkers()
+    const { closeQueues } = await import('../jobs/queues')
+    await closeQueues()
+  }
+}
+
+async function serveWorkerMetrics(): Promise<() => void> {
+  if (config.WORKER_METRICS_PORT === 0) return () => {}
+  const { registry } = await import('./infra/metrics')
+  try {
+    const server = Bun.serve({
+      port: config.WORKER_METRICS_PORT,
+      hostname: config.HOST,
+      fetch: async (req) =>
+        new URL(req.url).pathname === '/metrics'
+          ? new Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } })
+          : new Response('not found', { status: 404 }),
+    })
+    logger.info({ port: server.port }, 'worker metrics on /metrics')
+    return () => server.stop(true)
+  } catch (err) {
+    logger.warn({ err: (err as Error).message, port: config.WORKER_METRICS_PORT }, 'worker metrics port unavailable; not serving /metrics')
+    return () => {}
+  }
 }

@@ -1,6 +1,10 @@
 // Every Drizzle table, one file per aggregate. drizzle-kit reads this file.
 export * from './auth'
 export * from './catalog'
+export * from './idempotency'
 export * from './inventory'
+export * from './jobs'
+export * from './orders'
 export * from './outbox'
+export * from './payments'
 export * from './users'

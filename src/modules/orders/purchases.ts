@@ -1,25 +1,14 @@
-// hasPurchased: does this user have a paid order containing this product? (Used by catalog reviews
-// for `verifiedPurchase`.) Owned by the orders module; this version queries `orders` and
-// `order_items` and answers false while those tables do not exist yet (the lead reconciles at merge).
+// "Did this user buy this product?" — for verified reviews (catalog module). Paid or any later
+// fulfilment state counts; cancelled, expired, failed and refunded orders do not.
 import { sql } from 'drizzle-orm'
 import type { DbOrTx } from '../../infra/db'
 
-/** Order statuses that mean the customer paid for the goods. */
-export const PURCHASED_STATUSES = ['paid', 'fulfilled', 'shipped', 'delivered', 'completed'] as const
-
 export async function hasPurchased(tx: DbOrTx, userId: string, productId: string): Promise<boolean> {
-  // Checked first so a missing table never aborts the caller's transaction with an error.
-  const [exists] = await tx.execute<{ ok: boolean }>(
-    sql`select to_regclass('orders') is not null and to_regclass('order_items') is not null as ok`,
-  )
-  if (!exists?.ok) return false
-  const statuses = sql.join(
-    PURCHASED_STATUSES.map((s) => sql`${s}`),
-    sql`, `,
-  )
-  const rows = await tx.execute(sql`
-    select 1 from orders o join order_items oi on oi.order_id = o.id
-    where o.user_id = ${userId} and oi.product_id = ${productId} and o.status in (${statuses})
-    limit 1`)
-  return rows.length > 0
+  const rows = await tx.execute<{ bought: boolean }>(sql`
+    select exists (
+      select 1 from order_items i join orders o on o.id = i.order_id
+      where i.product_id = ${productId} and o.user_id = ${userId}
+        and o.status in ('paid', 'fulfilled', 'shipped', 'delivered')
+    ) as bought`)
+  return Boolean((rows as unknown as { bought: boolean }[])[0]?.bought)
 }

@@ -1,0 +1,64 @@
+// Tables owned by background jobs: the mail log (one row per email ever attempted) and low-stock
+// alerts. Both carry the uniqueness that makes their jobs idempotent, so a retried or duplicated
+// job cannot send a second email or open a second alert.
+import { sql } from 'drizzle-orm'
+import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { products } from './catalog'
+
+export const MAIL_STATUSES = ['pending', 'sending', 'sent', 'logged'] as const
+
+export const mailLog = pgTable(
+  'mail_log',
+  {
+    id: uuid()
+      .primaryKey()
+      .$defaultFn(() => Bun.randomUUIDv7()),
+    /** No FK: the orders table lives in another module; the event id ties the row to its cause. */
+    orderId: uuid().notNull(),
+    kind: text({ enum: ['order_confirmation', 'payment_receipt'] }).notNull(),
+    eventId: uuid(),
+    toAddress: text().notNull(),
+    subject: text().notNull(),
+    textBody: text().notNull(),
+    htmlBody: text().notNull(),
+    /** `logged` = no SMTP configured, the row is the delivery; `sent` = accepted by SMTP. */
+    status: text({ enum: MAIL_STATUSES }).notNull().default('pending'),
+    transport: text({ enum: ['smtp', 'log'] }).notNull(),
+    messageId: text().notNull(),
+    attempts: integer().notNull().default(0),
+    claimedAt: timestamp({ withTimezone: true }),
+    sentAt: timestamp({ withTimezone: true }),
+    lastError: text(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('mail_log_order_kind_key').on(t.orderId, t.kind),
+    index('mail_log_created_idx').on(t.createdAt, t.id),
+    check('mail_log_status_check', sql`${t.status} in ('pending', 'sending', 'sent', 'logged')`),
+  ],
+)
+
+export const stockAlerts = pgTable(
+  'stock_alerts',
+  {
+    id: uuid()
+      .primaryKey()
+      .$defaultFn(() => Bun.randomUUIDv7()),
+    productId: uuid()
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    /** available and reorder point when the alert opened */
+    availableAtOpen: integer().notNull(),
+    reorderPoint: integer().notNull(),
+    /** what opened it: `stock.low` event or the scheduled check */
+    source: text().notNull(),
+    openedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    resolvedAt: timestamp({ withTimezone: true }),
+    availableAtResolve: integer(),
+  },
+  (t) => [
+    // The dedup guarantee: at most one open alert per product, whatever races the jobs run.
+    uniqueIndex('stock_alerts_one_open_per_product').on(t.productId).where(sql`${t.resolvedAt} is null`),
+    index('stock_alerts_opened_idx').on(t.openedAt, t.id),
+  ],
+)

@@ -1,0 +1,40 @@
+// Job metrics. Duration and failures are observed by the worker process that ran the job; queue
+// depth is read from Redis when /metrics is scraped (any process that serves /metrics).
+import { counter, gauge, histogram } from '../src/infra/metrics'
+import { QUEUES, queue } from './queues'
+
+export const jobDuration = histogram(
+  'bullmq_job_duration_seconds',
+  'Job processing time by queue, job name and outcome',
+  ['queue', 'name', 'status'],
+  [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+)
+
+export const jobFailures = counter(
+  'bullmq_job_failures_total',
+  'Failed job attempts by queue, job name and whether retries are exhausted',
+  ['queue', 'name', 'final'],
+)
+
+export const outboxPublished = counter('outbox_events_published_total', 'Outbox events published to BullMQ by type', ['type'])
+export const outboxRelayErrors = counter('outbox_relay_errors_total', 'Relay rounds that failed (Redis or Postgres down)')
+
+let depthRegistered = false
+/** Registers the queue depth gauge (once per process); collected on scrape. */
+export function registerQueueDepthGauge(): void {
+  if (depthRegistered) return
+  depthRegistered = true
+  gauge('bullmq_queue_jobs', 'Jobs per queue and state, read from Redis on scrape', ['queue', 'state'], async function () {
+    this.reset()
+    await Promise.all(
+      QUEUES.map(async (name) => {
+        const counts = await Promise.race([
+          queue(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'),
+          Bun.sleep(1000).then(() => null),
+        ]).catch(() => null)
+        if (!counts) return
+        for (const [state, n] of Object.entries(counts)) this.set({ queue: name, state }, n)
+      }),
+    )
+  })
+}

@@ -1,0 +1,158 @@
+// Transactional outbox relay. Domain events are committed to outbox_events with the change they
+// describe (src/lib/outbox.ts); this loop claims unpublished rows with FOR UPDATE SKIP LOCKED (so
+// several workers split the backlog instead of double-publishing), adds each to its BullMQ queue
+// with jobId = event id, and stamps published_at in the same transaction. If Redis is down the add
+// fails, the transaction rolls back and the rows wait in Postgres. If the add succeeds but the
+// commit does not, the next round re-adds with the same jobId, which BullMQ ignores while the job
+// is retained; consumers are idempotent as well (mail_log, stock_alerts unique keys).
+// Polled every OUTBOX_POLL_MS (a probe of the partial unpublished index). Deliberately no
+// LISTEN/NOTIFY: NOTIFY takes a cluster-wide lock from pre-commit to the end of commit, serialising
+// every order transaction's commit; measured here at 3–8× fewer insert transactions/s (20 clients:
+// 2,300–3,400 tx/s without, 400–750 with), so it would throttle the flash sale.
+import type { JobsOptions } from 'bullmq'
+import { config } from '../src/config'
+import { sql } from '../src/infra/db'
+import { logger } from '../src/infra/logger'
+import { outboxPublished, outboxRelayErrors } from './metrics'
+import { type JobDataOf, type JobName, type QueueName, queue } from './queues'
+
+export type OutboxRow = { id: string; type: string; aggregateId: string; payload: Record<string, unknown> }
+type Route = { [Q in QueueName]: { queue: Q; name: JobName<Q>; data: JobDataOf[Q] } }[QueueName]
+
+/** Which queue consumes which event; events no job cares about are marked published unrouted. */
+export function routeEvent(e: OutboxRow): Route | null {
+  switch (e.type) {
+    case 'order.created':
+      return {
+        queue: 'order-emails',
+        name: 'send-confirmation',
+        data: { eventId: e.id, orderId: e.aggregateId, kind: 'order_confirmation', payload: e.payload },
+      }
+    case 'order.paid':
+      return {
+        queue: 'order-emails',
+        name: 'send-receipt',
+        data: { eventId: e.id, orderId: e.aggregateId, kind: 'payment_receipt', payload: e.payload },
+      }
+    case 'stock.low':
+    case 'stock.restocked':
+      return {
+        queue: 'stock-alerts',
+        name: 'check-product',
+        data: { eventId: e.id, productId: String(e.payload.productId ?? e.aggregateId), reason: e.type },
+      }
+    default:
+      return null
+  }
+}
+
+const PUBLISH_TIMEOUT_MS = 2000
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: Timer | undefined
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)
+  })
+  return Promise.race([p, t]).finally(() => clearTimeout(timer))
+}
+
+/** One relay round: publishes up to `limit` events; returns how many rows it marked published. */
+export async function relayOnce(limit = config.OUTBOX_BATCH_SIZE): Promise<number> {
+  return sql.begin(async (tx) => {
+    const rows = await tx<OutboxRow[]>`
+      select id, type, aggregate_id as "aggregateId", payload from outbox_events
+      where published_at is null order by created_at, id limit ${limit}
+      for update skip locked`
+    if (rows.length === 0) return 0
+    const byQueue = new Map<QueueName, { name: string; data: unknown; opts: JobsOptions }[]>()
+    for (const row of rows) {
+      const route = routeEvent(row)
+      if (!route) continue
+      const list = byQueue.get(route.queue) ?? []
+      list.push({ name: route.name, data: route.data, opts: { jobId: row.id } })
+      byQueue.set(route.queue, list)
+    }
+    // addBulk is one MULTI per queue. Any failure throws: the transaction rolls back, rows stay.
+    for (const [name, jobs] of byQueue) {
+      // biome-ignore lint/suspicious/noExplicitAny: routes are typed above; addBulk's generics are not per-job
+      await withTimeout(queue(name).addBulk(jobs as any), PUBLISH_TIMEOUT_MS)
+    }
+    const ids = rows.map((r) => r.id)
+    await tx`update outbox_events set published_at = now(), attempts = attempts + 1 where id in ${tx(ids)}`
+    for (const r of rows) outboxPublished.inc({ type: r.type })
+    return rows.length
+  })
+}
+
+/** Drains the backlog (round after round) until a round comes back short. */
+export async function drainOutbox(): Promise<number> {
+  let total = 0
+  for (;;) {
+    const n = await relayOnce()
+    total += n
+    if (n < config.OUTBOX_BATCH_SIZE) return total
+  }
+}
+
+/** Deletes events published more than `days` ago (the daily cleanup); unpublished ones are never touched. */
+export async function purgePublishedEvents(days: number): Promise<number> {
+  let total = 0
+  for (;;) {
+    const rows = await sql`
+      delete from outbox_events where id in (
+        select id from outbox_events where published_at < now() - make_interval(days => ${days}) limit 5000)
+      returning 1`
+    total += rows.length
+    if (rows.length < 5000) return total
+  }
+}
+
+let wake: (() => void) | null = null
+
+/** Wakes this process's relay now (e.g. a ROLE=all process right after it committed an event). */
+export function nudgeOutboxRelay(): void {
+  wake?.()
+}
+
+/** Starts the relay loop; returns its closer. Failures back off up to 10 s and are counted. */
+export function startOutboxRelay(): () => Promise<void> {
+  let stopped = false
+  let failures = 0
+  let sleeping: { resolve: () => void; timer: Timer } | null = null
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      sleeping = { resolve, timer: setTimeout(resolve, ms) }
+    })
+  wake = () => {
+    if (sleeping && failures === 0) {
+      clearTimeout(sleeping.timer)
+      sleeping.resolve()
+    }
+  }
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await drainOutbox()
+        if (failures > 0) logger.info({ after: failures }, 'outbox relay recovered')
+        failures = 0
+      } catch (err) {
+        failures++
+        outboxRelayErrors.inc()
+        if (failures === 1 || failures % 30 === 0)
+          logger.warn({ err: (err as Error).message, failures }, 'outbox relay round failed; events wait in Postgres')
+      }
+      if (stopped) break
+      await sleep(failures ? Math.min(config.OUTBOX_POLL_MS * 2 ** Math.min(failures, 4), 10_000) : config.OUTBOX_POLL_MS)
+    }
+  })()
+  return async () => {
+    stopped = true
+    wake = null
+    if (sleeping) {
+      const s = sleeping as { resolve: () => void; timer: Timer }
+      clearTimeout(s.timer)
+      s.resolve()
+    }
+    await loop
+  }
+}

@@ -1,0 +1,131 @@
+// Queue names, typed job data and producers. Producers share ONE fail-fast ioredis client
+// (`createRedis('producer')`: no offline queue), so an enqueue on the HTTP path fails in
+// milliseconds when Redis is down instead of hanging; callers that must not lose work write an
+// outbox event instead (src/lib/outbox.ts) and let the relay publish it later.
+import { type JobsOptions, Queue } from 'bullmq'
+import type Redis from 'ioredis'
+import { config } from '../src/config'
+import { createRedis, redisUrl } from '../src/infra/redis'
+
+/** Every queue this app runs. One processor per queue (jobs/processors/<queue>.ts). */
+export const QUEUES = ['payments', 'order-emails', 'stock-alerts', 'maintenance', 'recommendations'] as const
+export type QueueName = (typeof QUEUES)[number]
+
+/** `payments` / `charge`: one charge attempt of an order (orders module owns the processor). */
+export type PaymentJobData = {
+  orderId: string
+  /** the payment attempt row this job drives */
+  attemptId: string
+  paymentMethod: string
+  /** the order's idempotency key, forwarded to the gateway so a retry never charges twice */
+  idempotencyKey: string
+}
+
+/** `order-emails`: one transactional email about one order; `eventId` is the outbox event. */
+export type OrderEmailJobData = {
+  eventId: string
+  orderId: string
+  kind: 'order_confirmation' | 'payment_receipt'
+  /** the outbox payload (see OrderEventPayload), so the email matches the committed order */
+  payload: Record<string, unknown>
+}
+
+/** `stock-alerts`: `check-product` (after stock.low / stock.restocked) or `check-all` (daily). */
+export type StockAlertJobData = { productId?: string; eventId?: string; reason?: string }
+
+/** `maintenance` and `recommendations`: scheduled sweeps carry no data. */
+export type EmptyJobData = Record<string, never>
+
+export type JobDataOf = {
+  payments: PaymentJobData
+  'order-emails': OrderEmailJobData
+  'stock-alerts': StockAlertJobData
+  maintenance: EmptyJobData
+  recommendations: EmptyJobData
+}
+
+/** Job names per queue (verb-noun); processors `switch (job.name)` over these. */
+export const JOB_NAMES = {
+  payments: ['charge'],
+  'order-emails': ['send-confirmation', 'send-receipt'],
+  'stock-alerts': ['check-product', 'check-all'],
+  maintenance: ['expire-reservations', 'reconcile-gate', 'purge-idempotency-keys', 'purge-refresh-tokens', 'purge-outbox'],
+  recommendations: ['rebuild-matrix'],
+} as const satisfies Record<QueueName, readonly string[]>
+export type JobName<Q extends QueueName> = (typeof JOB_NAMES)[Q][number]
+
+/**
+ * Retention and retry defaults. Completed jobs are kept for a day so a re-published outbox event
+ * (same jobId) is recognised as a duplicate by BullMQ; consumers are idempotent anyway.
+ */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+}
+
+let producer: Redis | null = null
+const queues = new Map<QueueName, Queue>()
+
+/** The producer-side Queue (fail-fast connection). Throws when Redis is not configured. */
+export function queue<Q extends QueueName>(name: Q): Queue<JobDataOf[Q], unknown, JobName<Q>> {
+  let q = queues.get(name)
+  if (!q) {
+    producer ??= createRedis('producer')
+    q = new Queue(name, { connection: producer, prefix: config.REDIS_PREFIX, defaultJobOptions: DEFAULT_JOB_OPTIONS })
+    q.on('error', () => {}) // connection errors are logged once by createRedis; callers see rejections
+    queues.set(name, q)
+  }
+  return q as unknown as Queue<JobDataOf[Q], unknown, JobName<Q>>
+}
+
+export function jobsAvailable(): boolean {
+  return redisUrl() !== null
+}
+
+/** Longest an enqueue may take. BullMQ waits for a connection that was never ready; we do not. */
+export const ENQUEUE_TIMEOUT_MS = 2000
+
+async function add<Q extends QueueName>(name: Q, job: JobName<Q>, data: JobDataOf[Q], opts?: JobsOptions) {
+  // biome-ignore lint/suspicious/noExplicitAny: BullMQ's add() overloads do not narrow generic names
+  const adding = queue(name).add(job as any, data as any, opts)
+  // If it lands after we gave up, the jobId (when given) makes a retry of the caller a no-op.
+  adding.catch(() => {})
+  let timer: Timer | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`enqueue to ${name} timed out (Redis unavailable?)`)), ENQUEUE_TIMEOUT_MS)
+  })
+  return Promise.race([adding, timeout]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Enqueues a charge. Pass `jobId` (e.g. `pay-${attemptId}`) so a replayed request cannot enqueue
+ * twice; override `attempts`/`backoff` per call if needed. Rejects fast when Redis is down.
+ */
+export function enqueuePayment(data: PaymentJobData, opts: JobsOptions = {}) {
+  return add('payments', 'charge', data, { jobId: `pay-${data.attemptId}`, ...opts })
+}
+
+export function enqueueOrderEmail(data: OrderEmailJobData, opts: JobsOptions = {}) {
+  return add('order-emails', data.kind === 'payment_receipt' ? 'send-receipt' : 'send-confirmation', data, { jobId: data.eventId, ...opts })
+}
+
+export function enqueueStockCheck(data: StockAlertJobData, opts: JobsOptions = {}) {
+  return add('stock-alerts', 'check-product', data, { ...(data.eventId ? { jobId: data.eventId } : {}), ...opts })
+}
+
+/** Generic producer for the relay and tests. */
+export function enqueue<Q extends QueueName>(name: Q, job: JobName<Q>, data: JobDataOf[Q], opts?: JobsOptions) {
+  return add(name, job, data, opts)
+}
+
+/** Closes producer queues and their connection (process shutdown, tests). */
+export async function closeQueues(): Promise<void> {
+  await Promise.allSettled([...queues.values()].map((q) => q.close()))
+  queues.clear()
+  if (producer) {
+    await producer.quit().catch(() => producer?.disconnect())
+    producer = null
+  }
+}

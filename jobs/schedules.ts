@@ -1,0 +1,41 @@
+// Recurring jobs, registered with `upsertJobScheduler` at every worker boot. The scheduler id is
+// the identity: upserting the same id from several workers or after a restart updates one
+// scheduler instead of adding another, so there is never more than one of each.
+import type { Queue } from 'bullmq'
+import { config } from '../src/config'
+import { logger } from '../src/infra/logger'
+import type { JobName, QueueName } from './queues'
+
+export type Schedule<Q extends QueueName = QueueName> = { id: string; queue: Q; job: JobName<Q>; every: number }
+
+export function schedules(): Schedule[] {
+  return [
+    { id: 'expire-reservations', queue: 'maintenance', job: 'expire-reservations', every: config.SCHEDULE_EXPIRE_RESERVATIONS_MS },
+    { id: 'reconcile-gate', queue: 'maintenance', job: 'reconcile-gate', every: config.SCHEDULE_RECONCILE_GATE_MS },
+    { id: 'purge-idempotency-keys', queue: 'maintenance', job: 'purge-idempotency-keys', every: config.SCHEDULE_CLEANUP_MS },
+    // Identity module (another branch) provides purgeExpiredRefreshTokens(); the processor skips
+    // with a log line until it is merged.
+    { id: 'purge-refresh-tokens', queue: 'maintenance', job: 'purge-refresh-tokens', every: config.SCHEDULE_CLEANUP_MS },
+    { id: 'purge-outbox', queue: 'maintenance', job: 'purge-outbox', every: config.SCHEDULE_CLEANUP_MS },
+    { id: 'low-stock-check', queue: 'stock-alerts', job: 'check-all', every: config.SCHEDULE_LOW_STOCK_MS },
+    { id: 'rebuild-recommendations', queue: 'recommendations', job: 'rebuild-matrix', every: config.SCHEDULE_RECOMMENDATIONS_MS },
+  ] as Schedule[]
+}
+
+/** Upserts every schedule; `queueOf` returns a Queue on a connection that waits for Redis. */
+export async function registerSchedules(queueOf: (name: QueueName) => Queue, only: readonly QueueName[]): Promise<void> {
+  const mine = schedules().filter((s) => only.includes(s.queue))
+  for (const s of mine) {
+    await queueOf(s.queue).upsertJobScheduler(
+      s.id,
+      { every: s.every },
+      {
+        name: s.job,
+        data: {},
+        // Sweeps are idempotent and the next tick retries anyway: one attempt, short history.
+        opts: { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } },
+      },
+    )
+  }
+  logger.info({ schedules: mine.map((s) => `${s.queue}/${s.id}@${s.every}ms`) }, 'job schedulers upserted')
+}

@@ -1,0 +1,30 @@
+// Cart schemas. The cart is a Redis hash productId → quantity; prices and availability are live.
+import { t } from 'elysia'
+
+export const MAX_CART_LINES = 50
+export const MAX_CART_QUANTITY = 100
+
+export const CartLine = t.Object({
+  productId: t.String(),
+  name: t.String(),
+  quantity: t.Integer(),
+  unitPriceCents: t.Integer({ description: 'current price (the order snapshots it at checkout)' }),
+  currency: t.String(),
+  lineTotalCents: t.Integer(),
+  available: t.Integer({ description: 'units available right now' }),
+  inStock: t.Boolean({ description: 'available ≥ quantity' }),
+})
+
+export const CartView = t.Object({
+  items: t.Array(CartLine),
+  totalCents: t.Integer(),
+  currency: t.Nullable(t.String()),
+})
+export type CartView = typeof CartView.static
+
+export const ProductParams = t.Object({ productId: t.String({ format: 'uuid' }) })
+
+export const SetQuantityBody = t.Object(
+  { quantity: t.Integer({ minimum: 0, maximum: MAX_CART_QUANTITY, description: '0 removes the line' }) },
+  { additionalProperties: false },
+)

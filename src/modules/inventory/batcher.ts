@@ -1,0 +1,212 @@
+// Group commit for single-line reservations of a hot product (the gated strategy's DB step).
+// Requests for one product that arrive while a batch is being written are collected (≤ WINDOW_MS
+// or MAX_BATCH) and written in ONE transaction: the order rows of all N requests (persist(tx),
+// pipelined on one connection), one multi-row reservation insert, ONE conditional inventory
+// UPDATE for the summed quantity, one ledger insert, one COMMIT (one WAL flush for N orders).
+// The inventory row is updated last, so its row lock is held only for the UPDATE + COMMIT.
+// One failing order never sinks the others: the batch is redone with a SAVEPOINT per request.
+// If the summed UPDATE finds too little stock, it is redone one request at a time.
+import { db, type Tx } from '../../infra/db'
+import { counter, histogram } from '../../infra/metrics'
+import { invalidateProduct } from '../catalog/cache'
+import { OutOfStockError, ProductInventoryNotFound } from './errors'
+import {
+  emitStockEvents,
+  insertMovements,
+  insertReservations,
+  type NewReservation,
+  newReservations,
+  raw,
+  reserveMovements,
+  type StockRow,
+} from './store'
+
+const WINDOW_MS = 1
+const MAX_BATCH = 64
+/** Batches of one product in flight per process: they only contend at the final UPDATE. */
+const MAX_INFLIGHT = 4
+
+export type BatchItem = {
+  orderId: string
+  productId: string
+  quantity: number
+  expiresAt: Date
+  persist: (tx: Tx) => Promise<void>
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+const batchSize = histogram('inventory_batch_size', 'Reservations written per group-commit transaction', [], [1, 2, 4, 8, 16, 32, 64])
+const batchFallbacks = counter('inventory_batch_fallbacks_total', 'Batches whose summed UPDATE failed and were redone one by one')
+
+class Batcher {
+  private queue: BatchItem[] = []
+  private inflight = 0
+  private timer: ReturnType<typeof setTimeout> | null = null
+
+  constructor(private readonly productId: string) {}
+
+  add(item: BatchItem): void {
+    this.queue.push(item)
+    if (this.queue.length >= MAX_BATCH) this.kick()
+    else
+      this.timer ??= setTimeout(() => {
+        this.timer = null
+        this.kick()
+      }, WINDOW_MS)
+  }
+
+  private kick(): void {
+    while (this.inflight < MAX_INFLIGHT && this.queue.length > 0) {
+      const items = this.queue.splice(0, MAX_BATCH)
+      this.inflight++
+      void runBatch(this.productId, items).finally(() => {
+        this.inflight--
+        // Whatever queued up while we were writing goes now: that is the group commit.
+        if (this.queue.length > 0) this.kick()
+        else if (this.inflight === 0 && !this.timer) batchers.delete(this.productId)
+      })
+    }
+  }
+}
+
+const batchers = new Map<string, Batcher>()
+
+/** Queues one single-line reservation; resolves after its transaction committed. */
+export function enqueueReservation(item: Omit<BatchItem, 'resolve' | 'reject'>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let b = batchers.get(item.productId)
+    if (!b) {
+      b = new Batcher(item.productId)
+      batchers.set(item.productId, b)
+    }
+    b.add({ ...item, resolve, reject })
+  })
+}
+
+class SumFailed extends Error {}
+/** A persist failed in the pipelined round: the transaction is rolled back and redone with savepoints. */
+class PersistFailed extends Error {}
+
+type Mode = 'pipelined' | 'savepoints' | 'single'
+
+async function runBatch(productId: string, items: BatchItem[]): Promise<void> {
+  batchSize.observe(items.length)
+  const errors = new Map<BatchItem, unknown>()
+  let mode: Mode = items.length > 1 ? 'pipelined' : 'savepoints'
+  for (let round = 0; round < 3; round++) {
+    errors.clear()
+    try {
+      const found = await db.transaction(async (tx) => {
+        const ptx = raw(tx)
+        const [row] = await ptx<{ a: number }[]>`select on_hand - reserved as a from inventory where product_id = ${productId}`
+        if (!row) return false
+        const sum = items.reduce((s, i) => s + i.quantity, 0)
+        // Not enough for everyone: decide request by request (first come, first served).
+        if (mode === 'single' || Number(row.a) < sum) {
+          mode = 'single'
+          await writeOneByOne(tx, productId, items, errors)
+        } else await writeGroup(tx, productId, items, errors, mode)
+        return true
+      })
+      if (!found) {
+        for (const i of items) i.reject(new ProductInventoryNotFound(productId))
+        return
+      }
+      break
+    } catch (err) {
+      if (err instanceof PersistFailed && mode === 'pipelined') {
+        mode = 'savepoints'
+        continue
+      }
+      if (err instanceof SumFailed && mode !== 'single') {
+        batchFallbacks.inc()
+        mode = 'single'
+        continue
+      }
+      for (const i of items) i.reject(err)
+      return
+    }
+  }
+  if (errors.size < items.length) await invalidateProduct(productId).catch(() => {})
+  for (const i of items) {
+    if (errors.has(i)) i.reject(errors.get(i))
+    else i.resolve()
+  }
+}
+
+/**
+ * Runs every persist. 'pipelined' (first try): all persists at once on the one connection —
+ * postgres.js pipelines their statements, so N orders cost about one round trip per statement of
+ * ONE persist instead of N. Any failure aborts the transaction (Postgres) or leaves partial writes
+ * (a JS error), so the batch is rolled back and redone in 'savepoints' mode, where each request
+ * runs inside its own SAVEPOINT (sent pipelined, not awaited) and a failing one rolls back alone.
+ */
+async function runPersists(tx: Tx, items: BatchItem[], errors: Map<BatchItem, unknown>, mode: Mode): Promise<BatchItem[]> {
+  if (mode === 'pipelined') {
+    const results = await Promise.allSettled(items.map((i) => Promise.resolve().then(() => i.persist(tx))))
+    if (results.some((r) => r.status === 'rejected')) throw new PersistFailed()
+    return items
+  }
+  const ptx = raw(tx)
+  const ok: BatchItem[] = []
+  for (const [n, item] of items.entries()) {
+    const sp = `rq${n}`
+    void ptx
+      .unsafe(`savepoint ${sp}`)
+      .execute()
+      .catch(() => {})
+    try {
+      await item.persist(tx)
+      void ptx
+        .unsafe(`release savepoint ${sp}`)
+        .execute()
+        .catch(() => {})
+      ok.push(item)
+    } catch (err) {
+      errors.set(item, err)
+      await ptx.unsafe(`rollback to savepoint ${sp}`)
+    }
+  }
+  return ok
+}
+
+async function writeGroup(tx: Tx, productId: string, items: BatchItem[], errors: Map<BatchItem, unknown>, mode: Mode): Promise<void> {
+  const ptx = raw(tx)
+  const ok = await runPersists(tx, items, errors, mode)
+  const written: NewReservation[] = ok.flatMap((i) => newReservations(i.orderId, [{ productId, quantity: i.quantity }], i.expiresAt))
+  const total = ok.reduce((s, i) => s + i.quantity, 0)
+  if (total === 0) return
+  await insertReservations(ptx, written)
+  // The only statement that touches the hot row, as late as possible: its lock lives until COMMIT.
+  const [after] = await ptx<StockRow[]>`
+    update inventory set reserved = reserved + ${total}, version = version + 1, updated_at = now()
+    where product_id = ${productId} and on_hand - reserved >= ${total}
+    returning product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint"`
+  // Someone took stock between our read and this UPDATE: redo the batch one request at a time.
+  if (!after) throw new SumFailed()
+  await insertMovements(ptx, reserveMovements(written))
+  await emitStockEvents(tx, after, -total, 'reserve')
+}
+
+async function writeOneByOne(tx: Tx, productId: string, items: BatchItem[], errors: Map<BatchItem, unknown>): Promise<void> {
+  for (const item of items) {
+    try {
+      await tx.transaction(async (sp) => {
+        const p = raw(sp)
+        const [after] = await p<StockRow[]>`
+          update inventory set reserved = reserved + ${item.quantity}, version = version + 1, updated_at = now()
+          where product_id = ${productId} and on_hand - reserved >= ${item.quantity}
+          returning product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint"`
+        if (!after) throw new OutOfStockError([productId])
+        const rows = newReservations(item.orderId, [{ productId, quantity: item.quantity }], item.expiresAt)
+        await insertReservations(p, rows)
+        await insertMovements(p, reserveMovements(rows))
+        await emitStockEvents(sp, after, -item.quantity, 'reserve')
+        await item.persist(sp)
+      })
+    } catch (err) {
+      errors.set(item, err)
+    }
+  }
+}

@@ -1,0 +1,216 @@
+// The Redis gate: a live `available` counter per product, so a sold-out flash sale is answered by
+// one Lua call instead of a Postgres round trip. The gate is an accelerator, never the fence:
+// every unit that passes it is still taken by a conditional UPDATE that Postgres checks. Drift is
+// allowed only upwards (gate > truth costs a wasted DB attempt); downward drift (gate < truth
+// would refuse sellable stock) is prevented by a generation counter and healed by TTL/reconcile.
+//
+// Hash key('gate', productId): field `a` = available units (absent = not loaded), field `g` =
+// generation, bumped by every Postgres change that *adds* availability (release, expiry, restock),
+// so a loader that read Postgres before such a change can't install its stale value afterwards.
+import type Redis from 'ioredis'
+import { sql } from '../../infra/db'
+import { logger } from '../../infra/logger'
+import { counter } from '../../infra/metrics'
+import { key, redis, redisUsable, withRedis } from '../../infra/redis'
+
+/** Loaded counters expire so that any drift we failed to see heals by itself. */
+const GATE_TTL_SECONDS = 600
+
+export const gateMetrics = {
+  rejections: counter('inventory_gate_rejections_total', 'Reservations refused by the Redis gate without touching Postgres'),
+  compensations: counter('inventory_gate_compensations_total', 'Gate decrements given back because the database step failed'),
+  fallbacks: counter('inventory_gate_fallbacks_total', 'Gate operations skipped because Redis was unavailable', ['op']),
+  reconcileFixes: counter('inventory_gate_reconcile_fixes_total', 'Gate counters corrected by reconciliation'),
+  loads: counter('inventory_gate_loads_total', 'Gate counters loaded from Postgres on a miss'),
+}
+
+// KEYS = gate hashes, ARGV = quantities. All-or-nothing: checks every line before decrementing any.
+// Returns {1} passed, {0, i...} sold out (1-based line indexes), {-1, i} line i not loaded.
+const RESERVE = `
+local short = {}
+for i = 1, #KEYS do
+  local a = redis.call('HGET', KEYS[i], 'a')
+  if not a then return {-1, i} end
+  if tonumber(a) < tonumber(ARGV[i]) then short[#short + 1] = i end
+end
+if #short > 0 then return {0, unpack(short)} end
+for i = 1, #KEYS do redis.call('HINCRBY', KEYS[i], 'a', -tonumber(ARGV[i])) end
+return {1}`
+
+// KEYS[1]; ARGV = value, expected generation, ttl, force. Installs `a` only if no availability-
+// adding change happened since the caller read the generation. Returns -1 stale, 0 kept existing,
+// 1 loaded, 2 corrected (force and the value differed).
+const LOAD = `
+local g = redis.call('HGET', KEYS[1], 'g') or '0'
+if g ~= ARGV[2] then return -1 end
+local cur = redis.call('HGET', KEYS[1], 'a')
+if cur and ARGV[4] ~= '1' then return 0 end
+redis.call('HSET', KEYS[1], 'a', ARGV[1])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+if cur and cur ~= ARGV[1] then return 2 end
+return 1`
+
+// KEYS = gate hashes, ARGV = deltas..., bumpGeneration ('1'|'0'), ttl. Adds to loaded counters only:
+// creating a counter from a delta would invent a value far below the truth.
+const ADJUST = `
+local n = #KEYS
+local bump = ARGV[n + 1] == '1'
+for i = 1, n do
+  if bump then redis.call('HINCRBY', KEYS[i], 'g', 1) end
+  if redis.call('HEXISTS', KEYS[i], 'a') == 1 then redis.call('HINCRBY', KEYS[i], 'a', tonumber(ARGV[i])) end
+  if redis.call('TTL', KEYS[i]) == -1 then redis.call('EXPIRE', KEYS[i], tonumber(ARGV[n + 2])) end
+end
+return n`
+
+type GateRedis = Redis & {
+  gateReserve(n: number, ...args: (string | number)[]): Promise<number[]>
+  gateLoad(k: string, value: number, gen: string, ttl: number, force: string): Promise<number>
+  gateAdjust(n: number, ...args: (string | number)[]): Promise<number>
+}
+
+const defined = new WeakSet<Redis>()
+function gateClient(r: Redis): GateRedis {
+  if (!defined.has(r)) {
+    r.defineCommand('gateReserve', { lua: RESERVE })
+    r.defineCommand('gateLoad', { numberOfKeys: 1, lua: LOAD })
+    r.defineCommand('gateAdjust', { lua: ADJUST })
+    defined.add(r)
+    // Changes made while Redis was unreachable never reached the counters: reconcile on return.
+    r.on('ready', () => {
+      if (stale) void reconcileGate().catch(() => {})
+    })
+  }
+  return r as GateRedis
+}
+
+/** Set when a gate operation had to be skipped; the next usable moment reconciles every counter. */
+let stale = false
+let reconciling: Promise<number> | null = null
+
+const gateKey = (productId: string) => key('gate', productId)
+
+export type GateResult = { ok: true } | { ok: false; productIds: string[] } | null
+
+/**
+ * Takes `quantity` of every line from the gate, all or nothing. null = Redis unavailable (the
+ * caller proceeds on Postgres alone); {ok:false} = sold out according to the gate.
+ */
+export async function gateReserve(lines: { productId: string; quantity: number }[]): Promise<GateResult> {
+  // After an outage the counters may be low (restocks and releases they never heard of): don't let
+  // them refuse anyone until they are reloaded — every caller waits for the one reconcile.
+  if (stale && redisUsable()) await reconcileGate().catch(() => 0)
+  else if (reconciling) await reconciling.catch(() => 0)
+  return withRedis(
+    async (r) => {
+      const g = gateClient(r)
+      const keys = lines.map((l) => gateKey(l.productId))
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const res = await g.gateReserve(keys.length, ...keys, ...lines.map((l) => l.quantity))
+        if (res[0] === 1) return { ok: true } as const
+        if (res[0] === 0) {
+          gateMetrics.rejections.inc()
+          return { ok: false, productIds: res.slice(1).map((i) => (lines[i - 1] as { productId: string }).productId) } as const
+        }
+        await loadGate(
+          g,
+          lines.map((l) => l.productId),
+        )
+      }
+      // Could not install a counter (availability kept changing under us): let Postgres decide.
+      return null
+    },
+    () => {
+      stale = true
+      gateMetrics.fallbacks.inc({ op: 'reserve' })
+      return null
+    },
+  )
+}
+
+async function loadGate(g: GateRedis, productIds: string[], force = false): Promise<number> {
+  const gens = await Promise.all(productIds.map((id) => g.hget(gateKey(id), 'g')))
+  const rows = await sql<{ productId: string; a: number }[]>`
+    select product_id as "productId", on_hand - reserved as a from inventory where product_id in ${sql(productIds)}`
+  const avail = new Map(rows.map((r) => [r.productId, Number(r.a)]))
+  let corrected = 0
+  await Promise.all(
+    productIds.map(async (id, i) => {
+      // A product without an inventory row gets a 0 counter: Postgres answers 404 for it anyway.
+      const res = await g.gateLoad(gateKey(id), avail.get(id) ?? 0, gens[i] ?? '0', GATE_TTL_SECONDS, force ? '1' : '0')
+      if (res === 1) gateMetrics.loads.inc()
+      if (res === 2) corrected++
+    }),
+  )
+  return corrected
+}
+
+/**
+ * Applies a committed (or about-to-commit) change of availability to loaded counters. Positive
+ * deltas bump the generation so concurrent loaders retry. Fire-and-forget safe: a failure marks the
+ * gate stale and the next reconcile repairs it.
+ */
+export async function gateAdjust(deltas: { productId: string; delta: number }[], kind: 'compensate' | 'change'): Promise<void> {
+  const nonzero = deltas.filter((d) => d.delta !== 0)
+  if (nonzero.length === 0) return
+  if (kind === 'compensate') gateMetrics.compensations.inc(nonzero.length)
+  const bump = kind === 'change' && nonzero.some((d) => d.delta > 0) ? '1' : '0'
+  await withRedis(
+    async (r) => {
+      await gateClient(r).gateAdjust(
+        nonzero.length,
+        ...nonzero.map((d) => gateKey(d.productId)),
+        ...nonzero.map((d) => d.delta),
+        bump,
+        GATE_TTL_SECONDS,
+      )
+    },
+    () => {
+      if (redis()) stale = true
+      gateMetrics.fallbacks.inc({ op: kind })
+    },
+  )
+}
+
+/** Fix drift between Redis gate counters and Postgres; returns how many counters were corrected. */
+export function reconcileGate(): Promise<number> {
+  reconciling ??= (async () => {
+    const r = redis()
+    if (!r) return 0
+    const g = gateClient(r)
+    const wasStale = stale
+    stale = false
+    let fixed = 0
+    try {
+      const prefix = gateKey('')
+      let cursor = '0'
+      do {
+        const [next, keys] = await g.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
+        cursor = next
+        const ids = keys.map((k) => k.slice(prefix.length)).filter((id) => /^[0-9a-f-]{36}$/.test(id))
+        if (ids.length) fixed += await loadGate(g, ids, true)
+      } while (cursor !== '0')
+    } catch (err) {
+      stale = stale || wasStale
+      logger.warn({ err: (err as Error).message }, 'gate reconcile failed')
+      throw err
+    }
+    if (fixed) gateMetrics.reconcileFixes.inc(fixed)
+    return fixed
+  })().finally(() => {
+    reconciling = null
+  })
+  return reconciling
+}
+
+/** Reloads the named counters from Postgres (after the database contradicted the gate). */
+export async function gateRefresh(productIds: string[]): Promise<void> {
+  if (productIds.length === 0) return
+  await withRedis(
+    async (r) => {
+      await loadGate(gateClient(r), productIds, true)
+    },
+    () => {
+      stale = true
+    },
+  )
+}

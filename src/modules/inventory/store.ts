@@ -1,0 +1,100 @@
+// Row-level building blocks shared by the strategies: raw postgres.js statements on the caller's
+// transaction (hot path: no query builder), reservation and ledger inserts, low-stock events.
+import type postgres from 'postgres'
+import type { MovementKind } from '../../../db/schema'
+import type { Tx } from '../../infra/db'
+import { emitEvent } from '../../lib/outbox'
+
+/** The postgres.js transaction under a Drizzle transaction: same connection, same transaction. */
+export function raw(tx: Tx): postgres.TransactionSql {
+  return (tx as unknown as { session: { client: postgres.TransactionSql } }).session.client
+}
+
+export type NewReservation = { id: string; orderId: string; productId: string; quantity: number; expiresAt: Date }
+export type Movement = {
+  productId: string
+  kind: MovementKind
+  onHandDelta: number
+  reservedDelta: number
+  reservationId?: string | null
+  orderId?: string | null
+  reason?: string | null
+}
+
+export function newReservations(orderId: string, lines: { productId: string; quantity: number }[], expiresAt: Date): NewReservation[] {
+  return lines.map((l) => ({ id: Bun.randomUUIDv7(), orderId, productId: l.productId, quantity: l.quantity, expiresAt }))
+}
+
+export async function insertReservations(ptx: postgres.TransactionSql, rows: NewReservation[]): Promise<void> {
+  if (rows.length === 0) return
+  const values = rows.map((r) => ({
+    id: r.id,
+    order_id: r.orderId,
+    product_id: r.productId,
+    quantity: r.quantity,
+    expires_at: r.expiresAt.toISOString(),
+  }))
+  await ptx`insert into reservations ${ptx(values, 'id', 'order_id', 'product_id', 'quantity', 'expires_at')}`
+}
+
+export async function insertMovements(ptx: postgres.TransactionSql, rows: Movement[]): Promise<void> {
+  if (rows.length === 0) return
+  const values = rows.map((m) => ({
+    id: Bun.randomUUIDv7(),
+    product_id: m.productId,
+    kind: m.kind,
+    on_hand_delta: m.onHandDelta,
+    reserved_delta: m.reservedDelta,
+    reservation_id: m.reservationId ?? null,
+    order_id: m.orderId ?? null,
+    reason: m.reason ?? null,
+  }))
+  await ptx`insert into inventory_movements ${ptx(values, 'id', 'product_id', 'kind', 'on_hand_delta', 'reserved_delta', 'reservation_id', 'order_id', 'reason')}`
+}
+
+export const reserveMovements = (rows: NewReservation[]): Movement[] =>
+  rows.map((r) => ({
+    productId: r.productId,
+    kind: 'reserve',
+    onHandDelta: 0,
+    reservedDelta: r.quantity,
+    reservationId: r.id,
+    orderId: r.orderId,
+  }))
+
+export type StockRow = { productId: string; onHand: number; reserved: number; reorderPoint: number }
+
+/**
+ * Emits `stock.low` when a change took available from above the reorder point to at or below it
+ * (crossings only, so a sale that sells 1,000 units emits one event, not 1,000), and
+ * `stock.restocked` on every restock (the alerts consumer closes its open low-stock alert).
+ */
+export async function emitStockEvents(tx: Tx, after: StockRow, availableDelta: number, kind: MovementKind): Promise<void> {
+  const now = after.onHand - after.reserved
+  const before = now - availableDelta
+  if (before > after.reorderPoint && now <= after.reorderPoint) {
+    await emitEvent(tx, 'stock.low', after.productId, {
+      productId: after.productId,
+      available: now,
+      onHand: after.onHand,
+      reorderPoint: after.reorderPoint,
+    })
+  } else if (kind === 'restock') {
+    await emitEvent(tx, 'stock.restocked', after.productId, {
+      productId: after.productId,
+      available: now,
+      onHand: after.onHand,
+      reorderPoint: after.reorderPoint,
+    })
+  }
+}
+
+/** Postgres SQLSTATE of an error thrown by postgres.js (or Drizzle wrapping it), if any. */
+export function pgCode(err: unknown): string | undefined {
+  let e = err as { code?: unknown; cause?: unknown } | undefined
+  for (let i = 0; i < 3 && e; i++) {
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code
+    e = e.cause as typeof e
+  }
+  return undefined
+}

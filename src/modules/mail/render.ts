@@ -1,0 +1,62 @@
+// Order emails as text + HTML. Pure functions: the same input renders the same bytes, so a retried
+// job re-renders exactly what the first attempt stored.
+export type EmailLine = { productId: string; name: string; quantity: number; unitPriceCents: number }
+export type EmailOrder = { orderId: string; customerName: string; lines: EmailLine[]; totalCents: number; currency: string }
+export type EmailKind = 'order_confirmation' | 'payment_receipt'
+export type RenderedEmail = { subject: string; text: string; html: string }
+
+export function formatMoney(cents: number, currency: string): string {
+  try {
+    return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(cents / 100)
+  } catch {
+    return `${(cents / 100).toFixed(2)} ${currency}`
+  }
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+const COPY: Record<EmailKind, { subject: (id: string) => string; lead: string }> = {
+  order_confirmation: {
+    subject: (id) => `Your Stampede order ${id} is confirmed`,
+    lead: 'Thank you for your order. Your items are reserved while we wait for your payment.',
+  },
+  payment_receipt: {
+    subject: (id) => `Receipt for your Stampede order ${id}`,
+    lead: 'We received your payment. Here is your receipt.',
+  },
+}
+
+export function renderOrderEmail(kind: EmailKind, o: EmailOrder): RenderedEmail {
+  const copy = COPY[kind]
+  const money = (c: number) => formatMoney(c, o.currency)
+  const text = [
+    `Hello ${o.customerName},`,
+    '',
+    copy.lead,
+    '',
+    `Order: ${o.orderId}`,
+    '',
+    ...o.lines.map((l) => `  ${l.quantity} × ${l.name} @ ${money(l.unitPriceCents)} = ${money(l.quantity * l.unitPriceCents)}`),
+    '',
+    `Total: ${money(o.totalCents)}`,
+    '',
+    '— Stampede',
+  ].join('\n')
+  const rows = o.lines
+    .map(
+      (l) =>
+        `<tr><td>${escapeHtml(l.name)}</td><td style="text-align:right">${l.quantity}</td>` +
+        `<td style="text-align:right">${escapeHtml(money(l.unitPriceCents))}</td>` +
+        `<td style="text-align:right">${escapeHtml(money(l.quantity * l.unitPriceCents))}</td></tr>`,
+    )
+    .join('')
+  const html =
+    `<!doctype html><html><body style="font-family:sans-serif">` +
+    `<p>Hello ${escapeHtml(o.customerName)},</p><p>${escapeHtml(copy.lead)}</p>` +
+    `<p>Order <strong>${escapeHtml(o.orderId)}</strong></p>` +
+    `<table cellpadding="4"><thead><tr><th align="left">Item</th><th>Qty</th><th>Price</th><th>Subtotal</th></tr></thead>` +
+    `<tbody>${rows}</tbody><tfoot><tr><td colspan="3"><strong>Total</strong></td>` +
+    `<td style="text-align:right"><strong>${escapeHtml(money(o.totalCents))}</strong></td></tr></tfoot></table>` +
+    `<p>— Stampede</p></body></html>`
+  return { subject: copy.subject(o.orderId), text, html }
+}

@@ -1,0 +1,191 @@
+// Transactional email with exactly-once intent. mail_log has UNIQUE (order_id, kind): the row is
+// inserted first, so a retried or duplicated job finds it and does nothing more.
+//  - No SMTP_URL: the row itself is the delivery (status `logged`), written once by the insert.
+//  - SMTP: the row is claimed (`pending` → `sending`), the message is sent, then marked `sent`.
+//    An SMTP error puts it back to `pending` and the job retries. The one window no design can
+//    close is a crash after the SMTP server accepted the message and before `sent` is committed:
+//    we then resend on retry (at-least-once in that window, never zero) with the SAME Message-ID
+//    header, so receiving systems can discard the duplicate. A claim younger than the job lock is
+//    treated as another live attempt and not touched.
+
+import { Value } from '@sinclair/typebox/value'
+import { UnrecoverableError } from 'bullmq'
+import { and, desc, eq, lt } from 'drizzle-orm'
+import nodemailer, { type Transporter } from 'nodemailer'
+import { mailLog, orderItems, orders, users } from '../../../db/schema'
+import { config } from '../../config'
+import { db } from '../../infra/db'
+import { counter } from '../../infra/metrics'
+import { decodeCursor, type Page, toPage } from '../../lib/cursor'
+import { ValidationProblem } from '../../lib/errors'
+import { getProductsForOrder } from '../catalog/service'
+import { OrderEventPayload } from './model'
+import { type EmailKind, renderOrderEmail } from './render'
+
+const mailSent = counter('mail_messages_total', 'Order emails by transport and outcome', ['transport', 'outcome'])
+
+export type MailRow = typeof mailLog.$inferSelect
+export type SendResult = { status: 'sent' | 'logged' | 'duplicate'; mailId: string }
+
+let transporter: Transporter | null = null
+function smtp(): Transporter | null {
+  if (!config.SMTP_URL) return null
+  transporter ??= nodemailer.createTransport(config.SMTP_URL)
+  return transporter
+}
+
+/**
+ * The email is rendered from the event payload when it carries the lines (order.created and
+ * order.paid do); otherwise from the committed order, read-only, since the orders module
+ * exposes no read function for jobs yet.
+ */
+async function orderForEmail(orderId: string, raw: unknown): Promise<OrderEventPayload> {
+  if (raw && typeof raw === 'object' && 'items' in raw) {
+    if (Value.Check(OrderEventPayload, raw)) return raw as OrderEventPayload
+    const first = Value.Errors(OrderEventPayload, raw).First()
+    throw new UnrecoverableError(`order event payload is invalid: ${first?.path} ${first?.message}`)
+  }
+  const [order] = await db
+    .select({ userId: orders.userId, totalCents: orders.totalCents, currency: orders.currency })
+    .from(orders)
+    .where(eq(orders.id, orderId))
+  if (!order) throw new UnrecoverableError(`order ${orderId} does not exist`)
+  const items = await db
+    .select({ productId: orderItems.productId, quantity: orderItems.quantity, unitPriceCents: orderItems.unitPriceCents })
+    .from(orderItems)
+    .where(eq(orderItems.orderId, orderId))
+  return { ...order, items }
+}
+
+async function compose(orderId: string, kind: EmailKind, raw: unknown) {
+  const p = await orderForEmail(orderId, raw)
+  // The customer account lives in the identity module; read-only lookup of the address.
+  const [user] = await db.select({ email: users.email, name: users.name }).from(users).where(eq(users.id, p.userId))
+  if (!user) throw new UnrecoverableError(`order ${orderId}: user ${p.userId} does not exist`)
+  const products = await getProductsForOrder(
+    db,
+    p.items.map((i) => i.productId),
+  )
+  const rendered = renderOrderEmail(kind, {
+    orderId,
+    customerName: user.name,
+    lines: p.items.map((i) => ({ ...i, name: products.get(i.productId)?.name ?? `Product ${i.productId}` })),
+    totalCents: p.totalCents,
+    currency: p.currency,
+  })
+  return { to: user.email, ...rendered }
+}
+
+const messageIdOf = (orderId: string, kind: EmailKind) => `<${kind}.${orderId}@stampede.local>`
+
+/** Sends (or logs) the `kind` email of an order once, however often it is called. */
+export async function sendOrderEmail(input: { orderId: string; kind: EmailKind; payload: unknown; eventId?: string }): Promise<SendResult> {
+  const { orderId, kind } = input
+  const find = async () =>
+    (
+      await db
+        .select()
+        .from(mailLog)
+        .where(and(eq(mailLog.orderId, orderId), eq(mailLog.kind, kind)))
+    )[0]
+  let row = await find()
+  if (row && (row.status === 'sent' || row.status === 'logged')) return { status: 'duplicate', mailId: row.id }
+
+  const transport = smtp()
+  if (!row) {
+    const mail = await compose(orderId, kind, input.payload)
+    const [inserted] = await db
+      .insert(mailLog)
+      .values({
+        orderId,
+        kind,
+        eventId: input.eventId ?? null,
+        toAddress: mail.to,
+        subject: mail.subject,
+        textBody: mail.text,
+        htmlBody: mail.html,
+        transport: transport ? 'smtp' : 'log',
+        status: transport ? 'pending' : 'logged',
+        sentAt: transport ? null : new Date(),
+        attempts: transport ? 0 : 1,
+        messageId: messageIdOf(orderId, kind),
+      })
+      .onConflictDoNothing({ target: [mailLog.orderId, mailLog.kind] })
+      .returning()
+    if (!transport) {
+      if (inserted) mailSent.inc({ transport: 'log', outcome: 'logged' })
+      return inserted ? { status: 'logged', mailId: inserted.id } : { status: 'duplicate', mailId: (await find())!.id }
+    }
+    row = inserted ?? (await find())!
+  }
+  if (row.transport === 'log' || !transport) {
+    // Logged rows are final; an SMTP row without SMTP configured any more waits for it.
+    if (row.transport === 'log') return { status: 'duplicate', mailId: row.id }
+    throw new Error('SMTP_URL is no longer configured; email stays pending')
+  }
+
+  const stale = new Date(Date.now() - config.JOBS_LOCK_DURATION_MS)
+  const [claimed] = await db
+    .update(mailLog)
+    .set({ status: 'sending', claimedAt: new Date(), attempts: row.attempts + 1 })
+    .where(
+      and(
+        eq(mailLog.id, row.id),
+        // pending, or a `sending` claim older than a job lock (its worker died mid-send)
+        eq(mailLog.status, row.status === 'sending' ? 'sending' : 'pending'),
+        row.status === 'sending' ? lt(mailLog.claimedAt, stale) : undefined,
+      ),
+    )
+    .returning()
+  if (!claimed) {
+    const now = await find()
+    if (now && now.status === 'sent') return { status: 'duplicate', mailId: now.id }
+    throw new Error(`email ${row.id} is being sent by another attempt; retrying later`)
+  }
+  try {
+    await transport.sendMail({
+      from: config.MAIL_FROM,
+      to: claimed.toAddress,
+      subject: claimed.subject,
+      text: claimed.textBody,
+      html: claimed.htmlBody,
+      messageId: claimed.messageId,
+    })
+  } catch (err) {
+    const e = err as Error & { responseCode?: number }
+    await db
+      .update(mailLog)
+      .set({ status: 'pending', claimedAt: null, lastError: e.message.slice(0, 500) })
+      .where(eq(mailLog.id, claimed.id))
+    mailSent.inc({ transport: 'smtp', outcome: 'error' })
+    // 5xx = permanent rejection (bad recipient): retrying cannot help.
+    if (e.responseCode && e.responseCode >= 500) throw new UnrecoverableError(`SMTP rejected the message: ${e.message}`)
+    throw err
+  }
+  await db.update(mailLog).set({ status: 'sent', sentAt: new Date(), claimedAt: null, lastError: null }).where(eq(mailLog.id, claimed.id))
+  mailSent.inc({ transport: 'smtp', outcome: 'sent' })
+  return { status: 'sent', mailId: claimed.id }
+}
+
+export type MailQuery = { limit: number; cursor?: string; orderId?: string; kind?: EmailKind }
+
+/** Admin listing, newest first; cursor = last id (UUIDv7). */
+export async function listMail(q: MailQuery): Promise<Page<MailRow>> {
+  const key = decodeCursor(q.cursor, 1) as [string] | undefined
+  if (key && (typeof key[0] !== 'string' || !/^[0-9a-f-]{36}$/i.test(key[0]))) {
+    throw ValidationProblem.field('cursor', 'is not a cursor returned by this endpoint')
+  }
+  const rows = await db
+    .select()
+    .from(mailLog)
+    .where(
+      and(
+        q.orderId ? eq(mailLog.orderId, q.orderId) : undefined,
+        q.kind ? eq(mailLog.kind, q.kind) : undefined,
+        key ? lt(mailLog.id, key[0]) : undefined,
+      ),
+    )
+    .orderBy(desc(mailLog.id))
+    .limit(q.limit + 1)
+  return toPage(rows, q.limit, (r) => [r.id])
+}

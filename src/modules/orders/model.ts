@@ -1,0 +1,100 @@
+// Request and response schemas of orders and payments (the single source of truth for types).
+import { t } from 'elysia'
+import { ORDER_STATUSES, PAYMENT_STATUSES } from '../../../db/schema'
+
+/** Caps that keep one order bounded (a flash sale buys one or two units; abuse buys thousands). */
+export const MAX_ORDER_LINES = 50
+export const MAX_LINE_QUANTITY = 100
+
+const Uuid = t.String({ format: 'uuid', description: 'UUID' })
+const Iso = t.String({ format: 'date-time' })
+
+export const OrderLineInput = t.Object(
+  {
+    productId: Uuid,
+    quantity: t.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY }),
+  },
+  { additionalProperties: false },
+)
+
+export const CreateOrderBody = t.Object(
+  {
+    items: t.Optional(t.Array(OrderLineInput, { minItems: 1, maxItems: MAX_ORDER_LINES })),
+    fromCart: t.Optional(t.Boolean({ description: 'order the current cart (and empty it on success)' })),
+  },
+  { additionalProperties: false, description: 'either `items` or `fromCart: true`' },
+)
+export type CreateOrderBody = typeof CreateOrderBody.static
+
+export const OrderStatusSchema = t.UnionEnum(ORDER_STATUSES)
+
+export const OrderItem = t.Object({ productId: t.String(), quantity: t.Integer(), unitPriceCents: t.Integer() })
+export type OrderItem = typeof OrderItem.static
+
+/** The 201 body of POST /orders, exactly as the API contract states. */
+export const OrderCreated = t.Object({
+  id: t.String(),
+  status: t.Literal('pending_payment'),
+  items: t.Array(OrderItem),
+  totalCents: t.Integer(),
+  currency: t.String(),
+  reservationExpiresAt: Iso,
+  createdAt: Iso,
+})
+export type OrderCreated = typeof OrderCreated.static
+
+export const PaymentView = t.Object({
+  id: t.String(),
+  orderId: t.String(),
+  status: t.UnionEnum(PAYMENT_STATUSES),
+  method: t.String(),
+  attempts: t.Integer(),
+  amountCents: t.Integer(),
+  currency: t.String(),
+  gatewayChargeId: t.Nullable(t.String()),
+  lastError: t.Nullable(t.String()),
+  createdAt: Iso,
+  updatedAt: Iso,
+})
+export type PaymentView = typeof PaymentView.static
+
+export const OrderView = t.Object({
+  id: t.String(),
+  userId: t.String(),
+  status: OrderStatusSchema,
+  items: t.Array(OrderItem),
+  totalCents: t.Integer(),
+  currency: t.String(),
+  reservationExpiresAt: Iso,
+  createdAt: Iso,
+  updatedAt: Iso,
+  payment: t.Nullable(PaymentView, { description: 'latest payment attempt' }),
+})
+export type OrderView = typeof OrderView.static
+
+export const OrderPage = t.Object({ items: t.Array(OrderView), nextCursor: t.Nullable(t.String()) })
+
+export const ListQuery = t.Object({
+  limit: t.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: t.Optional(t.String({ maxLength: 200 })),
+})
+
+export const OrderIdParams = t.Object({ id: Uuid })
+
+export const PayBody = t.Object(
+  {
+    paymentMethod: t.String({
+      pattern: '^pm_[a-z0-9_]{1,60}$',
+      description: 'test methods: pm_card_ok, pm_card_declined, pm_card_flaky, pm_card_timeout',
+      examples: ['pm_card_ok'],
+    }),
+  },
+  { additionalProperties: false },
+)
+
+export const AdminStatusBody = t.Object(
+  { status: t.UnionEnum(['fulfilled', 'shipped', 'delivered'] as const, { description: 'fulfilment steps' }) },
+  { additionalProperties: false },
+)
+
+export const WebhookAck = t.Object({ received: t.Literal(true), duplicate: t.Boolean() })

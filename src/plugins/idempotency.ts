@@ -1,0 +1,253 @@
+// Idempotency-Key for mutating routes (draft-ietf-httpapi-idempotency-key-header, Stripe-like).
+// A route opts in with `{ auth: 'customer', idempotent: true }` (auth first: keys are per user).
+//
+// Policy:
+// - The header is required on opted-in routes (missing/invalid → 400).
+// - Keys are scoped to the user and live in Postgres (idempotency_keys) for
+//   IDEMPOTENCY_TTL_SECONDS (24 h); after that the same key starts a new request.
+// - The request fingerprint is sha256(method, path+query, canonical JSON body). Same key with a
+//   different fingerprint → 422 idempotency_mismatch.
+// - Claim = ONE statement (INSERT … ON CONFLICT … RETURNING). While the first request runs, the
+//   same key → 409 idempotency_in_progress. Completion = ONE UPDATE storing status, body and
+//   content headers; later requests get them back byte for byte with `Idempotent-Replayed: true`.
+// - 2xx and 4xx outcomes are stored (a retry gets the same answer); 5xx or an unexpected failure
+//   deletes the claim so the client can retry.
+// - A claim left in_progress longer than IDEMPOTENCY_LOCK_TIMEOUT_SECONDS (its process died) may be
+//   re-claimed by the same request; the handlers have their own database fence for that case
+//   (orders: unique (user_id, idempotency_key); payments: one live payment per order).
+import { Elysia, ElysiaCustomStatusResponse, t } from 'elysia'
+import { config } from '../config'
+import { sql } from '../infra/db'
+import { logger } from '../infra/logger'
+import { counter } from '../infra/metrics'
+import { AppError, BadRequestError, ConflictError } from '../lib/errors'
+
+type Claim = { userId: string; key: string }
+
+const outcomes = counter(
+  'idempotency_requests_total',
+  'Idempotency-Key outcomes: claimed, replayed, in_progress, mismatch, stored, released',
+  ['outcome'],
+)
+const claims = new WeakMap<Request, Claim>()
+
+/** Response headers worth replaying (the rest are per-request: request id, security, CORS). */
+const STORED_HEADERS = ['content-type', 'location', 'retry-after'] as const
+
+const KEY_RE = /^[\x21-\x7e]{1,255}$/
+
+export class IdempotencyMismatchError extends AppError {
+  constructor() {
+    super(422, 'idempotency_mismatch', 'Unprocessable Content', 'This Idempotency-Key was already used with a different request')
+  }
+}
+
+/** Parses the header: a token or an RFC 8941 sf-string ("…"), 1–255 visible ASCII characters. */
+export function parseIdempotencyKey(raw: string | null | undefined): string {
+  if (raw === null || raw === undefined || raw.trim() === '') {
+    throw new BadRequestError('The Idempotency-Key header is required for this request', 'idempotency_key_missing', {
+      errors: [{ field: 'headers.idempotency-key', message: 'is required' }],
+    })
+  }
+  let key = raw.trim()
+  if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1)
+  if (!KEY_RE.test(key)) {
+    throw new BadRequestError('Idempotency-Key must be 1–255 visible ASCII characters', 'idempotency_key_invalid', {
+      errors: [{ field: 'headers.idempotency-key', message: 'must be 1–255 visible ASCII characters' }],
+    })
+  }
+  return key
+}
+
+/** JSON with object keys sorted at every level, so {a,b} and {b,a} fingerprint the same. */
+export function canonicalJson(value: unknown): string {
+  if (value === undefined) return ''
+  if (value === null || typeof value !== 'object') return JSON.stringify(value)
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+}
+
+export function fingerprintOf(method: string, pathAndQuery: string, body: unknown): string {
+  return new Bun.CryptoHasher('sha256').update(`${method}\n${pathAndQuery}\n${canonicalJson(body)}`).digest('hex')
+}
+
+type Existing = {
+  claimed: boolean
+  fingerprint: string | null
+  state: 'in_progress' | 'completed' | null
+  response_status: number | null
+  response_body: string | null
+  response_headers: Record<string, string> | null
+}
+
+/**
+ * Claims (user, key) in one round trip: inserts, or takes over an expired row or a stale
+ * in-progress row of the same request; otherwise returns the existing row. The second SELECT
+ * branch reads the statement snapshot, so a row committed by a racing request a moment later can
+ * be invisible to it: then nothing comes back and we simply ask again.
+ */
+async function claimOrRead(userId: string, key: string, fp: string, method: string, path: string): Promise<Existing | null> {
+  const ttl = config.IDEMPOTENCY_TTL_SECONDS
+  const stale = config.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS
+  const rows = await sql<Existing[]>`
+    with ins as (
+      insert into idempotency_keys (user_id, key, fingerprint, method, path, state, created_at, expires_at)
+      values (${userId}, ${key}, ${fp}, ${method}, ${path}, 'in_progress', now(), now() + make_interval(secs => ${ttl}))
+      on conflict (user_id, key) do update set
+        fingerprint = excluded.fingerprint, method = excluded.method, path = excluded.path, state = 'in_progress',
+        response_status = null, response_body = null, response_headers = null,
+        created_at = now(), expires_at = excluded.expires_at
+      where idempotency_keys.expires_at <= now()
+         or (idempotency_keys.state = 'in_progress'
+             and idempotency_keys.fingerprint = excluded.fingerprint
+             and idempotency_keys.created_at < now() - make_interval(secs => ${stale}))
+      returning 1
+    )
+    select true as claimed, null as fingerprint, null as state, null::int as response_status,
+           null as response_body, null::jsonb as response_headers
+    from ins
+    union all
+    select false, fingerprint, state, response_status, response_body, response_headers
+    from idempotency_keys
+    where user_id = ${userId} and key = ${key} and not exists (select 1 from ins)`
+  return rows[0] ?? null
+}
+
+async function complete(claim: Claim, status: number, body: string, headers: Record<string, string>): Promise<void> {
+  await sql`
+    update idempotency_keys
+    set state = 'completed', response_status = ${status}, response_body = ${body}, response_headers = ${JSON.stringify(headers)}::jsonb
+    where user_id = ${claim.userId} and key = ${claim.key} and state = 'in_progress'`
+}
+
+async function release(claim: Claim): Promise<void> {
+  await sql`delete from idempotency_keys where user_id = ${claim.userId} and key = ${claim.key} and state = 'in_progress'`
+}
+
+function pickHeaders(get: (name: string) => string | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const h of STORED_HEADERS) {
+    const v = get(h)
+    if (v) out[h] = v
+  }
+  return out
+}
+
+type Ctx = {
+  request: Request
+  body: unknown
+  set: { status?: number | string; headers: Record<string, string | number | undefined> }
+  responseValue?: unknown
+  user?: { id: string }
+}
+
+async function beforeHandle(ctx: Ctx): Promise<Response | undefined> {
+  if (!ctx.user) throw new Error('idempotent routes must declare `auth` before `idempotent`')
+  const key = parseIdempotencyKey(ctx.request.headers.get('idempotency-key'))
+  const url = new URL(ctx.request.url)
+  const path = url.pathname + url.search
+  const fp = fingerprintOf(ctx.request.method, path, ctx.body)
+  for (let i = 0; i < 3; i++) {
+    const row = await claimOrRead(ctx.user.id, key, fp, ctx.request.method, path)
+    if (!row) continue // raced with a commit or a release: look again
+    if (row.claimed) {
+      outcomes.inc({ outcome: 'claimed' })
+      claims.set(ctx.request, { userId: ctx.user.id, key })
+      return
+    }
+    if (row.fingerprint !== fp) {
+      outcomes.inc({ outcome: 'mismatch' })
+      throw new IdempotencyMismatchError()
+    }
+    if (row.state === 'in_progress') {
+      outcomes.inc({ outcome: 'in_progress' })
+      throw new ConflictError('A request with this Idempotency-Key is still being processed; retry shortly', 'idempotency_in_progress')
+    }
+    outcomes.inc({ outcome: 'replayed' })
+    return new Response(row.response_body, {
+      status: row.response_status ?? 200,
+      headers: { ...row.response_headers, 'idempotent-replayed': 'true' },
+    })
+  }
+  throw new ConflictError('A request with this Idempotency-Key is still being processed; retry shortly', 'idempotency_in_progress')
+}
+
+/** Stores the outcome (or releases the key on 5xx) before the response leaves. */
+async function mapResponse(ctx: Ctx): Promise<Response | undefined> {
+  const claim = claims.get(ctx.request)
+  if (!claim) return
+  claims.delete(ctx.request)
+  const value = ctx.responseValue
+  // Problem responses (4xx/5xx mapped by the errors plugin) arrive here as Response objects.
+  if (value instanceof Response) {
+    await settle(
+      claim,
+      value.status,
+      () => value.clone().text(),
+      pickHeaders((h) => value.headers.get(h)),
+    )
+    return
+  }
+  let status = typeof ctx.set.status === 'number' ? ctx.set.status : 200
+  let payload = value
+  if (value instanceof ElysiaCustomStatusResponse) {
+    status = Number(value.code)
+    payload = value.response
+  }
+  const isText = typeof payload === 'string'
+  const body = isText ? (payload as string) : JSON.stringify(payload ?? null)
+  const headers = pickHeaders((h) => {
+    const v = ctx.set.headers[h]
+    return v === undefined ? undefined : String(v)
+  })
+  headers['content-type'] ??= isText ? 'text/plain; charset=utf-8' : 'application/json'
+  await settle(claim, status, async () => body, headers)
+  // Serialized here, once, so the first response and every replay are the same bytes.
+  return new Response(body, { status, headers })
+}
+
+/** Stores a 2xx/4xx outcome, releases the key on 5xx. Never throws: the response still goes out. */
+async function settle(claim: Claim, status: number, body: () => Promise<string>, headers: Record<string, string>): Promise<void> {
+  try {
+    if (status >= 500) await release(claim)
+    else await complete(claim, status, await body(), headers)
+    outcomes.inc({ outcome: status >= 500 ? 'released' : 'stored' })
+  } catch (err) {
+    // The claim stays in_progress until IDEMPOTENCY_LOCK_TIMEOUT_SECONDS; a retry meanwhile gets 409.
+    logger.error({ err, key: claim.key }, 'could not store idempotent response')
+  }
+}
+
+export const idempotencyPlugin = new Elysia({ name: 'idempotency' }).macro({
+  idempotent(enabled: boolean) {
+    if (!enabled) return
+    return {
+      // Optional in validation on purpose: a missing key is our 400 problem, not a schema 422.
+      // additionalProperties: a closed header schema would strip Authorization before auth runs.
+      headers: t.Object(
+        {
+          'idempotency-key': t.Optional(
+            t.String({
+              description:
+                'REQUIRED. Unique per operation (e.g. a UUID, max 255 chars); a retry with the same key and body replays the first response (24 h)',
+            }),
+          ),
+        },
+        { additionalProperties: true },
+      ),
+      // `async` matters: Elysia only awaits hooks it can see are async.
+      beforeHandle: async (ctx) => beforeHandle(ctx as unknown as Ctx),
+      mapResponse: async (ctx) => mapResponse(ctx as unknown as Ctx),
+      // Safety net: a claim never completed (the hook chain was cut short) is released.
+      afterResponse: ({ request }) => {
+        const claim = claims.get(request)
+        if (!claim) return
+        claims.delete(request)
+        release(claim).catch((err) => logger.error({ err }, 'could not release idempotency key'))
+      },
+    }
+  },
+})

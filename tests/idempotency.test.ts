@@ -1,0 +1,256 @@
+// Idempotency-Key semantics on the real checkout route, plus the plugin on its own (any route can
+// opt in): replay byte for byte, in-flight 409, mismatch 422, 4xx stored, 5xx released, 24 h expiry,
+// and 20 simultaneous duplicates → one order and one reservation.
+import { describe, expect, test } from 'bun:test'
+import { and, eq, sql } from 'drizzle-orm'
+import { Elysia, t } from 'elysia'
+import { idempotencyKeys, orders } from '../db/schema'
+import { db, sql as pg } from '../src/infra/db'
+import { ConflictError } from '../src/lib/errors'
+import { purgeExpiredIdempotencyKeys } from '../src/modules/orders/service'
+import { authPlugin } from '../src/plugins/auth'
+import { errorsPlugin } from '../src/plugins/errors'
+import { canonicalJson, fingerprintOf, idempotencyPlugin } from '../src/plugins/idempotency'
+import { createUser, req, startApi } from './helpers'
+import { newKey, order, productWithStock, reservationsOf, stock } from './orders-fixtures'
+
+describe('Idempotency-Key on POST /orders', () => {
+  test('same key + same request → the stored response, byte for byte, with Idempotent-Replayed', async () => {
+    const u = await createUser()
+    const a = await productWithStock(10)
+    const key = newKey()
+    const first = await order(u.token, [{ productId: a, quantity: 2 }], key)
+    expect(first.status).toBe(201)
+    expect(first.headers.get('idempotent-replayed')).toBeNull()
+    // Same JSON with keys in another order is the same request.
+    const again = await req('POST', '/api/v1/orders', {
+      token: u.token,
+      raw: `{"items":[{"quantity":2,"productId":"${a}"}]}`,
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    })
+    expect(again.status).toBe(201)
+    expect(again.text).toBe(first.text)
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(again.headers.get('content-type')).toBe(first.headers.get('content-type'))
+    expect(again.headers.get('location')).toBe(first.headers.get('location'))
+    expect(await stock(a)).toEqual({ onHand: 10, reserved: 2 })
+    expect(await db.select().from(orders).where(eq(orders.userId, u.id))).toHaveLength(1)
+  })
+
+  test('same key + different request → 422 idempotency_mismatch; keys are per user', async () => {
+    const [u, v] = await Promise.all([createUser(), createUser()])
+    const a = await productWithStock(10)
+    const key = newKey()
+    expect((await order(u.token, [{ productId: a, quantity: 1 }], key)).status).toBe(201)
+    const other = await order(u.token, [{ productId: a, quantity: 3 }], key)
+    expect(other.status).toBe(422)
+    expect(other.body.code).toBe('idempotency_mismatch')
+    // Another user may use the same key string for their own request.
+    expect((await order(v.token, [{ productId: a, quantity: 3 }], key)).status).toBe(201)
+    expect(await stock(a)).toEqual({ onHand: 10, reserved: 4 })
+  })
+
+  test('4xx outcomes are stored: a retry after out_of_stock gets the same 409 even after a restock', async () => {
+    const u = await createUser()
+    const admin = await createUser('admin')
+    const a = await productWithStock(1)
+    const key = newKey()
+    const first = await order(u.token, [{ productId: a, quantity: 2 }], key)
+    expect(first.status).toBe(409)
+    await req('POST', `/api/v1/inventory/${a}/restock`, { token: admin.token, body: { quantity: 10 } })
+    const again = await order(u.token, [{ productId: a, quantity: 2 }], key)
+    expect(again.status).toBe(409)
+    expect(again.text).toBe(first.text)
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(again.headers.get('content-type')).toContain('application/problem+json')
+    // A new key is a new attempt.
+    expect((await order(u.token, [{ productId: a, quantity: 2 }])).status).toBe(201)
+  })
+
+  test('same key while the first request is still running → 409 idempotency_in_progress', async () => {
+    const u = await createUser()
+    const a = await productWithStock(5)
+    const key = newKey()
+    // Hold the inventory row so the first checkout blocks inside its reservation.
+    let unlock: () => void = () => {}
+    const locked = new Promise<void>((r) => {
+      unlock = r
+    })
+    let holding: () => void = () => {}
+    const held = new Promise<void>((r) => {
+      holding = r
+    })
+    const blocker = pg.begin(async (tx) => {
+      await tx`select 1 from inventory where product_id = ${a} for update`
+      holding()
+      await locked
+    })
+    await held
+    const first = order(u.token, [{ productId: a, quantity: 1 }], key)
+    // Wait until the first request has claimed the key.
+    for (let i = 0; i < 200; i++) {
+      const [row] = await db
+        .select()
+        .from(idempotencyKeys)
+        .where(and(eq(idempotencyKeys.userId, u.id), eq(idempotencyKeys.key, key)))
+      if (row) break
+      await Bun.sleep(10)
+    }
+    const second = await order(u.token, [{ productId: a, quantity: 1 }], key)
+    expect(second.status).toBe(409)
+    expect(second.body.code).toBe('idempotency_in_progress')
+    unlock()
+    await blocker
+    const done = await first
+    expect(done.status).toBe(201)
+    const third = await order(u.token, [{ productId: a, quantity: 1 }], key)
+    expect(third.text).toBe(done.text)
+    expect(await stock(a)).toEqual({ onHand: 5, reserved: 1 })
+  })
+
+  test('20 simultaneous identical requests → exactly one order and one reservation', async () => {
+    const u = await createUser()
+    const a = await productWithStock(100)
+    const key = newKey()
+    const results = await Promise.all(Array.from({ length: 20 }, () => order(u.token, [{ productId: a, quantity: 1 }], key)))
+    const created = results.filter((r) => r.status === 201)
+    expect(created.length).toBeGreaterThanOrEqual(1)
+    for (const r of results) expect([201, 409]).toContain(r.status)
+    for (const r of results.filter((r) => r.status === 409)) expect(r.body.code).toBe('idempotency_in_progress')
+    // Every 201 is the same order (first or replay).
+    expect(new Set(created.map((r) => r.body.id)).size).toBe(1)
+    const mine = await db.select().from(orders).where(eq(orders.userId, u.id))
+    expect(mine).toHaveLength(1)
+    expect(await reservationsOf(mine[0]!.id)).toHaveLength(1)
+    expect(await stock(a)).toEqual({ onHand: 100, reserved: 1 })
+  })
+
+  test('20 identical requests spread over two API processes → still one order', async () => {
+    // Small pools: the shared test Postgres has 100 connections for everyone.
+    const apis = await Promise.all([startApi({ DATABASE_POOL_MAX: '4' }), startApi({ DATABASE_POOL_MAX: '4' })])
+    try {
+      const u = await createUser()
+      const a = await productWithStock(100)
+      const key = newKey()
+      const body = JSON.stringify({ items: [{ productId: a, quantity: 2 }] })
+      const results = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const res = await fetch(`${apis[i % 2]!.url}/api/v1/orders`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${u.token}`, 'content-type': 'application/json', 'idempotency-key': key },
+            body,
+          })
+          return { status: res.status, body: (await res.json()) as { id?: string; code?: string } }
+        }),
+      )
+      // Diagnostics first: a 5xx shows its body (e.g. a shared Postgres out of connections).
+      expect(results.filter((r) => r.status !== 201 && r.status !== 409)).toEqual([])
+      expect(new Set(results.filter((r) => r.status === 201).map((r) => r.body.id)).size).toBe(1)
+      expect(await db.select().from(orders).where(eq(orders.userId, u.id))).toHaveLength(1)
+      expect(await stock(a)).toEqual({ onHand: 100, reserved: 2 })
+    } finally {
+      await Promise.all(apis.map((x) => x.stop()))
+    }
+  }, 30_000)
+
+  test('keys expire after the TTL; expired keys are purged', async () => {
+    const u = await createUser()
+    const a = await productWithStock(10)
+    const key = newKey()
+    const first = await order(u.token, [{ productId: a, quantity: 1 }], key)
+    const [row] = await db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.userId, u.id), eq(idempotencyKeys.key, key)))
+    expect(row!.expiresAt.getTime() - row!.createdAt.getTime()).toBe(24 * 3600 * 1000)
+    expect(row!.state).toBe('completed')
+    await db.execute(sql`update idempotency_keys set expires_at = now() - interval '1 second' where user_id = ${u.id}`)
+    // An expired key starts a new request (the old order stays; the DB fence sees the same key
+    // on this user's orders and hands back the first order instead of a duplicate).
+    const later = await order(u.token, [{ productId: a, quantity: 1 }], key)
+    expect(later.status).toBe(201)
+    expect(later.body.id).toBe(first.body.id)
+    await db.execute(sql`update idempotency_keys set expires_at = now() - interval '1 second' where user_id = ${u.id}`)
+    expect(await purgeExpiredIdempotencyKeys()).toBeGreaterThanOrEqual(1)
+    expect(await db.select().from(idempotencyKeys).where(eq(idempotencyKeys.userId, u.id))).toHaveLength(0)
+  })
+})
+
+describe('the plugin on any route', () => {
+  let calls = 0
+  let failNext = false
+  const demo = new Elysia()
+    .use(errorsPlugin)
+    .use(authPlugin)
+    .use(idempotencyPlugin)
+    .post(
+      '/demo',
+      ({ body, set }) => {
+        calls++
+        if (failNext) {
+          failNext = false
+          throw new Error('boom')
+        }
+        if (body.n < 0) throw new ConflictError('negative', 'negative')
+        set.status = 201
+        return { n: body.n, call: calls }
+      },
+      { auth: 'customer', idempotent: true, body: t.Object({ n: t.Integer() }) },
+    )
+  const call = async (token: string, key: string, n: number) => {
+    const res = await demo.handle(
+      new Request('http://localhost/demo', {
+        method: 'POST',
+        body: JSON.stringify({ n }),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': key },
+      }),
+    )
+    return { status: res.status, text: await res.text(), replayed: res.headers.get('idempotent-replayed') }
+  }
+
+  test('5xx releases the key (a retry runs again); success and 4xx are replayed', async () => {
+    const u = await createUser()
+    const key = newKey()
+    failNext = true
+    const before = calls
+    expect((await call(u.token, key, 1)).status).toBe(500)
+    const ok = await call(u.token, key, 1)
+    expect(ok.status).toBe(201)
+    expect(calls - before).toBe(2)
+    const replay = await call(u.token, key, 1)
+    expect(replay).toEqual({ ...ok, replayed: 'true' })
+    expect(calls - before).toBe(2)
+
+    const k2 = newKey()
+    const conflict = await call(u.token, k2, -1)
+    expect(conflict.status).toBe(409)
+    expect((await call(u.token, k2, -1)).text).toBe(conflict.text)
+    expect(calls - before).toBe(3)
+  })
+
+  test('quoted (structured-field) keys are the same key; a stale in-progress claim can be retried', async () => {
+    const u = await createUser()
+    const key = newKey()
+    const a = await call(u.token, `"${key}"`, 7)
+    expect((await call(u.token, key, 7)).replayed).toBe('true')
+    expect(a.status).toBe(201)
+    // A claim whose process died long ago (in_progress past the lock timeout) is taken over.
+    const k3 = newKey()
+    await db.insert(idempotencyKeys).values({
+      userId: u.id,
+      key: k3,
+      fingerprint: fingerprintOf('POST', '/demo', { n: 3 }),
+      method: 'POST',
+      path: '/demo',
+      createdAt: new Date(Date.now() - 3600_000),
+      expiresAt: new Date(Date.now() + 3600_000),
+    })
+    expect((await call(u.token, k3, 3)).status).toBe(201)
+  })
+
+  test('canonical JSON sorts keys at every level', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { f: 1, e: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"e":2,"f":1}]},"b":1}')
+    expect(fingerprintOf('POST', '/x', { a: 1, b: 2 })).toBe(fingerprintOf('POST', '/x', { b: 2, a: 1 }))
+    expect(fingerprintOf('POST', '/x', { a: 1 })).not.toBe(fingerprintOf('POST', '/y', { a: 1 }))
+  })
+})

@@ -1,0 +1,124 @@
+// Order emails: confirmation on checkout and receipt on payment, rendered (text + escaped HTML),
+// logged once per (order, kind) without SMTP, listed for admins.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import { mailLog } from '../db/schema'
+import { startWorkerSet, type WorkerSet } from '../jobs/worker'
+import { db } from '../src/infra/db'
+import { renderOrderEmail } from '../src/modules/mail/render'
+import { sendOrderEmail } from '../src/modules/mail/service'
+import { createUser, req } from './helpers'
+import { productWithStock, waitFor } from './jobs-helpers'
+
+let workers: WorkerSet
+beforeAll(async () => {
+  workers = await startWorkerSet({ queues: ['order-emails', 'payments'], schedules: false, relay: true })
+})
+afterAll(async () => {
+  await workers.close()
+})
+
+const mailOf = async (orderId: string, kind: string) =>
+  (await db.select().from(mailLog).where(eq(mailLog.orderId, orderId))).find((m) => m.kind === kind)
+
+describe('order emails', () => {
+  test('checkout → confirmation, payment → receipt; each exactly once; admins list them', async () => {
+    const buyer = await createUser('customer')
+    const admin = await createUser('admin')
+    const productId = await productWithStock(10, 1, 'Tea <b>&</b> Cup')
+    const created = await req('POST', '/api/v1/orders', {
+      token: buyer.token,
+      body: { items: [{ productId, quantity: 2 }] },
+      headers: { 'idempotency-key': `mail-${Bun.randomUUIDv7()}` },
+    })
+    expect(created.status).toBe(201)
+    const orderId = created.body.id as string
+
+    const confirmation = await waitFor('the confirmation', () => mailOf(orderId, 'order_confirmation'))
+    expect(confirmation).toMatchObject({ status: 'logged', transport: 'log', toAddress: buyer.email, attempts: 1 })
+    expect(confirmation.subject).toContain(orderId)
+    expect(confirmation.textBody).toContain(`Order: ${orderId}`)
+    expect(confirmation.textBody).toContain('2 × Tea <b>&</b> Cup @ $12.50 = $25.00')
+    expect(confirmation.textBody).toContain('Total: $25.00')
+    expect(confirmation.htmlBody).toContain('Tea &#60;b&#62;&#38;&#60;/b&#62; Cup')
+    expect(confirmation.htmlBody).not.toContain('<b>')
+
+    const paid = await req('POST', `/api/v1/orders/${orderId}/pay`, {
+      token: buyer.token,
+      body: { paymentMethod: 'pm_card_ok' },
+      headers: { 'idempotency-key': `mail-pay-${Bun.randomUUIDv7()}` },
+    })
+    expect(paid.status).toBe(202)
+    const receipt = await waitFor('the receipt', () => mailOf(orderId, 'payment_receipt'), 20_000)
+    expect(receipt.subject).toContain('Receipt')
+    expect(receipt.textBody).toContain('2 × Tea <b>&</b> Cup')
+    expect(receipt.textBody).toContain('Total: $25.00')
+
+    // An event without lines (e.g. an older producer) is rendered from the committed order rows.
+    const other = await req('POST', '/api/v1/orders', {
+      token: buyer.token,
+      body: { items: [{ productId, quantity: 1 }] },
+      headers: { 'idempotency-key': `mail-${Bun.randomUUIDv7()}` },
+    })
+    const fromRows = await sendOrderEmail({ orderId: other.body.id, kind: 'payment_receipt', payload: { userId: buyer.id } })
+    expect(fromRows.status).toBe('logged')
+    const rendered = await mailOf(other.body.id, 'payment_receipt')
+    expect(rendered?.textBody).toContain('1 × Tea <b>&</b> Cup @ $12.50 = $12.50')
+
+    // The same email requested again (job retry or duplicate event) is not sent twice.
+    const again = await sendOrderEmail({ orderId, kind: 'order_confirmation', payload: {} })
+    expect(again).toEqual({ status: 'duplicate', mailId: confirmation.id })
+    expect(await db.select().from(mailLog).where(eq(mailLog.orderId, orderId))).toHaveLength(2)
+
+    const list = await req('GET', `/api/v1/admin/mail?orderId=${orderId}`, { token: admin.token })
+    expect(list.status).toBe(200)
+    expect(list.body.items.map((m: { kind: string }) => m.kind).sort()).toEqual(['order_confirmation', 'payment_receipt'])
+    expect(list.body.items[0]).toMatchObject({ orderId, to: buyer.email, status: 'logged' })
+    const onlyReceipts = await req('GET', `/api/v1/admin/mail?orderId=${orderId}&kind=payment_receipt&limit=1`, { token: admin.token })
+    expect(onlyReceipts.body.items).toHaveLength(1)
+    expect(onlyReceipts.body.nextCursor).toBeNull()
+  }, 40_000)
+
+  test('admin only; bad queries are 422 naming the field', async () => {
+    const customer = await createUser('customer')
+    const admin = await createUser('admin')
+    expect((await req('GET', '/api/v1/admin/mail')).status).toBe(401)
+    expect((await req('GET', '/api/v1/admin/mail', { token: customer.token })).status).toBe(403)
+    for (const [query, field] of [
+      ['kind=spam', 'kind'],
+      ['limit=0', 'limit'],
+      ['limit=x', 'limit'],
+      ['orderId=123', 'orderId'],
+      ['cursor=zzz', 'cursor'],
+    ]) {
+      const r = await req('GET', `/api/v1/admin/mail?${query}`, { token: admin.token })
+      expect(r.status).toBe(422)
+      expect(r.body.errors[0].field).toContain(field!)
+    }
+  })
+
+  test('bad event data fails permanently instead of retrying', async () => {
+    const bad = sendOrderEmail({ orderId: Bun.randomUUIDv7(), kind: 'order_confirmation', payload: { items: [], userId: 'x' } })
+    await expect(bad).rejects.toThrow(/payload is invalid/)
+    await expect(bad.catch((e) => e.name)).resolves.toBe('UnrecoverableError')
+    const missing = sendOrderEmail({ orderId: Bun.randomUUIDv7(), kind: 'payment_receipt', payload: {} })
+    await expect(missing).rejects.toThrow(/does not exist/)
+  })
+
+  test('rendering: money per currency, lines and total', () => {
+    const r = renderOrderEmail('order_confirmation', {
+      orderId: 'o-1',
+      customerName: 'Ada',
+      lines: [
+        { productId: 'a', name: 'Pen', quantity: 3, unitPriceCents: 199 },
+        { productId: 'b', name: 'Ink', quantity: 1, unitPriceCents: 1000 },
+      ],
+      totalCents: 1597,
+      currency: 'EUR',
+    })
+    expect(r.text).toContain('3 × Pen @ €1.99 = €5.97')
+    expect(r.text).toContain('Total: €15.97')
+    expect(r.html).toContain('<td>Ink</td>')
+    expect(r.subject).toBe('Your Stampede order o-1 is confirmed')
+  })
+})
