@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import postgres from 'postgres'
 import { runMigrations } from '../db/migrate'
+import { computeRatios, median, printTable, type Row, type Strategy } from './flash-sale-table'
 
-type Strategy = 'gated' | 'pessimistic' | 'optimistic'
 const STRATEGIES: Strategy[] = ['gated', 'pessimistic', 'optimistic']
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
@@ -166,26 +166,6 @@ type K6Summary = {
   latencyMs: { p50: number; p95: number; p99: number; max: number }
   thresholdsPassed: boolean
 }
-export type Row = {
-  scenario: 'health' | 'sale' | 'deep-stock' | 'engine-sale' | 'engine-deep'
-  strategy: Strategy | '-'
-  attemptsPerSec: number
-  succeeded: number
-  successesPerSec: number
-  rejected: number
-  errors: number
-  serverErrors: number
-  timeouts: number
-  dropped: number
-  p50: number
-  p95: number
-  p99: number
-  oversell: number
-  rssMb: number
-  mismatches: number
-  thresholdsPassed: boolean
-}
-
 async function runK6(e: Record<string, string>, pids: number[]): Promise<K6Summary & { rss: number }> {
   const summary = resolve(tmp, `k6-${runId}.tmp.json`)
   let rss = 0
@@ -404,48 +384,6 @@ try {
   await cleanup()
 }
 
-function printTable(rows: Row[], pgbenchTps: number | null, title: string) {
-  const f = (n: number, d = 0) => n.toFixed(d)
-  console.log(`\n${title}`)
-  console.log(
-    'scenario    strategy     attempts/s  succeeded  succ/s   rejected  errors(5xx/timeout)  dropped  p50ms  p95ms  p99ms  oversell  RSS MB  check',
-  )
-  for (const r of rows) {
-    console.log(
-      `${r.scenario.padEnd(11)} ${r.strategy.padEnd(12)} ${f(r.attemptsPerSec).padStart(10)} ${f(r.succeeded).padStart(10)} ${f(r.successesPerSec).padStart(7)} ${f(r.rejected).padStart(9)} ${`${f(r.errors)} (${f(r.serverErrors)}/${f(r.timeouts)})`.padStart(20)} ${f(r.dropped).padStart(8)} ${f(r.p50, 1).padStart(6)} ${f(r.p95, 1).padStart(6)} ${f(r.p99, 1).padStart(6)} ${f(r.oversell).padStart(9)} ${f(r.rssMb).padStart(7)}  ${r.mismatches ? `${r.mismatches} MISMATCH` : 'clean'}`,
-    )
-  }
-  const ratios = computeRatios(rows, pgbenchTps)
-  console.log(`pgbench single-row conditional UPDATE ceiling: ${pgbenchTps === null ? 'n/a' : `${f(pgbenchTps)} tps`}`)
-  for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v === null ? 'n/a' : v.toFixed(2)}`)
-}
-
-function computeRatios(rows: Row[], pgbenchTps: number | null): Record<string, number | null> {
-  const find = (s: Row['scenario'], st: Row['strategy']) => rows.find((r) => r.scenario === s && r.strategy === st)
-  const health = find('health', '-')
-  const gs = find('sale', 'gated')
-  const gd = find('deep-stock', 'gated')
-  const pd = find('deep-stock', 'pessimistic')
-  const ge = find('engine-deep', 'gated')
-  const pe = find('engine-deep', 'pessimistic')
-  const gse = find('engine-sale', 'gated')
-  return {
-    'gated sold-out attempts/s ÷ GET /health rate (target ≥ 0.5)': health && gs ? gs.attemptsPerSec / health.attemptsPerSec : null,
-    'gated deep-stock reservations/s ÷ pgbench ceiling (target ≥ 2)': gd && pgbenchTps ? gd.successesPerSec / pgbenchTps : null,
-    'engine only: gated deep-stock reservations/s ÷ pgbench ceiling': ge && pgbenchTps ? ge.successesPerSec / pgbenchTps : null,
-    'engine only: gated ÷ pessimistic deep-stock reservations/s':
-      ge && pe && pe.successesPerSec > 0 ? ge.successesPerSec / pe.successesPerSec : null,
-    'engine only: gated sold-out attempts/s ÷ GET /health rate': gse && health ? gse.attemptsPerSec / health.attemptsPerSec : null,
-    'gated ÷ pessimistic deep-stock reservations/s (target ≥ 10)':
-      gd && pd && pd.successesPerSec > 0 ? gd.successesPerSec / pd.successesPerSec : null,
-  }
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
-}
 if (allRuns.length) {
   const first = allRuns[0] as { rows: Row[] }
   const med: Row[] = first.rows.map((r, i) => {

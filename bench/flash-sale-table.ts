@@ -1,0 +1,65 @@
+// Result rows of the flash-sale benchmark, the printed table and the target ratios.
+export type Strategy = 'gated' | 'pessimistic' | 'optimistic'
+
+export type Row = {
+  scenario: 'health' | 'sale' | 'deep-stock' | 'engine-sale' | 'engine-deep'
+  strategy: Strategy | '-'
+  attemptsPerSec: number
+  succeeded: number
+  successesPerSec: number
+  rejected: number
+  errors: number
+  serverErrors: number
+  timeouts: number
+  dropped: number
+  p50: number
+  p95: number
+  p99: number
+  oversell: number
+  rssMb: number
+  mismatches: number
+  thresholdsPassed: boolean
+}
+
+export function printTable(rows: Row[], pgbenchTps: number | null, title: string) {
+  const f = (n: number, d = 0) => n.toFixed(d)
+  console.log(`\n${title}`)
+  console.log(
+    'scenario    strategy     attempts/s  succeeded  succ/s   rejected  errors(5xx/timeout)  dropped  p50ms  p95ms  p99ms  oversell  RSS MB  check',
+  )
+  for (const r of rows) {
+    console.log(
+      `${r.scenario.padEnd(11)} ${r.strategy.padEnd(12)} ${f(r.attemptsPerSec).padStart(10)} ${f(r.succeeded).padStart(10)} ${f(r.successesPerSec).padStart(7)} ${f(r.rejected).padStart(9)} ${`${f(r.errors)} (${f(r.serverErrors)}/${f(r.timeouts)})`.padStart(20)} ${f(r.dropped).padStart(8)} ${f(r.p50, 1).padStart(6)} ${f(r.p95, 1).padStart(6)} ${f(r.p99, 1).padStart(6)} ${f(r.oversell).padStart(9)} ${f(r.rssMb).padStart(7)}  ${r.mismatches ? `${r.mismatches} MISMATCH` : 'clean'}`,
+    )
+  }
+  const ratios = computeRatios(rows, pgbenchTps)
+  console.log(`pgbench single-row conditional UPDATE ceiling: ${pgbenchTps === null ? 'n/a' : `${f(pgbenchTps)} tps`}`)
+  for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v === null ? 'n/a' : v.toFixed(2)}`)
+}
+
+export function computeRatios(rows: Row[], pgbenchTps: number | null): Record<string, number | null> {
+  const find = (s: Row['scenario'], st: Row['strategy']) => rows.find((r) => r.scenario === s && r.strategy === st)
+  const health = find('health', '-')
+  const gs = find('sale', 'gated')
+  const gd = find('deep-stock', 'gated')
+  const pd = find('deep-stock', 'pessimistic')
+  const ge = find('engine-deep', 'gated')
+  const pe = find('engine-deep', 'pessimistic')
+  const gse = find('engine-sale', 'gated')
+  return {
+    'gated sold-out attempts/s ÷ GET /health rate (target ≥ 0.5)': health && gs ? gs.attemptsPerSec / health.attemptsPerSec : null,
+    'gated deep-stock reservations/s ÷ pgbench ceiling (target ≥ 2)': gd && pgbenchTps ? gd.successesPerSec / pgbenchTps : null,
+    'engine only: gated deep-stock reservations/s ÷ pgbench ceiling': ge && pgbenchTps ? ge.successesPerSec / pgbenchTps : null,
+    'engine only: gated ÷ pessimistic deep-stock reservations/s':
+      ge && pe && pe.successesPerSec > 0 ? ge.successesPerSec / pe.successesPerSec : null,
+    'engine only: gated sold-out attempts/s ÷ GET /health rate': gse && health ? gse.attemptsPerSec / health.attemptsPerSec : null,
+    'gated ÷ pessimistic deep-stock reservations/s (target ≥ 10)':
+      gd && pd && pd.successesPerSec > 0 ? gd.successesPerSec / pd.successesPerSec : null,
+  }
+}
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
