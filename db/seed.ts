@@ -8,14 +8,23 @@ import { seedOrders } from './seed/orders'
 import { seedUsers } from './seed/users'
 
 export type SeedOptions = { products: number; categories: number; users: number; orders: number; seed: number; reset?: boolean; now?: Date }
-export type SeedResult = { products: number; categories: number; users: number; orders: number; lines: number; plantedPairs: [string, string][]; ms: number }
+export type SeedResult = {
+  products: number
+  categories: number
+  users: number
+  orders: number
+  lines: number
+  plantedPairs: [string, string][]
+  ms: number
+}
 
 export class SeedRefused extends Error {}
 
 /** Tables with rows means "not empty": seeding on top of real data would mix the two. */
 // biome-ignore lint/suspicious/noExplicitAny: postgres.js Sql
 export async function databaseIsEmpty(sql: any): Promise<boolean> {
-  const [row] = await sql`select not (exists(select 1 from products) or exists(select 1 from users) or exists(select 1 from orders) or exists(select 1 from categories)) as empty`
+  const [row] =
+    await sql`select not (exists(select 1 from products) or exists(select 1 from users) or exists(select 1 from orders) or exists(select 1 from categories)) as empty`
   return row.empty
 }
 
@@ -112,7 +121,9 @@ if (import.meta.main) {
     const r = await seed(sql, opts, config.NODE_ENV)
     const file = `${config.DATA_DIR}/seed-planted-pairs.json`
     await Bun.write(file, JSON.stringify({ seed: opts.seed, products: r.products, orders: r.orders, pairs: r.plantedPairs }))
-    console.log(`seeded ${r.categories} categories, ${r.products} products, ${r.users} users, ${r.orders} orders (${r.lines} lines) in ${(r.ms / 1000).toFixed(1)} s; planted pairs → ${file}`)
+    console.log(
+      `seeded ${r.categories} categories, ${r.products} products, ${r.users} users, ${r.orders} orders (${r.lines} lines) in ${(r.ms / 1000).toFixed(1)} s; planted pairs → ${file}`,
+    )
   } catch (e) {
     if (!(e instanceof SeedRefused)) throw e
     console.error(`db:seed: ${e.message}`)

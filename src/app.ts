@@ -3,6 +3,7 @@
 import { cors } from '@elysiajs/cors'
 import { Elysia } from 'elysia'
 import { config } from './config'
+import { recommendationsModule } from './modules/recommendations'
 import { systemModule } from './modules/system'
 import { errorsPlugin, registerRoutesForMethodCheck } from './plugins/errors'
 import { httpPlugin } from './plugins/http'
@@ -14,7 +15,7 @@ const origins = config.CORS_ORIGINS.split(',')
   .filter(Boolean)
 
 /** Feature modules mounted under /api/v1. */
-export const api = new Elysia({ prefix: '/api/v1' })
+export const api = new Elysia({ prefix: '/api/v1' }).use(recommendationsModule)
 
 export const app = new Elysia({
   name: 'stampede',

@@ -54,9 +54,7 @@ export const reservations = pgTable(
   (t) => [
     uniqueIndex('reservations_order_product_key').on(t.orderId, t.productId),
     index('reservations_product_idx').on(t.productId),
-    index('reservations_active_expiry_idx')
-      .on(t.expiresAt)
-      .where(sql`${t.status} = 'active'`),
+    index('reservations_active_expiry_idx').on(t.expiresAt).where(sql`${t.status} = 'active'`),
     check('reservations_quantity_positive', sql`${t.quantity} > 0`),
     check('reservations_status_check', sql`${t.status} in ('active', 'committed', 'released', 'expired')`),
   ],

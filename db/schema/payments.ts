@@ -34,9 +34,7 @@ export const payments = pgTable(
     uniqueIndex('payments_idempotency_key').on(t.idempotencyKey),
     // At most one live (pending or succeeded) payment per order: a second /pay cannot start a
     // second charge even if two requests race past the application check.
-    uniqueIndex('payments_one_live_per_order')
-      .on(t.orderId)
-      .where(sql`${t.status} in ('pending', 'succeeded')`),
+    uniqueIndex('payments_one_live_per_order').on(t.orderId).where(sql`${t.status} in ('pending', 'succeeded')`),
     check('payments_status_check', sql`${t.status} in ('pending', 'succeeded', 'failed', 'cancelled', 'refunded')`),
     check('payments_amount_nonnegative', sql`${t.amountCents} >= 0`),
     check('payments_attempts_nonnegative', sql`${t.attempts} >= 0`),

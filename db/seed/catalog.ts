@@ -5,20 +5,85 @@
 import { insertChunked, rng } from './prng'
 
 const ROOTS: [string, string[], string[]][] = [
-  ['Electronics', ['Phones', 'Laptops', 'Audio', 'Cameras', 'Accessories', 'Wearables', 'Gaming', 'Networking'], ['Headphones', 'Charger', 'Cable', 'Speaker', 'Monitor', 'Keyboard', 'Mouse', 'Router', 'Tablet', 'Camera']],
-  ['Home & Kitchen', ['Cookware', 'Bedding', 'Storage', 'Lighting', 'Decor', 'Appliances', 'Cleaning', 'Bath'], ['Pan', 'Pillow', 'Lamp', 'Kettle', 'Blender', 'Towel', 'Basket', 'Knife', 'Mug', 'Vacuum']],
-  ['Books', ['Fiction', 'Science', 'History', 'Children', 'Cooking', 'Business', 'Comics', 'Travel'], ['Novel', 'Guide', 'Handbook', 'Atlas', 'Anthology', 'Cookbook', 'Primer', 'Memoir', 'Journal', 'Workbook']],
-  ['Sports & Outdoors', ['Camping', 'Cycling', 'Fitness', 'Running', 'Swimming', 'Climbing', 'Fishing', 'Yoga'], ['Tent', 'Bottle', 'Mat', 'Helmet', 'Backpack', 'Rope', 'Goggles', 'Dumbbell', 'Jacket', 'Lantern']],
-  ['Toys & Games', ['Puzzles', 'Board Games', 'Building', 'Dolls', 'Outdoor Play', 'Educational', 'Plush', 'Vehicles'], ['Puzzle', 'Blocks', 'Robot', 'Kite', 'Doll', 'Train', 'Card Game', 'Ball', 'Bear', 'Kit']],
-  ['Beauty', ['Skincare', 'Haircare', 'Makeup', 'Fragrance', 'Nails', 'Tools', 'Men', 'Bath & Body'], ['Serum', 'Shampoo', 'Lipstick', 'Perfume', 'Brush', 'Cream', 'Mask', 'Polish', 'Razor', 'Lotion']],
-  ['Garden', ['Plants', 'Tools', 'Watering', 'Furniture', 'Grills', 'Pest Control', 'Seeds', 'Lighting'], ['Shovel', 'Hose', 'Planter', 'Seeds', 'Grill', 'Chair', 'Gloves', 'Pruner', 'Sprinkler', 'Lantern']],
-  ['Automotive', ['Care', 'Electronics', 'Tools', 'Interior', 'Exterior', 'Tyres', 'Oils', 'Safety'], ['Wax', 'Jack', 'Charger', 'Mat', 'Cover', 'Wiper', 'Oil', 'Tester', 'Jump Starter', 'Vacuum']],
-  ['Grocery', ['Coffee', 'Tea', 'Snacks', 'Pantry', 'Breakfast', 'Beverages', 'Organic', 'Sweets'], ['Coffee', 'Tea', 'Granola', 'Pasta', 'Olive Oil', 'Chocolate', 'Honey', 'Nuts', 'Juice', 'Rice']],
-  ['Clothing', ['Men', 'Women', 'Kids', 'Shoes', 'Bags', 'Jewelry', 'Watches', 'Sportswear'], ['Shirt', 'Jeans', 'Sneakers', 'Dress', 'Scarf', 'Belt', 'Watch', 'Hoodie', 'Socks', 'Hat']],
-  ['Office', ['Paper', 'Writing', 'Desk', 'Filing', 'Printing', 'Furniture', 'Tech', 'Art'], ['Notebook', 'Pen', 'Stapler', 'Folder', 'Ink', 'Desk Lamp', 'Chair', 'Marker', 'Planner', 'Toner']],
-  ['Pets', ['Dogs', 'Cats', 'Fish', 'Birds', 'Small Animals', 'Food', 'Toys', 'Health'], ['Leash', 'Bowl', 'Litter', 'Collar', 'Bed', 'Treats', 'Aquarium', 'Brush', 'Toy', 'Food']],
+  [
+    'Electronics',
+    ['Phones', 'Laptops', 'Audio', 'Cameras', 'Accessories', 'Wearables', 'Gaming', 'Networking'],
+    ['Headphones', 'Charger', 'Cable', 'Speaker', 'Monitor', 'Keyboard', 'Mouse', 'Router', 'Tablet', 'Camera'],
+  ],
+  [
+    'Home & Kitchen',
+    ['Cookware', 'Bedding', 'Storage', 'Lighting', 'Decor', 'Appliances', 'Cleaning', 'Bath'],
+    ['Pan', 'Pillow', 'Lamp', 'Kettle', 'Blender', 'Towel', 'Basket', 'Knife', 'Mug', 'Vacuum'],
+  ],
+  [
+    'Books',
+    ['Fiction', 'Science', 'History', 'Children', 'Cooking', 'Business', 'Comics', 'Travel'],
+    ['Novel', 'Guide', 'Handbook', 'Atlas', 'Anthology', 'Cookbook', 'Primer', 'Memoir', 'Journal', 'Workbook'],
+  ],
+  [
+    'Sports & Outdoors',
+    ['Camping', 'Cycling', 'Fitness', 'Running', 'Swimming', 'Climbing', 'Fishing', 'Yoga'],
+    ['Tent', 'Bottle', 'Mat', 'Helmet', 'Backpack', 'Rope', 'Goggles', 'Dumbbell', 'Jacket', 'Lantern'],
+  ],
+  [
+    'Toys & Games',
+    ['Puzzles', 'Board Games', 'Building', 'Dolls', 'Outdoor Play', 'Educational', 'Plush', 'Vehicles'],
+    ['Puzzle', 'Blocks', 'Robot', 'Kite', 'Doll', 'Train', 'Card Game', 'Ball', 'Bear', 'Kit'],
+  ],
+  [
+    'Beauty',
+    ['Skincare', 'Haircare', 'Makeup', 'Fragrance', 'Nails', 'Tools', 'Men', 'Bath & Body'],
+    ['Serum', 'Shampoo', 'Lipstick', 'Perfume', 'Brush', 'Cream', 'Mask', 'Polish', 'Razor', 'Lotion'],
+  ],
+  [
+    'Garden',
+    ['Plants', 'Tools', 'Watering', 'Furniture', 'Grills', 'Pest Control', 'Seeds', 'Lighting'],
+    ['Shovel', 'Hose', 'Planter', 'Seeds', 'Grill', 'Chair', 'Gloves', 'Pruner', 'Sprinkler', 'Lantern'],
+  ],
+  [
+    'Automotive',
+    ['Care', 'Electronics', 'Tools', 'Interior', 'Exterior', 'Tyres', 'Oils', 'Safety'],
+    ['Wax', 'Jack', 'Charger', 'Mat', 'Cover', 'Wiper', 'Oil', 'Tester', 'Jump Starter', 'Vacuum'],
+  ],
+  [
+    'Grocery',
+    ['Coffee', 'Tea', 'Snacks', 'Pantry', 'Breakfast', 'Beverages', 'Organic', 'Sweets'],
+    ['Coffee', 'Tea', 'Granola', 'Pasta', 'Olive Oil', 'Chocolate', 'Honey', 'Nuts', 'Juice', 'Rice'],
+  ],
+  [
+    'Clothing',
+    ['Men', 'Women', 'Kids', 'Shoes', 'Bags', 'Jewelry', 'Watches', 'Sportswear'],
+    ['Shirt', 'Jeans', 'Sneakers', 'Dress', 'Scarf', 'Belt', 'Watch', 'Hoodie', 'Socks', 'Hat'],
+  ],
+  [
+    'Office',
+    ['Paper', 'Writing', 'Desk', 'Filing', 'Printing', 'Furniture', 'Tech', 'Art'],
+    ['Notebook', 'Pen', 'Stapler', 'Folder', 'Ink', 'Desk Lamp', 'Chair', 'Marker', 'Planner', 'Toner'],
+  ],
+  [
+    'Pets',
+    ['Dogs', 'Cats', 'Fish', 'Birds', 'Small Animals', 'Food', 'Toys', 'Health'],
+    ['Leash', 'Bowl', 'Litter', 'Collar', 'Bed', 'Treats', 'Aquarium', 'Brush', 'Toy', 'Food'],
+  ],
 ]
-const ADJECTIVES = ['Classic', 'Pro', 'Eco', 'Ultra', 'Compact', 'Deluxe', 'Smart', 'Essential', 'Premium', 'Lite', 'Rugged', 'Organic', 'Modern', 'Vintage', 'Travel', 'Max']
+const ADJECTIVES = [
+  'Classic',
+  'Pro',
+  'Eco',
+  'Ultra',
+  'Compact',
+  'Deluxe',
+  'Smart',
+  'Essential',
+  'Premium',
+  'Lite',
+  'Rugged',
+  'Organic',
+  'Modern',
+  'Vintage',
+  'Travel',
+  'Max',
+]
 const BRANDS = ['Acme', 'Northwind', 'Globex', 'Initech', 'Umbrella', 'Stark', 'Wayne', 'Tyrell', 'Soylent', 'Hooli', 'Vandelay', 'Wonka']
 
 export type SeedCatalogOptions = { products: number; categories: number; seed: number; now?: Date }
@@ -53,7 +118,14 @@ export async function seedCatalog(sql: any, opts: SeedCatalogOptions): Promise<S
     const round = Math.floor(i / rootCount)
     const sub = subs[round % subs.length] as string
     const name = round < subs.length ? sub : `${sub} ${Math.floor(round / subs.length) + 1}`
-    const row = { id: r.uuidv7(created.getTime()), name, slug: slugify(`${rootName}-${name}`), parent_id: (roots[ri] as { id: string }).id, created_at: created, updated_at: created }
+    const row = {
+      id: r.uuidv7(created.getTime()),
+      name,
+      slug: slugify(`${rootName}-${name}`),
+      parent_id: (roots[ri] as { id: string }).id,
+      created_at: created,
+      updated_at: created,
+    }
     cats.push(row)
     leaves.push([row.id, ri])
   }
@@ -89,7 +161,16 @@ export async function seedCatalog(sql: any, opts: SeedCatalogOptions): Promise<S
     })
     const onHand = r.chance(0.05) ? 0 : r.int(1, 500)
     stock.push({ product_id: id, on_hand: onHand, reserved: 0, version: 0, reorder_point: 10, updated_at: createdAt })
-    if (onHand > 0) ledger.push({ id: r.uuidv7(createdAt.getTime()), product_id: id, kind: 'restock', on_hand_delta: onHand, reserved_delta: 0, reason: 'seed', created_at: createdAt })
+    if (onHand > 0)
+      ledger.push({
+        id: r.uuidv7(createdAt.getTime()),
+        product_id: id,
+        kind: 'restock',
+        on_hand_delta: onHand,
+        reserved_delta: 0,
+        reason: 'seed',
+        created_at: createdAt,
+      })
   }
   await insertChunked(sql, 'products', products, 2000)
   await insertChunked(sql, 'inventory', stock)

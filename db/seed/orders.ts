@@ -55,7 +55,15 @@ export async function seedOrders(sql: any, opts: SeedOrdersOptions): Promise<See
     byRoot.set(root, list)
   }
   const roots = [...byRoot.keys()].sort()
-  const rootSampler = new Map(roots.map((root) => [root, new WeightedSampler(byRoot.get(root) as number[], (byRoot.get(root) as number[]).map((i) => weight[i] as number))]))
+  const rootSampler = new Map(
+    roots.map((root) => [
+      root,
+      new WeightedSampler(
+        byRoot.get(root) as number[],
+        (byRoot.get(root) as number[]).map((i) => weight[i] as number),
+      ),
+    ]),
+  )
 
   // Bundles: anchors by popularity (distinct), partner uniform within the anchor's root category.
   const partnerOf = new Map<number, number>()
@@ -69,7 +77,10 @@ export async function seedOrders(sql: any, opts: SeedOrdersOptions): Promise<See
     partnerOf.set(a, b)
   }
   const anchors = [...partnerOf.keys()]
-  const bundleSampler = new WeightedSampler(anchors, anchors.map((a) => weight[a] as number))
+  const bundleSampler = new WeightedSampler(
+    anchors,
+    anchors.map((a) => weight[a] as number),
+  )
 
   // Customer activity is heavy-tailed: a few buy often, many buy once or twice.
   const activity = new WeightedSampler(
@@ -83,7 +94,15 @@ export async function seedOrders(sql: any, opts: SeedOrdersOptions): Promise<See
     STATUS_WEIGHTS.map(([, w]) => w),
   )
 
-  const o = { id: [] as string[], user: [] as string[], status: [] as string[], total: [] as number[], created: [] as string[], updated: [] as string[], expires: [] as string[] }
+  const o = {
+    id: [] as string[],
+    user: [] as string[],
+    status: [] as string[],
+    total: [] as number[],
+    created: [] as string[],
+    updated: [] as string[],
+    expires: [] as string[],
+  }
   const li = { order: [] as string[], product: [] as string[], qty: [] as number[], price: [] as number[] }
   for (let u = 0; u < users.length; u++) {
     const n = perUser[u] as number
@@ -108,8 +127,10 @@ export async function seedOrders(sql: any, opts: SeedOrdersOptions): Promise<See
         items.set(p, qty())
         const partner = partnerOf.get(p)
         if (partner !== undefined && !items.has(partner)) {
-          if (r.chance(0.5)) items.set(partner, qty())
-          else if (r.chance(0.5)) later.add(partner)
+          // same basket with p = 0.5; otherwise a later order with p = 0.5
+          const roll = r.next()
+          if (roll < 0.5) items.set(partner, qty())
+          else if (roll < 0.75) later.add(partner)
         }
       }
       const id = r.uuidv7(at)
@@ -157,6 +178,8 @@ export async function seedOrders(sql: any, opts: SeedOrdersOptions): Promise<See
           from order_items oi join orders o on o.id = oi.order_id
           where o.status in ${sql(COMPLETED_STATUSES)} group by oi.product_id) x
     where x.product_id = p.id`
-  const plantedPairs = anchors.map((a) => [(products[a] as { id: string }).id, (products[partnerOf.get(a) as number] as { id: string }).id] as [string, string])
+  const plantedPairs = anchors.map(
+    (a) => [(products[a] as { id: string }).id, (products[partnerOf.get(a) as number] as { id: string }).id] as [string, string],
+  )
   return { orders: o.id.length, lines: li.order.length, plantedPairs }
 }

@@ -92,7 +92,8 @@ export async function insertChunked(
   chunk = 4000,
 ): Promise<void> {
   // Dates go as ISO strings: Drizzle's postgres-js driver replaces the client's date serializers.
-  const plain = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]))
+  const plain = (row: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]))
   for (let i = 0; i < rows.length; i += chunk) {
     await sql`insert into ${sql(table)} ${sql(rows.slice(i, i + chunk).map(plain))}`
   }

@@ -2,8 +2,50 @@
 // 5,000 Argon2id passwords would dominate the seed's run time for no benefit.
 import { insertChunked, rng } from './prng'
 
-const FIRST = ['Ada', 'Alan', 'Grace', 'Linus', 'Margaret', 'Dennis', 'Barbara', 'Ken', 'Frances', 'Edsger', 'Radia', 'Donald', 'Hedy', 'John', 'Katherine', 'Tim', 'Anita', 'Guido', 'Shafi', 'Niklaus']
-const LAST = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Hamilton', 'Ritchie', 'Liskov', 'Thompson', 'Allen', 'Dijkstra', 'Perlman', 'Knuth', 'Lamarr', 'McCarthy', 'Johnson', 'Berners-Lee', 'Borg', 'van Rossum', 'Goldwasser', 'Wirth']
+const FIRST = [
+  'Ada',
+  'Alan',
+  'Grace',
+  'Linus',
+  'Margaret',
+  'Dennis',
+  'Barbara',
+  'Ken',
+  'Frances',
+  'Edsger',
+  'Radia',
+  'Donald',
+  'Hedy',
+  'John',
+  'Katherine',
+  'Tim',
+  'Anita',
+  'Guido',
+  'Shafi',
+  'Niklaus',
+]
+const LAST = [
+  'Lovelace',
+  'Turing',
+  'Hopper',
+  'Torvalds',
+  'Hamilton',
+  'Ritchie',
+  'Liskov',
+  'Thompson',
+  'Allen',
+  'Dijkstra',
+  'Perlman',
+  'Knuth',
+  'Lamarr',
+  'McCarthy',
+  'Johnson',
+  'Berners-Lee',
+  'Borg',
+  'van Rossum',
+  'Goldwasser',
+  'Wirth',
+]
 
 export const SEED_PASSWORD = 'seed-password-123'
 
