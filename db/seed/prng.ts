@@ -28,7 +28,7 @@ export function rng(seed: number, stream: string): Rng {
   let h = 2166136261 ^ seed
   for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 16777619)
   const next = mulberry32(h >>> 0)
-  const hex = (n: number, digits: number) =>
+  const hex = (digits: number) =>
     Math.floor(next() * 16 ** digits)
       .toString(16)
       .padStart(digits, '0')
@@ -40,7 +40,7 @@ export function rng(seed: number, stream: string): Rng {
     uuidv7(ms) {
       const ts = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0').slice(-12)
       const variant = (8 + Math.floor(next() * 4)).toString(16)
-      return `${ts.slice(0, 8)}-${ts.slice(8)}-7${hex(3, 3)}-${variant}${hex(3, 3)}-${hex(6, 6)}${hex(6, 6)}`
+      return `${ts.slice(0, 8)}-${ts.slice(8)}-7${hex(3)}-${variant}${hex(3)}-${hex(6)}${hex(6)}`
     },
   }
 }

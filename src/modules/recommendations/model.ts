@@ -2,15 +2,17 @@
 import { t } from 'elysia'
 
 export const ALSO_BOUGHT_MAX = 30
+export const FOR_YOU_MAX = 50
+
+// Bounds are checked in the controller (checkLimit), not with minimum/maximum here: Elysia 1.4
+// reports a failed bound on a coerced query number as property "root", so the 422 could not name
+// `query.limit`. A non-integer still fails schema validation with the right field.
+const limit = (max: number) => t.Optional(t.Integer({ description: `1–${max}, default 10` }))
 
 export const RecommendationsModel = {
   productParams: t.Object({ id: t.String({ format: 'uuid', description: 'product id (UUID)' }) }),
-  alsoBoughtQuery: t.Object({
-    limit: t.Optional(t.Integer({ minimum: 1, maximum: ALSO_BOUGHT_MAX, default: 10, description: `1–${ALSO_BOUGHT_MAX}` })),
-  }),
-  forYouQuery: t.Object({
-    limit: t.Optional(t.Integer({ minimum: 1, maximum: 50, default: 10, description: '1–50' })),
-  }),
+  alsoBoughtQuery: t.Object({ limit: limit(ALSO_BOUGHT_MAX) }),
+  forYouQuery: t.Object({ limit: limit(FOR_YOU_MAX) }),
 }
 
 const summary = {

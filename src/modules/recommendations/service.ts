@@ -3,7 +3,7 @@
 import { config } from '../../config'
 import { sql } from '../../infra/db'
 import { counter, histogram } from '../../infra/metrics'
-import { key, withRedis } from '../../infra/redis'
+import { key, pingRedis, withRedis } from '../../infra/redis'
 import { NotFoundError } from '../../lib/errors'
 import { aggregateNeighbours, byRank, CooccurrenceCounter, MAX_BASKET, type Measure, type Neighbour, score } from './cooccurrence'
 import { bestSellersByCounter, type ProductSummary, productState, recommendableSummaries } from './products'
@@ -29,6 +29,8 @@ export type RebuildResult = {
   neighbours: number
   ms: number
   strategy: 'stream' | 'sql'
+  /** false when Redis was unreachable: reads are then served from Postgres (and refill Redis) */
+  redis: boolean
 }
 
 /**
@@ -58,7 +60,8 @@ export async function rebuildRecommendations(opts: RebuildOptions = {}): Promise
   })
   // Every product seen in an order gets a key, so a product that lost its neighbours does not keep
   // serving last hour's list from Redis.
-  await writeNeighboursToRedis(model.sold.map((id): [string, Scored[]] => [id, model.lists.get(id) ?? []]))
+  await pingRedis() // a freshly started worker may still be connecting; give it a moment
+  const wroteRedis = await writeNeighboursToRedis(model.sold.map((id): [string, Scored[]] => [id, model.lists.get(id) ?? []]))
 
   // Orders paid while we were counting may have been missed by the keyset scan: fold them in again.
   const late = await sql<
@@ -68,10 +71,19 @@ export async function rebuildRecommendations(opts: RebuildOptions = {}): Promise
 
   const ms = Math.round(performance.now() - t0)
   rebuildSeconds.observe(ms / 1000)
-  return { orders: model.orders, lines: model.lines, pairs: model.pairs, products: model.lists.size, neighbours, ms, strategy }
+  return {
+    orders: model.orders,
+    lines: model.lines,
+    pairs: model.pairs,
+    products: model.lists.size,
+    neighbours,
+    ms,
+    strategy,
+    redis: wroteRedis,
+  }
 }
 
-type Model = {
+export type Model = {
   lists: Map<string, Neighbour[]>
   popular: { id: string; orders: number }[]
   sold: string[]
@@ -79,15 +91,17 @@ type Model = {
   lines: number
   pairs: number
 }
-type ModelOpts = { measure: Measure; k: number; minSupport: number }
+export type ModelOpts = { measure: Measure; k: number; minSupport: number }
 
-async function countInProcess(o: ModelOpts, batch: number): Promise<Model> {
+/** The in-process model over any database (the eval and tests pass their own client). */
+// biome-ignore lint/suspicious/noExplicitAny: postgres.js Sql of any database
+export async function countInProcess(o: ModelOpts, batch: number, db: any = sql): Promise<Model> {
   const counter = new CooccurrenceCounter()
   let after = '00000000-0000-0000-0000-000000000000'
   for (;;) {
     // Keyset page over the orders PK; the left join keeps an all-empty page from ending the scan early.
-    const rows = await sql<{ id: string; p: string[] | null }[]>`
-      with b as (select id from orders where status in ${sql(COMPLETED)} and id > ${after} order by id limit ${batch})
+    const rows: { id: string; p: string[] | null }[] = await db`
+      with b as (select id from orders where status in ${db(COMPLETED)} and id > ${after} order by id limit ${batch})
       select b.id, array_agg(oi.product_id) filter (where oi.product_id is not null) as p
       from b left join order_items oi on oi.order_id = b.id group by b.id order by b.id`
     if (rows.length === 0) break

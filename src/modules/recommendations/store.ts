@@ -53,6 +53,8 @@ export async function readNeighbours(productIds: readonly string[]): Promise<Map
         const list: Scored[] = []
         for (let j = 0; j < members.length; j += 2)
           if (members[j] !== EMPTY) list.push({ id: members[j] as string, score: Number(members[j + 1]) })
+        // ZREVRANGE breaks score ties by member descending; Postgres ranks them by id ascending.
+        list.sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1))
         out.set(productIds[i] as string, list)
       })
     },
