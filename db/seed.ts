@@ -62,7 +62,10 @@ export async function seedDemo(): Promise<void> {
   const { logger } = await import('../src/infra/logger')
   if (!(await databaseIsEmpty(sql))) return
   const r = await seed(sql, { products: 500, categories: 40, users: 200, orders: 3000, seed: 42 })
-  logger.info({ products: r.products, users: r.users, orders: r.orders, ms: r.ms }, 'demo data seeded')
+  // Build the co-occurrence model now so "also bought" works before the first hourly rebuild.
+  const { rebuildRecommendations } = await import('../src/modules/recommendations/service')
+  const recs = await rebuildRecommendations()
+  logger.info({ products: r.products, users: r.users, orders: r.orders, ms: r.ms, recsProducts: recs.products }, 'demo data seeded')
 }
 
 const HELP = `Usage: bun run db:seed -- [options]

@@ -31,6 +31,8 @@ export type RebuildResult = {
   strategy: 'stream' | 'sql'
   /** false when Redis was unreachable: reads are then served from Postgres (and refill Redis) */
   redis: boolean
+  /** where the time went: counting (incl. reading order lines), the Postgres swap, the Redis write */
+  phases: { countMs: number; postgresMs: number; redisMs: number }
 }
 
 /**
@@ -45,6 +47,7 @@ export async function rebuildRecommendations(opts: RebuildOptions = {}): Promise
   const strategy = opts.strategy ?? 'stream'
   const o = { measure: opts.measure ?? 'cosine', k: opts.k ?? config.RECS_TOP_K, minSupport: opts.minSupport ?? config.RECS_MIN_SUPPORT }
   const model = strategy === 'sql' ? await countInSql(o) : await countInProcess(o, opts.batchOrders ?? config.RECS_BATCH_ORDERS)
+  const t1 = performance.now()
 
   let neighbours = 0
   await sql.begin(async (tx) => {
@@ -60,9 +63,11 @@ export async function rebuildRecommendations(opts: RebuildOptions = {}): Promise
   })
   // Every product seen in an order gets a key, so a product that lost its neighbours does not keep
   // serving last hour's list from Redis.
+  const t2 = performance.now()
   await pingRedis() // a freshly started worker may still be connecting; give it a moment
   const wroteRedis = await writeNeighboursToRedis(model.sold.map((id): [string, Scored[]] => [id, model.lists.get(id) ?? []]))
 
+  const t3 = performance.now()
   // Orders paid while we were counting may have been missed by the keyset scan: fold them in again.
   const late = await sql<
     { order_id: string }[]
@@ -80,6 +85,7 @@ export async function rebuildRecommendations(opts: RebuildOptions = {}): Promise
     ms,
     strategy,
     redis: wroteRedis,
+    phases: { countMs: Math.round(t1 - t0), postgresMs: Math.round(t2 - t1), redisMs: Math.round(t3 - t2) },
   }
 }
 
