@@ -9,7 +9,7 @@ import { sql } from '../src/infra/db'
 import { deleteByPrefix, key, redis } from '../src/infra/redis'
 import { COMPLETED, countInProcess, onOrderPaid, rebuildRecommendations } from '../src/modules/recommendations/service'
 import { readNeighbours } from '../src/modules/recommendations/store'
-import { createUser, req } from './helpers'
+import { createUser, freePort, req, startApi } from './helpers'
 
 const uuid = () => Bun.randomUUIDv7()
 
@@ -127,6 +127,22 @@ describe('GET /products/:id/also-bought', () => {
     expect(await r.zrevrange(key('cooccurrence', f.A), 0, 0)).toEqual([f.B])
   })
 })
+
+test('Redis unreachable: a real API process serves both routes from Postgres', async () => {
+  const api = await startApi({ REDIS_URL: `redis://127.0.0.1:${freePort()}` })
+  try {
+    const res = await fetch(`${api.url}/api/v1/products/${f.A}/also-bought?limit=3`)
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { items: { id: string }[] }).items[0]?.id).toBe(f.B)
+    const u = await createUser()
+    await order(u.id, [f.A])
+    const mine = await fetch(`${api.url}/api/v1/recommendations`, { headers: { authorization: `Bearer ${u.token}` } })
+    expect(mine.status).toBe(200)
+    expect(((await mine.json()) as { items: { id: string }[] }).items[0]?.id).toBe(f.B)
+  } finally {
+    await api.stop()
+  }
+}, 30_000)
 
 describe('GET /recommendations', () => {
   test('needs a signed-in user', async () => {
