@@ -104,6 +104,7 @@ export async function seedOrders(sql: any, opts: SeedOrdersOptions): Promise<See
     expires: [] as string[],
   }
   const li = { order: [] as string[], product: [] as string[], qty: [] as number[], price: [] as number[] }
+  const itemStart: number[] = []
   for (let u = 0; u < users.length; u++) {
     const n = perUser[u] as number
     if (n === 0) continue
@@ -135,6 +136,7 @@ export async function seedOrders(sql: any, opts: SeedOrdersOptions): Promise<See
       }
       const id = r.uuidv7(at)
       let total = 0
+      itemStart.push(li.order.length)
       for (const [p, q] of items) {
         const price = (products[p] as { price_cents: number }).price_cents
         total += price * q
@@ -153,6 +155,18 @@ export async function seedOrders(sql: any, opts: SeedOrdersOptions): Promise<See
       o.expires.push(new Date(at + 15 * 60_000).toISOString())
     }
   }
+
+  // Insert in time order (= UUIDv7 id order), as a live shop writes them: generated per customer,
+  // the heap would otherwise be shuffled relative to the id index and scans by id would be random IO.
+  const order = o.id.map((_, i) => i).sort((x, y) => ((o.id[x] as string) < (o.id[y] as string) ? -1 : 1))
+  itemStart.push(li.order.length)
+  const perm = <T>(a: T[]) => order.map((i) => a[i] as T)
+  const itemPerm = order.flatMap((i) =>
+    Array.from({ length: (itemStart[i + 1] as number) - (itemStart[i] as number) }, (_, k) => (itemStart[i] as number) + k),
+  )
+  const permItems = <T>(a: T[]) => itemPerm.map((i) => a[i] as T)
+  for (const k of Object.keys(o) as (keyof typeof o)[]) (o[k] as unknown[]) = perm(o[k] as unknown[])
+  for (const k of Object.keys(li) as (keyof typeof li)[]) (li[k] as unknown[]) = permItems(li[k] as unknown[])
 
   // unnest() bulk inserts: one parameter per column, so a 20k-row chunk is a single round trip.
   const C = 20_000

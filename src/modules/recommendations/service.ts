@@ -219,7 +219,6 @@ async function refreshNeighbours(tx: any, orderId: string): Promise<Map<string, 
     select oi.product_id, count(*)::int as n from order_items oi join orders o on o.id = oi.order_id and o.status in ${sql(COMPLETED)}
     where oi.product_id = any(${involved}::uuid[]) group by 1`
   const n = new Map(counts.map((r) => [r.product_id, r.n]))
-  const [tot]: { n: number }[] = await tx`select count(*)::int as n from orders where status in ${sql(COMPLETED)}`
   const supports = new Map<string, Map<string, number>>(basket.map((p) => [p, new Map()]))
   for (const e of existing) supports.get(e.product_id)?.set(e.neighbour_id, e.support)
   for (const p of pairs) supports.get(p.a)?.set(p.b, p.c)
@@ -227,7 +226,7 @@ async function refreshNeighbours(tx: any, orderId: string): Promise<Map<string, 
     const list: Neighbour[] = []
     for (const [q, c] of m) {
       if (c < config.RECS_MIN_SUPPORT) continue
-      list.push({ id: q, support: c, score: score('cosine', c, n.get(p) ?? c, n.get(q) ?? c, tot?.n ?? 1) })
+      list.push({ id: q, support: c, score: score('cosine', c, n.get(p) ?? c, n.get(q) ?? c, 0) }) // cosine needs no order total
     }
     lists.set(p, list.sort(byRank).slice(0, config.RECS_TOP_K))
   }
