@@ -7,7 +7,16 @@ import { seedCatalog } from './seed/catalog'
 import { seedOrders } from './seed/orders'
 import { seedUsers } from './seed/users'
 
-export type SeedOptions = { products: number; categories: number; users: number; orders: number; seed: number; reset?: boolean; now?: Date }
+export type SeedOptions = {
+  products: number
+  categories: number
+  users: number
+  orders: number
+  seed: number
+  reviews?: number
+  reset?: boolean
+  now?: Date
+}
 export type SeedResult = {
   products: number
   categories: number
@@ -44,7 +53,16 @@ export async function seed(sql: any, opts: SeedOptions, nodeEnv = 'development')
     await wipe(sql)
   }
   const now = opts.now ?? utcMidnight()
-  const catalog = await seedCatalog(sql, { products: opts.products, categories: opts.categories, seed: opts.seed, now })
+  // Also fits the catalog branch's seedCatalog (reviews + review authors; it ignores `now`).
+  const catalogOpts = {
+    products: opts.products,
+    categories: opts.categories,
+    seed: opts.seed,
+    now,
+    reviews: opts.reviews ?? opts.products * 3,
+    users: Math.max(1, Math.round(opts.users / 5)),
+  }
+  const catalog = await seedCatalog(sql, catalogOpts)
   const users = await seedUsers(sql, { users: opts.users, seed: opts.seed, now })
   const orders = await seedOrders(sql, { orders: opts.orders, seed: opts.seed, now })
   await sql`analyze`
@@ -73,7 +91,8 @@ const HELP = `Usage: bun run db:seed -- [options]
   --products N     products (default 10000)
   --categories N   categories incl. 12 roots (default 120)
   --users N        customers (default 5000)
-  --orders N       orders, ~3 lines each (default 100000)
+  --orders N       orders, ~2.8 lines each (default 100000)
+  --reviews N      reviews (default 3 × products; used by the catalog branch's generator)
   --seed N         PRNG seed; same seed + same day = same data (default 42)
   --reset          wipe every application table first (refused when NODE_ENV=production)
   --help           this text
@@ -88,6 +107,7 @@ if (import.meta.main) {
       categories: { type: 'string', default: '120' },
       users: { type: 'string', default: '5000' },
       orders: { type: 'string', default: '100000' },
+      reviews: { type: 'string' },
       seed: { type: 'string', default: '42' },
       reset: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -112,6 +132,7 @@ if (import.meta.main) {
     users: num('users', 1),
     orders: num('orders', 0),
     seed: num('seed', 0),
+    reviews: values.reviews === undefined ? undefined : num('reviews', 0),
     reset: values.reset,
   }
   const { config } = await import('../src/config')

@@ -86,7 +86,8 @@ const ADJECTIVES = [
 ]
 const BRANDS = ['Acme', 'Northwind', 'Globex', 'Initech', 'Umbrella', 'Stark', 'Wayne', 'Tyrell', 'Soylent', 'Hooli', 'Vandelay', 'Wonka']
 
-export type SeedCatalogOptions = { products: number; categories: number; seed: number; now?: Date }
+/** `reviews`/`users` are the catalog branch's review options; this minimal version ignores them. */
+export type SeedCatalogOptions = { products: number; categories: number; seed: number; now?: Date; reviews?: number; users?: number }
 export type SeedCatalogResult = { categories: number; products: number }
 
 const slugify = (s: string) =>

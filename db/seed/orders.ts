@@ -31,9 +31,13 @@ export async function seedOrders(sql: any, opts: SeedOrdersOptions): Promise<See
   const r = rng(opts.seed, 'orders')
   const now = (opts.now ?? new Date()).getTime()
   const spanMs = (opts.days ?? 180) * 86_400_000
+  // Taste clusters are per ROOT category, whatever the depth of the tree.
   const products: { id: string; price_cents: number; root: string }[] = await sql`
-    select p.id, p.price_cents, coalesce(c.parent_id, c.id, '00000000-0000-0000-0000-000000000000'::uuid) as root
-    from products p left join categories c on c.id = p.category_id order by p.id`
+    with recursive tree as (
+      select id, id as root from categories where parent_id is null
+      union all select c.id, t.root from categories c join tree t on c.parent_id = t.id)
+    select p.id, p.price_cents, coalesce(t.root, '00000000-0000-0000-0000-000000000000'::uuid) as root
+    from products p left join tree t on t.id = p.category_id order by p.id`
   const users: { id: string }[] = await sql`select id from users where role = 'customer' order by id`
   if (products.length < 2 || users.length === 0 || opts.orders === 0) return { orders: 0, lines: 0, plantedPairs: [] }
 
