@@ -2,7 +2,7 @@
 // two read paths ("also bought", "recommended for you"). No Elysia here; errors are domain errors.
 import { config } from '../../config'
 import { sql } from '../../infra/db'
-import { counter, histogram } from '../../infra/metrics'
+import { cacheEvents, counter, histogram } from '../../infra/metrics'
 import { key, pingRedis, withRedis } from '../../infra/redis'
 import { NotFoundError } from '../../lib/errors'
 import { aggregateNeighbours, byRank, CooccurrenceCounter, MAX_BASKET, type Measure, type Neighbour, score } from './cooccurrence'
@@ -255,6 +255,7 @@ export async function recommendationsFor(userId: string, limit: number): Promise
     (r) => r.get(k),
     () => null,
   )
+  cacheEvents.inc({ cache: 'recommendations', event: cached ? 'hit' : 'miss' })
   if (cached) return (JSON.parse(cached) as RecItem[]).slice(0, limit)
   const items = await computeRecommendations(userId, USER_RECS_MAX)
   const ttl = Math.max(1, Math.round(config.RECS_USER_TTL_SECONDS * (0.9 + Math.random() * 0.2)))
