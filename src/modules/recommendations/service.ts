@@ -103,17 +103,21 @@ export type ModelOpts = { measure: Measure; k: number; minSupport: number }
 // biome-ignore lint/suspicious/noExplicitAny: postgres.js Sql of any database
 export async function countInProcess(o: ModelOpts, batch: number, db: any = sql): Promise<Model> {
   const counter = new CooccurrenceCounter()
-  let after = '00000000-0000-0000-0000-000000000000'
+  // Keyset page over the orders PK; the left join keeps an all-empty page from ending the scan early.
+  const page = (after: string): Promise<{ id: string; p: string[] | null }[]> => db`
+    with b as (select id from orders where status in ${db(COMPLETED)} and id > ${after} order by id limit ${batch})
+    select b.id, array_agg(oi.product_id) filter (where oi.product_id is not null) as p
+    from b left join order_items oi on oi.order_id = b.id group by b.id order by b.id`
+  let next = page('00000000-0000-0000-0000-000000000000')
   for (;;) {
-    // Keyset page over the orders PK; the left join keeps an all-empty page from ending the scan early.
-    const rows: { id: string; p: string[] | null }[] = await db`
-      with b as (select id from orders where status in ${db(COMPLETED)} and id > ${after} order by id limit ${batch})
-      select b.id, array_agg(oi.product_id) filter (where oi.product_id is not null) as p
-      from b left join order_items oi on oi.order_id = b.id group by b.id order by b.id`
+    const rows = await next
     if (rows.length === 0) break
+    // Ask for the next page before counting this one: Postgres reads while Bun counts
+    // (at most two pages in memory).
+    const last = rows.length < batch ? null : (rows[rows.length - 1] as { id: string }).id
+    if (last) next = page(last)
     for (const r of rows) if (r.p) counter.addOrder(r.p)
-    after = (rows[rows.length - 1] as { id: string }).id
-    if (rows.length < batch) break
+    if (!last) break
   }
   return {
     lists: counter.topK(o),
