@@ -19,6 +19,17 @@ function vm(pid: number | 'self'): { hwmMb: number; rssAnonMb: number } | null {
   }
 }
 
+/** CPU seconds (user + system) a process has used: less sensitive than wall time to a busy box. */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100 // utime + stime in USER_HZ (100 on Linux)
+  } catch {
+    return null
+  }
+}
+
 if (process.env.RECS_BENCH_CHILD) {
   // Child: one rebuild, then report its own peak RSS and the Postgres backends it used.
   const { rebuildRecommendations } = await import('../src/modules/recommendations/service')
@@ -29,11 +40,15 @@ if (process.env.RECS_BENCH_CHILD) {
   const self = vm('self')
   const backends = await sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = ${applicationName}`
   const pg = backends.map((b) => vm(b.pid)).filter((x) => x !== null)
+  const pgCpu = backends.reduce((sum, b) => sum + (cpuSeconds(b.pid) ?? 0), 0)
+  const bunCpu = process.cpuUsage()
   console.log(
     JSON.stringify({
       ...result,
       seconds: result.ms / 1000,
       peakRssMb: self?.hwmMb ?? null,
+      bunCpuSeconds: Math.round((bunCpu.user + bunCpu.system) / 1e4) / 100,
+      postgresCpuSeconds: Math.round(pgCpu * 100) / 100,
       postgresBackends: pg.length,
       postgresBackendPeakRssMb: pg.length ? Math.max(...pg.map((x) => x.hwmMb)) : null,
       postgresBackendAnonRssMb: pg.length ? Math.max(...pg.map((x) => x.rssAnonMb)) : null,
@@ -114,7 +129,7 @@ try {
     const run = JSON.parse(out.trim().split('\n').pop() as string)
     runs.push(run)
     console.log(
-      `${strategy.padEnd(6)} ${run.seconds.toFixed(2)} s, peak RSS ${run.peakRssMb} MB (Postgres backend peak ${run.postgresBackendPeakRssMb} MB incl. shared buffers, anon ${run.postgresBackendAnonRssMb} MB) — ${run.orders} orders, ${run.lines} lines, ${strategy === 'stream' ? `${run.pairs} distinct pairs, ` : ''}${run.products} products with neighbours, ${run.neighbours} rows`,
+      `${strategy.padEnd(6)} ${run.seconds.toFixed(2)} s wall (CPU: Bun ${run.bunCpuSeconds} s, Postgres ${run.postgresCpuSeconds} s), peak RSS ${run.peakRssMb} MB (Postgres backend peak ${run.postgresBackendPeakRssMb} MB incl. shared buffers, anon ${run.postgresBackendAnonRssMb} MB) — ${run.orders} orders, ${run.lines} lines, ${strategy === 'stream' ? `${run.pairs} distinct pairs, ` : ''}${run.products} products with neighbours, ${run.neighbours} rows`,
     )
   }
   const served = runs.find((r) => r.strategy === 'stream' && !r.error)
