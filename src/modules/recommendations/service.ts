@@ -104,10 +104,15 @@ export type ModelOpts = { measure: Measure; k: number; minSupport: number }
 export async function countInProcess(o: ModelOpts, batch: number, db: any = sql): Promise<Model> {
   const counter = new CooccurrenceCounter()
   // Keyset page over the orders PK; the left join keeps an all-empty page from ending the scan early.
+  // The explicit order_id range matters: without it the planner hash-joins a SEQ SCAN of all of
+  // order_items for every page (quadratic: measured 105 ms vs 38 ms a page at 278k lines, and
+  // growing with the table); with it, each page is one index range scan of order_items' PK.
   const page = (after: string): Promise<{ id: string; p: string[] | null }[]> => db`
     with b as (select id from orders where status in ${db(COMPLETED)} and id > ${after} order by id limit ${batch})
     select b.id, array_agg(oi.product_id) filter (where oi.product_id is not null) as p
-    from b left join order_items oi on oi.order_id = b.id group by b.id order by b.id`
+    from b left join order_items oi on oi.order_id = b.id
+      and oi.order_id > ${after} and oi.order_id <= (select id from b order by id desc limit 1)
+    group by b.id order by b.id`
   let next = page('00000000-0000-0000-0000-000000000000')
   for (;;) {
     const rows = await next
