@@ -1,81 +1,169 @@
-// Seed CLI and the demo seed. `bun run db:seed -- --products 100000 --categories 200 --reviews 300000
-// --users 3000 --seed 42 [--reset]`. Refuses to touch a database that already has a catalog unless
-// --reset is given, and refuses --reset when NODE_ENV=production. Parts live in db/seed/*.ts.
+// Deterministic seed data: `bun run db:seed -- --products 10000 --users 5000 --orders 100000 --seed 42`.
+// Catalog (category tree, products, inventory) → users → orders with planted co-purchase structure.
+// Refuses a non-empty database unless --reset, and refuses --reset when NODE_ENV=production.
+// The planted bundle pairs are written to DATA_DIR/seed-planted-pairs.json for scripts/eval-recs.ts.
 import { parseArgs } from 'node:util'
-import type postgres from 'postgres'
-import { type CatalogSeedOptions, catalogHasData, resetCatalog, seedCatalog } from './seed/catalog'
+import { seedCatalog } from './seed/catalog'
+import { seedOrders } from './seed/orders'
+import { seedUsers } from './seed/users'
 
-export const DEMO: CatalogSeedOptions = { products: 200, categories: 20, reviews: 600, users: 50, seed: 42 }
+export type SeedOptions = {
+  products: number
+  categories: number
+  users: number
+  orders: number
+  seed: number
+  reviews?: number
+  reset?: boolean
+  now?: Date
+}
+export type SeedResult = {
+  products: number
+  categories: number
+  reviews?: number
+  users: number
+  orders: number
+  lines: number
+  plantedPairs: [string, string][]
+  ms: number
+}
 
-/** Seeds a small demo catalog on the first embedded start (no-op when a catalog exists). */
+export class SeedRefused extends Error {}
+
+/** Tables with rows means "not empty": seeding on top of real data would mix the two. */
+// biome-ignore lint/suspicious/noExplicitAny: postgres.js Sql
+export async function databaseIsEmpty(sql: any): Promise<boolean> {
+  const [row] =
+    await sql`select not (exists(select 1 from products) or exists(select 1 from users) or exists(select 1 from orders) or exists(select 1 from categories)) as empty`
+  return row.empty
+}
+
+/** Empties every application table (public schema; the migrations journal lives in schema drizzle). */
+// biome-ignore lint/suspicious/noExplicitAny: postgres.js Sql
+export async function wipe(sql: any): Promise<void> {
+  const tables: { t: string }[] = await sql`select quote_ident(tablename) as t from pg_tables where schemaname = 'public'`
+  if (tables.length) await sql.unsafe(`truncate ${tables.map((x) => x.t).join(', ')} restart identity cascade`)
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: postgres.js Sql
+export async function seed(sql: any, opts: SeedOptions, nodeEnv = 'development'): Promise<SeedResult> {
+  const t0 = performance.now()
+  if (opts.reset && nodeEnv === 'production') throw new SeedRefused('refusing --reset with NODE_ENV=production')
+  if (!(await databaseIsEmpty(sql))) {
+    if (!opts.reset) throw new SeedRefused('database is not empty; pass --reset to wipe it first (never in production)')
+    await wipe(sql)
+  }
+  const now = opts.now ?? utcMidnight()
+  // Also fits the catalog branch's seedCatalog (reviews + review authors; it ignores `now`).
+  const catalogOpts = {
+    products: opts.products,
+    categories: opts.categories,
+    seed: opts.seed,
+    now,
+    reviews: opts.reviews ?? opts.products * 3,
+    users: Math.max(1, Math.round(opts.users / 5)),
+  }
+  const catalog = await seedCatalog(sql, catalogOpts)
+  const users = await seedUsers(sql, { users: opts.users, seed: opts.seed, now })
+  const orders = await seedOrders(sql, { orders: opts.orders, seed: opts.seed, now })
+  await sql`analyze` // planner statistics (allowed inside a transaction, unlike vacuum)
+  return { ...catalog, ...users, ...orders, ms: Math.round(performance.now() - t0) }
+}
+
+/** The anchor of every timestamp: today 00:00 UTC, so the same seed on the same day is identical. */
+export function utcMidnight(d = new Date()): Date {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()))
+}
+
+/** Demo data for the first zero-infra start (small, so boot stays quick). */
 export async function seedDemo(): Promise<void> {
   const { sql } = await import('../src/infra/db')
   const { logger } = await import('../src/infra/logger')
-  await sql.begin(async (tx) => {
-    // Several processes may boot at once: one seeds, the others see the rows afterwards.
+  // Several processes may boot at once: one seeds, the others find the rows afterwards.
+  const seeded = await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext('stampede:seed'))`
-    if (await catalogHasData(tx)) return
-    const report = await seedCatalog(tx, DEMO)
-    logger.info(report, 'seeded demo catalog')
+    if (!(await databaseIsEmpty(tx))) return null
+    return seed(tx, { products: 500, categories: 40, users: 200, orders: 3000, seed: 42 })
   })
+  if (!seeded) return
+  // Build the co-occurrence model now so "also bought" works before the first hourly rebuild.
+  const { rebuildRecommendations } = await import('../src/modules/recommendations/service')
+  const recs = await rebuildRecommendations()
+  logger.info(
+    { products: seeded.products, users: seeded.users, orders: seeded.orders, ms: seeded.ms, recsProducts: recs.products },
+    'demo data seeded',
+  )
 }
 
-export async function runSeed(sql: postgres.Sql, opts: CatalogSeedOptions & { reset: boolean }, nodeEnv: string) {
-  if (opts.reset && nodeEnv === 'production') throw new Error('refusing --reset with NODE_ENV=production')
-  if (await catalogHasData(sql)) {
-    if (!opts.reset)
-      throw new Error('the database already has a catalog; pass --reset to wipe it (catalog, reviews, inventory, seed users) first')
-    await resetCatalog(sql)
-  }
-  return seedCatalog(sql, opts)
-}
+const HELP = `Usage: bun run db:seed -- [options]
+
+  --products N     products (default 10000)
+  --categories N   categories incl. 12 roots (default 120)
+  --users N        customers (default 5000)
+  --orders N       orders, ~2.8 lines each (default 100000)
+  --reviews N      reviews (default 3 × products; used by the catalog branch's generator)
+  --seed N         PRNG seed; same seed + same day = same data (default 42)
+  --reset          wipe every application table first (refused when NODE_ENV=production)
+  --help           this text
+
+Writes the planted "bought together" pairs to $DATA_DIR/seed-planted-pairs.json.`
 
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Bun.argv.slice(2),
     options: {
-      products: { type: 'string', default: '1000' },
-      categories: { type: 'string', default: '50' },
+      products: { type: 'string', default: '10000' },
+      categories: { type: 'string', default: '120' },
+      users: { type: 'string', default: '5000' },
+      orders: { type: 'string', default: '100000' },
       reviews: { type: 'string' },
-      users: { type: 'string' },
       seed: { type: 'string', default: '42' },
       reset: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     },
+    strict: true,
   })
-  const int = (name: string, v: string | undefined, min = 0) => {
-    const n = Number(v)
+  if (values.help) {
+    console.log(HELP)
+    process.exit(0)
+  }
+  const num = (name: keyof typeof values, min: number) => {
+    const n = Number(values[name])
     if (!Number.isInteger(n) || n < min) {
-      console.error(`--${name} must be an integer ≥ ${min} (got ${v})`)
+      console.error(`--${name} must be an integer ≥ ${min} (got '${values[name]}')`)
       process.exit(2)
     }
     return n
   }
-  const products = int('products', values.products)
-  const opts = {
-    products,
-    categories: int('categories', values.categories, 1),
-    reviews: int('reviews', values.reviews ?? String(products * 3)),
-    users: int('users', values.users ?? '3000'),
-    seed: int('seed', values.seed),
-    reset: values.reset ?? false,
+  const opts: SeedOptions = {
+    products: num('products', 2),
+    categories: num('categories', 1),
+    users: num('users', 1),
+    orders: num('orders', 0),
+    seed: num('seed', 0),
+    reviews: values.reviews === undefined ? undefined : num('reviews', 0),
+    reset: values.reset,
   }
   const { config } = await import('../src/config')
   const { resolveInfra, stopEmbedded } = await import('../src/infra/embedded')
-  const { runMigrations } = await import('./migrate')
-  const { default: postgres } = await import('postgres')
   await resolveInfra()
+  const { runMigrations } = await import('./migrate')
   await runMigrations(config.DATABASE_URL as string)
-  const sql = postgres(config.DATABASE_URL as string, { max: 4, onnotice: () => {} })
+  const { sql, closeDb } = await import('../src/infra/db')
   try {
-    const report = await runSeed(sql, opts, config.NODE_ENV)
+    const r = await seed(sql, opts, config.NODE_ENV)
+    await sql`vacuum analyze` // visibility map too, as autovacuum would leave a live database
+    const file = `${config.DATA_DIR}/seed-planted-pairs.json`
+    await Bun.write(file, JSON.stringify({ seed: opts.seed, products: r.products, orders: r.orders, pairs: r.plantedPairs }))
     console.log(
-      `seeded ${report.categories} categories, ${report.products} products, ${report.users} users, ${report.reviews} reviews in ${report.ms} ms`,
+      `seeded ${r.categories} categories, ${r.products} products, ${r.users} users, ${r.orders} orders (${r.lines} lines) in ${(r.ms / 1000).toFixed(1)} s; planted pairs → ${file}`,
     )
   } catch (e) {
-    console.error(`seed: ${(e as Error).message}`)
+    if (!(e instanceof SeedRefused)) throw e
+    console.error(`db:seed: ${e.message}`)
     process.exitCode = 1
   } finally {
-    await sql.end()
+    await closeDb()
     await stopEmbedded()
   }
 }

@@ -19,30 +19,38 @@ import { type JobDataOf, type JobName, type QueueName, queue } from './queues'
 export type OutboxRow = { id: string; type: string; aggregateId: string; payload: Record<string, unknown> }
 type Route = { [Q in QueueName]: { queue: Q; name: JobName<Q>; data: JobDataOf[Q] } }[QueueName]
 
-/** Which queue consumes which event; events no job cares about are marked published unrouted. */
-export function routeEvent(e: OutboxRow): Route | null {
+/** Which queues consume which event (fan-out); events no job cares about are marked published unrouted. */
+export function routeEvent(e: OutboxRow): Route[] {
   switch (e.type) {
     case 'order.created':
-      return {
-        queue: 'order-emails',
-        name: 'send-confirmation',
-        data: { eventId: e.id, orderId: e.aggregateId, kind: 'order_confirmation', payload: e.payload },
-      }
+      return [
+        {
+          queue: 'order-emails',
+          name: 'send-confirmation',
+          data: { eventId: e.id, orderId: e.aggregateId, kind: 'order_confirmation', payload: e.payload },
+        },
+      ]
     case 'order.paid':
-      return {
-        queue: 'order-emails',
-        name: 'send-receipt',
-        data: { eventId: e.id, orderId: e.aggregateId, kind: 'payment_receipt', payload: e.payload },
-      }
+      return [
+        {
+          queue: 'order-emails',
+          name: 'send-receipt',
+          data: { eventId: e.id, orderId: e.aggregateId, kind: 'payment_receipt', payload: e.payload },
+        },
+        // "Also bought" learns from the purchase and the buyer's cached recommendations are dropped.
+        { queue: 'recommendations', name: 'apply-order', data: { eventId: e.id, orderId: e.aggregateId } },
+      ]
     case 'stock.low':
     case 'stock.restocked':
-      return {
-        queue: 'stock-alerts',
-        name: 'check-product',
-        data: { eventId: e.id, productId: String(e.payload.productId ?? e.aggregateId), reason: e.type },
-      }
+      return [
+        {
+          queue: 'stock-alerts',
+          name: 'check-product',
+          data: { eventId: e.id, productId: String(e.payload.productId ?? e.aggregateId), reason: e.type },
+        },
+      ]
     default:
-      return null
+      return []
   }
 }
 
@@ -66,11 +74,11 @@ export async function relayOnce(limit = config.OUTBOX_BATCH_SIZE): Promise<numbe
     if (rows.length === 0) return 0
     const byQueue = new Map<QueueName, { name: string; data: unknown; opts: JobsOptions }[]>()
     for (const row of rows) {
-      const route = routeEvent(row)
-      if (!route) continue
-      const list = byQueue.get(route.queue) ?? []
-      list.push({ name: route.name, data: route.data, opts: { jobId: row.id } })
-      byQueue.set(route.queue, list)
+      for (const route of routeEvent(row)) {
+        const list = byQueue.get(route.queue) ?? []
+        list.push({ name: route.name, data: route.data, opts: { jobId: row.id } })
+        byQueue.set(route.queue, list)
+      }
     }
     // addBulk is one MULTI per queue. Any failure throws: the transaction rolls back, rows stay.
     for (const [name, jobs] of byQueue) {

@@ -33,15 +33,18 @@ export type OrderEmailJobData = {
 /** `stock-alerts`: `check-product` (after stock.low / stock.restocked) or `check-all` (daily). */
 export type StockAlertJobData = { productId?: string; eventId?: string; reason?: string }
 
-/** `maintenance` and `recommendations`: scheduled sweeps carry no data. */
+/** `maintenance` and `recommendations` / `rebuild-matrix`: scheduled sweeps carry no data. */
 export type EmptyJobData = Record<string, never>
+
+/** `recommendations` / `apply-order`: fold one paid order into the co-occurrence model. */
+export type RecommendationJobData = EmptyJobData | { eventId: string; orderId: string }
 
 export type JobDataOf = {
   payments: PaymentJobData
   'order-emails': OrderEmailJobData
   'stock-alerts': StockAlertJobData
   maintenance: EmptyJobData
-  recommendations: EmptyJobData
+  recommendations: RecommendationJobData
 }
 
 /** Job names per queue (verb-noun); processors `switch (job.name)` over these. */
@@ -50,7 +53,7 @@ export const JOB_NAMES = {
   'order-emails': ['send-confirmation', 'send-receipt'],
   'stock-alerts': ['check-product', 'check-all'],
   maintenance: ['expire-reservations', 'reconcile-gate', 'purge-idempotency-keys', 'purge-refresh-tokens', 'purge-outbox'],
-  recommendations: ['rebuild-matrix'],
+  recommendations: ['rebuild-matrix', 'apply-order'],
 } as const satisfies Record<QueueName, readonly string[]>
 export type JobName<Q extends QueueName> = (typeof JOB_NAMES)[Q][number]
 

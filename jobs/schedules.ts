@@ -13,8 +13,6 @@ export function schedules(): Schedule[] {
     { id: 'expire-reservations', queue: 'maintenance', job: 'expire-reservations', every: config.SCHEDULE_EXPIRE_RESERVATIONS_MS },
     { id: 'reconcile-gate', queue: 'maintenance', job: 'reconcile-gate', every: config.SCHEDULE_RECONCILE_GATE_MS },
     { id: 'purge-idempotency-keys', queue: 'maintenance', job: 'purge-idempotency-keys', every: config.SCHEDULE_CLEANUP_MS },
-    // Identity module (another branch) provides purgeExpiredRefreshTokens(); the processor skips
-    // with a log line until it is merged.
     { id: 'purge-refresh-tokens', queue: 'maintenance', job: 'purge-refresh-tokens', every: config.SCHEDULE_CLEANUP_MS },
     { id: 'purge-outbox', queue: 'maintenance', job: 'purge-outbox', every: config.SCHEDULE_CLEANUP_MS },
     { id: 'low-stock-check', queue: 'stock-alerts', job: 'check-all', every: config.SCHEDULE_LOW_STOCK_MS },

@@ -12,6 +12,7 @@ import { inventoryModule } from './modules/inventory'
 import { mailModule } from './modules/mail'
 import { ordersModule } from './modules/orders'
 import { paymentsModule } from './modules/payments'
+import { recommendationsModule } from './modules/recommendations'
 import { systemModule } from './modules/system'
 import { usersModule } from './modules/users'
 import { errorsPlugin, registerRoutesForMethodCheck } from './plugins/errors'
@@ -35,6 +36,7 @@ export const api = new Elysia({ prefix: '/api/v1' })
   .use(paymentsModule)
   .use(alertsModule)
   .use(mailModule)
+  .use(recommendationsModule)
 
 export const app = new Elysia({
   name: 'stampede',

@@ -92,6 +92,11 @@ export const ConfigSchema = T.Object({
   SCHEDULE_LOW_STOCK_MS: Int(86400000, 10000, 604800000, 'full low-stock check interval'),
   SCHEDULE_RECONCILE_GATE_MS: Int(300000, 1000, 86400000, 'Redis gate reconciliation interval'),
   SCHEDULE_CLEANUP_MS: Int(86400000, 10000, 604800000, 'idempotency-key and refresh-token purge interval'),
+  RECS_TOP_K: Int(30, 1, 200, 'neighbours kept per product by the co-occurrence rebuild'),
+  RECS_MIN_SUPPORT: Int(3, 1, 1000, 'orders a pair must share before it can be a neighbour'),
+  RECS_BATCH_ORDERS: Int(10000, 100, 100000, 'orders per batch while the rebuild streams order lines'),
+  RECS_REDIS_TTL_SECONDS: Int(3 * 3600, 60, 7 * 86400, 'TTL of co-occurrence sorted sets (rebuilt hourly)'),
+  RECS_USER_TTL_SECONDS: Int(600, 1, 86400, 'per-user recommendations cache TTL (±10 % jitter)'),
 })
 
 export type Config = Static<typeof ConfigSchema>

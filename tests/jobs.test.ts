@@ -45,13 +45,18 @@ describe('job schedulers', () => {
     for (const n of perScheduler.values()) expect(n).toBe(1)
   }, 30_000)
 
-  test('scheduled sweeps run and complete (recommendations no-op, refresh-token purge skipped until identity lands)', async () => {
-    // every-schedules fire once immediately; the ones whose services are missing complete as skipped.
+  test('scheduled sweeps run and complete (recommendations rebuild, refresh-token purge, gate reconcile)', async () => {
+    // every-schedules fire once immediately.
     const done = await waitFor('rebuild-matrix to complete', async () => {
       const jobs = await queue('recommendations').getJobs(['completed'])
       return jobs.find((j) => j.name === 'rebuild-matrix')
     })
-    expect(done.returnvalue).toEqual({ skipped: true })
+    expect(typeof (done.returnvalue as { orders: number }).orders).toBe('number')
+    const purge = await waitFor('purge-refresh-tokens to complete', async () => {
+      const jobs = await queue('maintenance').getJobs(['completed'])
+      return jobs.find((j) => j.name === 'purge-refresh-tokens')
+    })
+    expect(typeof (purge.returnvalue as { purged: number }).purged).toBe('number')
     const gate = await waitFor('reconcile-gate to complete', async () => {
       const jobs = await queue('maintenance').getJobs(['completed'])
       return jobs.find((j) => j.name === 'reconcile-gate')

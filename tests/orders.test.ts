@@ -78,7 +78,15 @@ describe('checkout', () => {
       [{ items: [{ productId: a }] }, 'items.0.quantity'],
       [{ items: Array.from({ length: 51 }, () => ({ productId: Bun.randomUUIDv7(), quantity: 1 })) }, 'items'],
       [{ items: [{ productId: Bun.randomUUIDv7(), quantity: 1 }] }, 'items.0.productId'],
-      [{ items: [{ productId: a, quantity: 1 }, { productId: Bun.randomUUIDv7(), quantity: 1 }] }, 'items.1.productId'],
+      [
+        {
+          items: [
+            { productId: a, quantity: 1 },
+            { productId: Bun.randomUUIDv7(), quantity: 1 },
+          ],
+        },
+        'items.1.productId',
+      ],
       [
         {
           items: [

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import { runMigrations } from '../db/migrate'
-import { runSeed } from '../db/seed'
+import { type SeedOptions, seed } from '../db/seed'
 import { SEED_PASSWORD } from '../db/seed/catalog'
 
 const server = process.env.TEST_SERVER_DATABASE_URL ?? process.env.DATABASE_URL ?? ''
@@ -28,7 +28,8 @@ afterAll(async () => {
   await admin.end()
 })
 
-const opts = { products: 300, categories: 15, reviews: 900, users: 40, seed: 7 }
+const opts = { products: 300, categories: 15, reviews: 900, users: 40, orders: 200, seed: 7 }
+const runSeed = (db: postgres.Sql, o: SeedOptions, env: string) => seed(db, o, env)
 const fingerprint = async () => {
   const [row] = await sql`
     select (select md5(string_agg(id::text || name || price_cents || rating_count || rating_sum || purchase_count || category_name, ',' order by id)) from products) as p,

@@ -247,6 +247,28 @@ CREATE TABLE "payments" (
 	CONSTRAINT "payments_attempts_nonnegative" CHECK ("payments"."attempts" >= 0)
 );
 --> statement-breakpoint
+CREATE TABLE "product_neighbours" (
+	"product_id" uuid NOT NULL,
+	"neighbour_id" uuid NOT NULL,
+	"score" double precision NOT NULL,
+	"support" integer NOT NULL,
+	"rank" smallint NOT NULL,
+	CONSTRAINT "product_neighbours_product_id_neighbour_id_pk" PRIMARY KEY("product_id","neighbour_id"),
+	CONSTRAINT "product_neighbours_not_self" CHECK ("product_neighbours"."product_id" <> "product_neighbours"."neighbour_id"),
+	CONSTRAINT "product_neighbours_support_positive" CHECK ("product_neighbours"."support" > 0)
+);
+--> statement-breakpoint
+CREATE TABLE "product_popularity" (
+	"product_id" uuid PRIMARY KEY NOT NULL,
+	"orders" integer NOT NULL,
+	"rank" integer NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "recommendation_applied_orders" (
+	"order_id" uuid PRIMARY KEY NOT NULL,
+	"applied_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "users" (
 	"id" uuid PRIMARY KEY NOT NULL,
 	"email" text NOT NULL,
@@ -308,4 +330,6 @@ CREATE INDEX "outbox_unpublished_idx" ON "outbox_events" USING btree ("created_a
 CREATE INDEX "payments_order_idx" ON "payments" USING btree ("order_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "payments_idempotency_key" ON "payments" USING btree ("idempotency_key");--> statement-breakpoint
 CREATE UNIQUE INDEX "payments_one_live_per_order" ON "payments" USING btree ("order_id") WHERE "payments"."status" in ('pending', 'succeeded');--> statement-breakpoint
+CREATE INDEX "product_neighbours_rank_idx" ON "product_neighbours" USING btree ("product_id","rank");--> statement-breakpoint
+CREATE INDEX "product_popularity_rank_idx" ON "product_popularity" USING btree ("rank");--> statement-breakpoint
 CREATE UNIQUE INDEX "users_email_key" ON "users" USING btree ("email");

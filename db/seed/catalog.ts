@@ -5,7 +5,15 @@
 import type postgres from 'postgres'
 import { ADJECTIVES, BRANDS, COLORS, DEPARTMENTS, FEATURES, NOUNS, SUBJECTS, USES } from './words'
 
-export type CatalogSeedOptions = { products: number; categories: number; reviews: number; users: number; seed: number }
+export type CatalogSeedOptions = {
+  products: number
+  categories: number
+  reviews: number
+  users: number
+  seed: number
+  /** Anchor of every relative timestamp (same seed + same anchor = same data). */
+  now?: Date
+}
 export type SeedReport = { categories: number; products: number; users: number; reviews: number; ms: number }
 
 export const SEED_EMAIL_DOMAIN = 'seed.stampede.local'
@@ -81,7 +89,7 @@ export async function resetCatalog(sql: Sql): Promise<void> {
 export async function seedCatalog(sql: Sql, o: CatalogSeedOptions): Promise<SeedReport> {
   const t0 = performance.now()
   const r = rng(o.seed)
-  const now = Date.now()
+  const now = (o.now ?? new Date()).getTime()
 
   // --- categories: ~10 % roots (departments), the rest hang below an earlier category, depth ≤ 3
   const cat = { id: [] as string[], name: [] as string[], slug: [] as string[], parent: [] as (string | null)[] }
@@ -193,10 +201,22 @@ export async function seedCatalog(sql: Sql, o: CatalogSeedOptions): Promise<Seed
     ['created_at', 'timestamptz', p.createdAt],
     ['updated_at', 'timestamptz', p.createdAt],
   ])
-  // Stock: mostly in stock, ~8 % sold out.
+  // Stock: mostly in stock, ~8 % sold out; every unit enters through a 'restock' ledger row so
+  // `bun run inventory:check` agrees with the counters.
+  const onHand = p.id.map(() => (r() < 0.08 ? 0 : 1 + Math.floor(r() * 200)))
   await insertColumns(sql, 'inventory', [
     ['product_id', 'uuid', p.id],
-    ['on_hand', 'int', p.id.map(() => (r() < 0.08 ? 0 : 1 + Math.floor(r() * 200)))],
+    ['on_hand', 'int', onHand],
+  ])
+  const stocked = p.id.flatMap((id, i) => ((onHand[i] as number) > 0 ? [i] : []))
+  await insertColumns(sql, 'inventory_movements', [
+    ['id', 'uuid', stocked.map((i) => uuidv7(r, i, Date.UTC(2026, 1, 2)))],
+    ['product_id', 'uuid', stocked.map((i) => p.id[i] as string)],
+    ['kind', 'text', stocked.map(() => 'restock')],
+    ['on_hand_delta', 'int', stocked.map((i) => onHand[i] as number)],
+    ['reserved_delta', 'int', stocked.map(() => 0)],
+    ['reason', 'text', stocked.map(() => 'seed')],
+    ['created_at', 'timestamptz', stocked.map((i) => p.createdAt[i] as string)],
   ])
   await sql.unsafe(
     `insert into users (id, email, name, password_hash) select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[])

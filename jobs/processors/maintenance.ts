@@ -1,24 +1,15 @@
-// `maintenance` queue: periodic sweeps that call other modules' services (orders, inventory, and
-// identity's refresh-token purge, bound late because that module is on another branch). Each sweep is idempotent
+// `maintenance` queue: periodic sweeps that call other modules' services (orders, inventory,
+// identity's refresh-token purge, the outbox retention). Each sweep is idempotent
 // (a second run finds nothing left to do), so overlapping ticks or a retry after a crash are safe.
 import { type Job, UnrecoverableError } from 'bullmq'
 import { config } from '../../src/config'
 import { logger } from '../../src/infra/logger'
 import { pingRedis } from '../../src/infra/redis'
+import { pruneRefreshTokens } from '../../src/modules/auth/service'
 import { reconcileGate } from '../../src/modules/inventory/service'
 import { expireOverdueOrders, purgeExpiredIdempotencyKeys } from '../../src/modules/orders/service'
-import { optionalExport } from '../optional'
 import { purgePublishedEvents } from '../outbox-relay'
 import type { EmptyJobData, JobName } from '../queues'
-
-const modules = `${import.meta.dir}/../../src/modules`
-
-/** Loads an export another module promises; null (with a log line) until that code exists. */
-async function use<F>(file: string, name: string): Promise<F | null> {
-  const fn = await optionalExport<F>(`${modules}/${file}`, name)
-  if (!fn) logger.info({ file, name }, `${name} is not available in this build; skipping`)
-  return fn
-}
 
 export async function processMaintenance(job: Job<EmptyJobData, unknown, JobName<'maintenance'>>): Promise<unknown> {
   switch (job.name) {
@@ -34,12 +25,8 @@ export async function processMaintenance(job: Job<EmptyJobData, unknown, JobName
     }
     case 'purge-idempotency-keys':
       return { purged: await purgeExpiredIdempotencyKeys() }
-    case 'purge-refresh-tokens': {
-      // Identity module (another branch): wired automatically once src/modules/auth/service.ts
-      // exports purgeExpiredRefreshTokens().
-      const purge = await use<() => Promise<number>>('auth/service.ts', 'purgeExpiredRefreshTokens')
-      return purge ? { purged: await purge() } : { skipped: true }
-    }
+    case 'purge-refresh-tokens':
+      return { purged: await pruneRefreshTokens() }
     case 'purge-outbox':
       return { purged: await purgePublishedEvents(config.OUTBOX_RETENTION_DAYS) }
     default:

@@ -1,23 +1,17 @@
-// `recommendations` queue: the hourly co-occurrence matrix rebuild. The recommendations module does
-// not exist yet; when it exports rebuildCooccurrenceMatrix() from src/modules/recommendations/service.ts
-// this processor calls it, until then it logs and completes.
+// `recommendations` queue: the hourly full rebuild of the co-occurrence model, and the incremental
+// update of one paid order (from the order.paid outbox event; idempotent per order).
 import { type Job, UnrecoverableError } from 'bullmq'
-import { logger } from '../../src/infra/logger'
-import { optionalExport } from '../optional'
-import type { EmptyJobData, JobName } from '../queues'
+import { onOrderPaid, rebuildRecommendations } from '../../src/modules/recommendations/service'
+import type { JobName, RecommendationJobData } from '../queues'
 
-export async function processRecommendations(job: Job<EmptyJobData, unknown, JobName<'recommendations'>>): Promise<unknown> {
+export async function processRecommendations(job: Job<RecommendationJobData, unknown, JobName<'recommendations'>>): Promise<unknown> {
   switch (job.name) {
-    case 'rebuild-matrix': {
-      const rebuild = await optionalExport<() => Promise<unknown>>(
-        `${import.meta.dir}/../../src/modules/recommendations/service.ts`,
-        'rebuildCooccurrenceMatrix',
-      )
-      if (!rebuild) {
-        logger.info('recommendations not built yet; matrix rebuild skipped')
-        return { skipped: true }
-      }
-      return { result: await rebuild() }
+    case 'rebuild-matrix':
+      return rebuildRecommendations()
+    case 'apply-order': {
+      const orderId = 'orderId' in job.data ? job.data.orderId : undefined
+      if (!orderId) throw new UnrecoverableError('apply-order needs an orderId')
+      return onOrderPaid(orderId)
     }
     default:
       throw new UnrecoverableError(`recommendations: unknown job name ${job.name}`)

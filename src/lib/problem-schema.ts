@@ -25,11 +25,14 @@ const DESCRIPTIONS: Record<number, string> = {
   404: 'Not Found',
   409: 'Conflict',
   422: 'Unprocessable Content: validation failed (`errors` names the fields)',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
   429: 'Too Many Requests (Retry-After, RateLimit headers)',
+  500: 'Internal Server Error (logged with the request id)',
   503: 'Service Unavailable',
 }
 
-export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 422 | 429 | 503
+export type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 422 | 429 | 500 | 503
 
 /** `{ 401: Problem, 422: Problem, ... }` for a route's `response`, each described for OpenAPI. */
 export function problems<S extends ProblemStatus>(...statuses: S[]): Record<S, typeof Problem> {
