@@ -194,3 +194,28 @@ describe('graceful shutdown', () => {
     ).toBe('refused')
   })
 })
+
+describe('OpenAPI document', () => {
+  test('every API operation has a tag, a summary and problem+json error responses', async () => {
+    const spec = (await req('GET', '/swagger/json')).body as { paths: Record<string, Record<string, any>>; components: any }
+    expect(spec.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' })
+    const missing: string[] = []
+    let operations = 0
+    for (const [path, ops] of Object.entries(spec.paths)) {
+      if (!path.startsWith('/api/v1')) continue
+      for (const [method, op] of Object.entries(ops)) {
+        operations++
+        const where = `${method.toUpperCase()} ${path}`
+        if (!op.tags?.length) missing.push(`${where}: tags`)
+        if (!op.summary) missing.push(`${where}: summary`)
+        const errors = Object.entries(op.responses ?? {}).filter(([s]) => /^[45]/.test(s))
+        // Parameterless public reads may have no client error to document.
+        const parameterless = method === 'get' && !path.includes('{') && !(op.parameters ?? []).length
+        if (!errors.length && !parameterless) missing.push(`${where}: error responses`)
+        for (const [s, r] of errors) if (!(r as any).content?.['application/problem+json']) missing.push(`${where}: ${s} not problem+json`)
+      }
+    }
+    expect(operations).toBeGreaterThan(30)
+    expect(missing).toEqual([])
+  })
+})
