@@ -13,7 +13,7 @@ import postgres from 'postgres'
 import { runMigrations } from '../db/migrate'
 import { computeRatios, median, printTable, type Row, type Strategy } from './flash-sale-table'
 
-const STRATEGIES: Strategy[] = ['gated', 'pessimistic', 'optimistic']
+const STRATEGIES = (process.env.STRATEGIES?.split(',') ?? ['gated', 'pessimistic', 'optimistic']) as Strategy[]
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
 const runs = Number(args[args.indexOf('--runs') + 1]) > 0 && args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 1

@@ -20,6 +20,7 @@ import { config } from '../config'
 import { sql } from '../infra/db'
 import { logger } from '../infra/logger'
 import { counter } from '../infra/metrics'
+import { key as redisKey, withRedis } from '../infra/redis'
 import { AppError, BadRequestError, ConflictError } from '../lib/errors'
 
 type Claim = { userId: string; key: string }
@@ -41,6 +42,13 @@ export class IdempotencyMismatchError extends AppError {
     super(422, 'idempotency_mismatch', 'Unprocessable Content', 'This Idempotency-Key was already used with a different request')
   }
 }
+
+/**
+ * Redis marker of a claimed key (best effort, same TTL as the row). Fast paths that answer without
+ * Postgres (the gated sold-out check) must not answer a retry whose first attempt already ran:
+ * they check this marker and take the full path, which replays.
+ */
+export const claimedMarkerKey = (userId: string, key: string): string => redisKey('idem', userId, key)
 
 /** Parses the header: a token or an RFC 8941 sf-string ("…"), 1–255 visible ASCII characters. */
 export function parseIdempotencyKey(raw: string | null | undefined): string {
@@ -156,6 +164,11 @@ async function beforeHandle(ctx: Ctx): Promise<Response | undefined> {
     if (row.claimed) {
       outcomes.inc({ outcome: 'claimed' })
       claims.set(ctx.request, { userId: ctx.user.id, key })
+      const marker = claimedMarkerKey(ctx.user.id, key)
+      await withRedis(
+        (r) => r.set(marker, '1', 'EX', config.IDEMPOTENCY_TTL_SECONDS),
+        () => null,
+      )
       return
     }
     if (row.fingerprint !== fp) {

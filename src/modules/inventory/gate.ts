@@ -62,7 +62,23 @@ for i = 1, n do
 end
 return n`
 
+// KEYS[1] = a marker that forces the slow path (e.g. the request's Idempotency-Key was already
+// claimed: a retry must replay, not be refused), KEYS[2..] = gate hashes, ARGV = quantities.
+// Read-only. Returns {1} enough (let the full path decide), {-1} marker present, {-2} a counter not
+// loaded, {0, i...} sold out (1-based line indexes among the gate keys).
+const PEEK = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
+local short = {}
+for i = 2, #KEYS do
+  local a = redis.call('HGET', KEYS[i], 'a')
+  if not a then return {-2} end
+  if tonumber(a) < tonumber(ARGV[i - 1]) then short[#short + 1] = i - 1 end
+end
+if #short > 0 then return {0, unpack(short)} end
+return {1}`
+
 type GateRedis = Redis & {
+  gatePeek(n: number, ...args: (string | number)[]): Promise<number[]>
   gateReserve(n: number, ...args: (string | number)[]): Promise<number[]>
   gateLoad(k: string, value: number, gen: string, ttl: number, force: string): Promise<number>
   gateAdjust(n: number, ...args: (string | number)[]): Promise<number>
@@ -71,6 +87,7 @@ type GateRedis = Redis & {
 const defined = new WeakSet<Redis>()
 function gateClient(r: Redis): GateRedis {
   if (!defined.has(r)) {
+    r.defineCommand('gatePeek', { lua: PEEK })
     r.defineCommand('gateReserve', { lua: RESERVE })
     r.defineCommand('gateLoad', { numberOfKeys: 1, lua: LOAD })
     r.defineCommand('gateAdjust', { lua: ADJUST })
@@ -125,6 +142,50 @@ export async function gateReserve(lines: { productId: string; quantity: number }
       return null
     },
   )
+}
+
+/**
+ * The sold-out fast path: which products the gate already knows cannot cover these lines, in one
+ * read-only Redis call and without touching Postgres. null = it can't say (Redis unusable, a
+ * counter not loaded, counters possibly stale after an outage, or `unlessKey` exists) — the caller
+ * then takes the full path, which stays the only place stock is taken.
+ */
+export async function gateSoldOut(lines: readonly { productId: string; quantity: number }[], unlessKey: string): Promise<string[] | null> {
+  if (stale || reconciling || !redisUsable()) return null
+  return withRedis(
+    async (r) => {
+      const g = gateClient(r)
+      const keys = [unlessKey, ...lines.map((l) => gateKey(l.productId))]
+      const peek = () => g.gatePeek(keys.length, ...keys, ...lines.map((l) => l.quantity))
+      let res = await peek()
+      if (res[0] === -2) {
+        // Cold counters (first buyers of a sale): load them once per process, then look again,
+        // so the crowd behind the first request is already answered by the gate.
+        await loadGateOnce(
+          g,
+          lines.map((l) => l.productId),
+        )
+        res = await peek()
+      }
+      if (res[0] !== 0) return null
+      gateMetrics.rejections.inc()
+      return res.slice(1).map((i) => (lines[i - 1] as { productId: string }).productId)
+    },
+    () => null,
+  )
+}
+
+const loadsInFlight = new Map<string, Promise<number>>()
+
+/** loadGate with in-process single-flight per product set (a sale's first burst loads once). */
+function loadGateOnce(g: GateRedis, productIds: string[]): Promise<number> {
+  const id = productIds.join(',')
+  let p = loadsInFlight.get(id)
+  if (!p) {
+    p = loadGate(g, productIds).finally(() => loadsInFlight.delete(id))
+    loadsInFlight.set(id, p)
+  }
+  return p
 }
 
 async function loadGate(g: GateRedis, productIds: string[], force = false): Promise<number> {

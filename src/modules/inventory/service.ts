@@ -11,7 +11,7 @@ import { ValidationProblem } from '../../lib/errors'
 import { invalidateProduct } from '../catalog/cache'
 import { enqueueReservation } from './batcher'
 import { ContentionError, OutOfStockError, ProductInventoryNotFound } from './errors'
-import { gateAdjust, gateRefresh, gateReserve, reconcileGate as reconcile } from './gate'
+import { gateAdjust, gateRefresh, gateReserve, gateSoldOut, reconcileGate as reconcile } from './gate'
 import { guardStockChange } from './guard'
 import { emitStockEvents, insertMovements, raw, type StockRow } from './store'
 import { reserveConditional, reserveOptimistic, reservePessimistic } from './strategies'
@@ -28,6 +28,25 @@ const reserveSeconds = histogram(
   ['strategy'],
   [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
 )
+
+/**
+ * The flash-sale fast path (gated strategy only): throws OutOfStockError when the Redis gate
+ * already knows the lines cannot be served — no Postgres round trip, no reservation. Anything the
+ * gate can't vouch for (Redis down, counters unloaded or stale, or `unlessKey` present in Redis)
+ * returns quietly and the caller takes the full path. Never takes stock.
+ */
+export async function refuseIfKnownSoldOut(
+  lines: readonly ReserveLine[],
+  unlessKey: string,
+  strategy: Strategy = config.INVENTORY_STRATEGY,
+): Promise<void> {
+  if (strategy !== 'gated') return
+  const short = await gateSoldOut(guardStockChange('reserve', lines), unlessKey)
+  if (short?.length) {
+    reservationsTotal.inc({ strategy: 'gated-fast-path', outcome: 'out_of_stock' })
+    throw new OutOfStockError(short)
+  }
+}
 
 /** Creates the inventory row of a new product (inside the product's transaction). */
 export async function createInventory(tx: DbOrTx, productId: string, initialStock: number): Promise<void> {

@@ -3,7 +3,8 @@
 import { Elysia } from 'elysia'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
-import { idempotencyPlugin, parseIdempotencyKey } from '../../plugins/idempotency'
+import { claimedMarkerKey, idempotencyPlugin, parseIdempotencyKey } from '../../plugins/idempotency'
+import { refuseIfKnownSoldOut } from '../inventory/service'
 import { startPayment } from '../payments/service'
 import {
   AdminStatusBody,
@@ -18,8 +19,31 @@ import {
 } from './model'
 import { cancelOrder, createOrder, getOrder, listOrders, setStatusByAdmin } from './service'
 
+/**
+ * Sold-out fast path for checkout (flash sales): when the Redis gate already knows the items are
+ * gone, answer 409 out_of_stock before the Idempotency-Key is claimed in Postgres. Nothing was
+ * written and nothing is stored, so a retry is evaluated afresh; a retry whose key was already
+ * claimed skips this check (marker in Redis) and gets the stored response. Runs after `auth`
+ * and before `idempotent` (macros run in the order the route lists them).
+ */
+const soldOutFastPath = new Elysia({ name: 'orders-sold-out-fast-path' }).macro({
+  soldOutFastPath(enabled: boolean) {
+    if (!enabled) return
+    return {
+      async beforeHandle(ctx: { body: unknown; request: Request }) {
+        const user = (ctx as { user?: { id: string } }).user
+        const items = (ctx.body as { items?: { productId: string; quantity: number }[] } | null)?.items
+        const idemKey = ctx.request.headers.get('idempotency-key')
+        if (!items?.length || !user || !idemKey) return
+        await refuseIfKnownSoldOut(items, claimedMarkerKey(user.id, parseIdempotencyKey(idemKey)))
+      },
+    }
+  },
+})
+
 export const ordersModule = new Elysia({ name: 'orders', tags: ['orders'] })
   .use(authPlugin)
+  .use(soldOutFastPath)
   .use(idempotencyPlugin)
   .post(
     '/orders',
@@ -31,6 +55,7 @@ export const ordersModule = new Elysia({ name: 'orders', tags: ['orders'] })
     },
     {
       auth: 'customer',
+      soldOutFastPath: true,
       idempotent: true,
       body: CreateOrderBody,
       detail: {
