@@ -1,10 +1,12 @@
 // Idempotency-Key semantics on the real checkout route, plus the plugin on its own (any route can
 // opt in): replay byte for byte, in-flight 409, mismatch 422, 4xx stored, 5xx released, 24 h expiry,
 // and 20 simultaneous duplicates → one order and one reservation.
+
 import { describe, expect, test } from 'bun:test'
 import { and, eq, sql } from 'drizzle-orm'
 import { Elysia, t } from 'elysia'
 import { idempotencyKeys, orders } from '../db/schema'
+import { config } from '../src/config'
 import { db, sql as pg } from '../src/infra/db'
 import { ConflictError } from '../src/lib/errors'
 import { purgeExpiredIdempotencyKeys } from '../src/modules/orders/service'
@@ -50,21 +52,42 @@ describe('Idempotency-Key on POST /orders', () => {
     expect(await stock(a)).toEqual({ onHand: 10, reserved: 4 })
   })
 
-  test('4xx outcomes are stored: a retry after out_of_stock gets the same 409 even after a restock', async () => {
+  test('4xx outcomes of an executed request are stored: a retry after out_of_stock gets the same 409 even after a restock', async () => {
+    // Under `pessimistic` the out_of_stock comes from the executed checkout (no gate fast path).
+    const strategy = config.INVENTORY_STRATEGY
+    config.INVENTORY_STRATEGY = 'pessimistic'
+    try {
+      const u = await createUser()
+      const admin = await createUser('admin')
+      const a = await productWithStock(1)
+      const key = newKey()
+      const first = await order(u.token, [{ productId: a, quantity: 2 }], key)
+      expect(first.status).toBe(409)
+      await req('POST', `/api/v1/inventory/${a}/restock`, { token: admin.token, body: { quantity: 10 } })
+      const again = await order(u.token, [{ productId: a, quantity: 2 }], key)
+      expect(again.status).toBe(409)
+      expect(again.text).toBe(first.text)
+      expect(again.headers.get('idempotent-replayed')).toBe('true')
+      expect(again.headers.get('content-type')).toContain('application/problem+json')
+      // A new key is a new attempt.
+      expect((await order(u.token, [{ productId: a, quantity: 2 }])).status).toBe(201)
+    } finally {
+      config.INVENTORY_STRATEGY = strategy
+    }
+  })
+
+  test('a sold-out answer from the gate (before execution) is not stored: after a restock the same key succeeds', async () => {
     const u = await createUser()
     const admin = await createUser('admin')
     const a = await productWithStock(1)
     const key = newKey()
     const first = await order(u.token, [{ productId: a, quantity: 2 }], key)
     expect(first.status).toBe(409)
+    expect(first.body.code).toBe('out_of_stock')
     await req('POST', `/api/v1/inventory/${a}/restock`, { token: admin.token, body: { quantity: 10 } })
     const again = await order(u.token, [{ productId: a, quantity: 2 }], key)
-    expect(again.status).toBe(409)
-    expect(again.text).toBe(first.text)
-    expect(again.headers.get('idempotent-replayed')).toBe('true')
-    expect(again.headers.get('content-type')).toContain('application/problem+json')
-    // A new key is a new attempt.
-    expect((await order(u.token, [{ productId: a, quantity: 2 }])).status).toBe(201)
+    expect(again.status).toBe(201)
+    expect(again.headers.get('idempotent-replayed')).toBeNull()
   })
 
   test('same key while the first request is still running → 409 idempotency_in_progress', async () => {

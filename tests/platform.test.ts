@@ -219,3 +219,12 @@ describe('OpenAPI document', () => {
     expect(missing).toEqual([])
   })
 })
+
+describe('README', () => {
+  test('the configuration table documents every variable config.ts reads', async () => {
+    const { ConfigSchema } = await import('../src/config')
+    const readme = await Bun.file(`${import.meta.dir}/../README.md`).text()
+    const missing = Object.keys(ConfigSchema.properties).filter((k) => !new RegExp(`\\|\\s*\`${k}\`\\s*\\|`).test(readme))
+    expect(missing).toEqual([])
+  })
+})

@@ -4,6 +4,7 @@ import { Elysia } from 'elysia'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
 import { claimedMarkerKey, idempotencyPlugin, parseIdempotencyKey } from '../../plugins/idempotency'
+import { getProductBody } from '../catalog/service'
 import { refuseIfKnownSoldOut } from '../inventory/service'
 import { startPayment } from '../payments/service'
 import {
@@ -17,14 +18,17 @@ import {
   PayBody,
   PaymentView,
 } from './model'
-import { cancelOrder, createOrder, getOrder, listOrders, setStatusByAdmin } from './service'
+import { cancelOrder, createOrder, getOrder, listOrders, mergeLines, setStatusByAdmin } from './service'
 
 /**
  * Sold-out fast path for checkout (flash sales): when the Redis gate already knows the items are
- * gone, answer 409 out_of_stock before the Idempotency-Key is claimed in Postgres. Nothing was
- * written and nothing is stored, so a retry is evaluated afresh; a retry whose key was already
- * claimed skips this check (marker in Redis) and gets the stored response. Runs after `auth`
- * and before `idempotent` (macros run in the order the route lists them).
+ * gone, answer 409 out_of_stock before the Idempotency-Key is claimed in Postgres. Like a
+ * validation failure, this rejection happens before the request executes, so nothing is written
+ * and nothing is stored under the key (Stripe's rule): a retry is evaluated afresh. A retry whose
+ * key was already claimed skips this check (marker in Redis) and gets the stored response.
+ * The same line validation as the full path runs first, and unknown or deleted products (checked
+ * through the product cache) are left to the full path, so every answer here is one the full path
+ * would also give. Runs after `auth` and before `idempotent` (macros run in the listed order).
  */
 const soldOutFastPath = new Elysia({ name: 'orders-sold-out-fast-path' }).macro({
   soldOutFastPath(enabled: boolean) {
@@ -32,10 +36,13 @@ const soldOutFastPath = new Elysia({ name: 'orders-sold-out-fast-path' }).macro(
     return {
       async beforeHandle(ctx: { body: unknown; request: Request }) {
         const user = (ctx as { user?: { id: string } }).user
-        const items = (ctx.body as { items?: { productId: string; quantity: number }[] } | null)?.items
+        const body = ctx.body as { items?: { productId: string; quantity: number }[]; fromCart?: boolean } | null
         const idemKey = ctx.request.headers.get('idempotency-key')
-        if (!items?.length || !user || !idemKey) return
-        await refuseIfKnownSoldOut(items, claimedMarkerKey(user.id, parseIdempotencyKey(idemKey)))
+        if (!body?.items?.length || body.fromCart !== undefined || !user || !idemKey) return
+        const lines = mergeLines(body.items)
+        const known = await Promise.all(lines.map((l) => getProductBody(l.productId)))
+        if (known.some((p) => p === null)) return
+        await refuseIfKnownSoldOut(lines, claimedMarkerKey(user.id, parseIdempotencyKey(idemKey)))
       },
     }
   },
