@@ -1,5 +1,6 @@
-// Seed: N customers with one shared dummy password ("seed-password-123"), hashed once — hashing
+// Seed: N customers with the seed password (SEED_PASSWORD, "seed-password"), hashed once — hashing
 // 5,000 Argon2id passwords would dominate the seed's run time for no benefit.
+import { SEED_PASSWORD } from './catalog'
 import { insertChunked, rng } from './prng'
 
 const FIRST = [
@@ -47,7 +48,7 @@ const LAST = [
   'Wirth',
 ]
 
-export const SEED_PASSWORD = 'seed-password-123'
+export { SEED_PASSWORD }
 
 export type SeedUsersOptions = { users: number; seed: number; now?: Date }
 
