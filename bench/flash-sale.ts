@@ -73,11 +73,8 @@ async function cleanup() {
     .unsafe(`drop database if exists "${dbName}" with (force)`)
     .catch((e) => console.error(`could not drop ${dbName}: ${e.message}`))
   await admin.end()
-  const { default: Redis } = await import('ioredis')
-  const { deleteByPrefix } = await import('../src/infra/redis')
-  const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
-  await deleteByPrefix(r, prefix).catch(() => {})
-  r.disconnect()
+  const { dropPrefix } = await import('../src/infra/redis')
+  await dropPrefix(redisUrl, prefix)
 }
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)))
 

@@ -151,10 +151,7 @@ try {
   if (!values.keep) await admin.unsafe(`drop database if exists "${dbName}" with (force)`)
   else console.log(`kept database ${dbName}`)
   await admin.end()
-  const { default: Redis } = await import('ioredis')
-  const { deleteByPrefix } = await import('../src/infra/redis')
-  const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
-  await deleteByPrefix(r, prefix).catch(() => {})
-  r.disconnect()
+  const { dropPrefix } = await import('../src/infra/redis')
+  await dropPrefix(redisUrl, prefix)
 }
 process.exit(exit)

@@ -67,11 +67,8 @@ const code = await child.exited
 // Clean up what this run created, and nothing else.
 await admin.unsafe(`drop database if exists "${dbName}" with (force)`).catch((e) => console.error(`could not drop ${dbName}: ${e.message}`))
 await admin.end()
-const { default: Redis } = await import('ioredis')
-const { deleteByPrefix } = await import('../src/infra/redis')
-const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
-await deleteByPrefix(r, prefix).catch(() => {})
-r.disconnect()
+const { dropPrefix } = await import('../src/infra/redis')
+await dropPrefix(redisUrl, prefix)
 await stopEmbedded()
 
 let passed = 0

@@ -3,6 +3,7 @@
 // are relative to the run so the recency term of the ranking stays meaningful). Rows are built in
 // JS and inserted with `insert … select * from unnest(arrays)`: one statement per 5,000 rows.
 import type postgres from 'postgres'
+import { mulberry32 } from './prng'
 import { ADJECTIVES, BRANDS, COLORS, DEPARTMENTS, FEATURES, NOUNS, SUBJECTS, USES } from './words'
 
 export type CatalogSeedOptions = {
@@ -20,17 +21,8 @@ export const SEED_EMAIL_DOMAIN = 'seed.stampede.local'
 /** Every seed user can sign in with this password (hashed once per run with Argon2id). */
 export const SEED_PASSWORD = 'seed-password'
 
-/** mulberry32: small, fast, good enough for test data, and deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** mulberry32 (db/seed/prng.ts): small, fast, good enough for test data, and deterministic. */
+export const rng = mulberry32
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T
 

@@ -110,6 +110,18 @@ export async function closeRedis(): Promise<void> {
   }
 }
 
+/** Deletes every key under `prefix` with a throwaway client (test and benchmark cleanup). */
+export async function dropPrefix(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 })
+  try {
+    await deleteByPrefix(r, prefix)
+  } catch {
+    // best effort: a run that cannot reach Redis left nothing there either
+  } finally {
+    r.disconnect()
+  }
+}
+
 /** Deletes every key under a prefix (tests' cleanup; never used on someone else's prefix). */
 export async function deleteByPrefix(client: Redis, prefix: string): Promise<number> {
   let cursor = '0'

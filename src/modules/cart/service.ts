@@ -4,7 +4,7 @@
 import type Redis from 'ioredis'
 import { config } from '../../config'
 import { db } from '../../infra/db'
-import { key, redis, redisBreaker } from '../../infra/redis'
+import { key, withRedis } from '../../infra/redis'
 import { NotFoundError, UnavailableError, ValidationProblem } from '../../lib/errors'
 import { getProductsForOrder } from '../catalog/service'
 import { availableByProductIds } from '../inventory/service'
@@ -12,27 +12,11 @@ import { type CartView, MAX_CART_LINES } from './model'
 
 const cartKey = (userId: string) => key('cart', userId)
 
-/** A client still making its first connection gets a moment; a dead Redis answers at once. */
-async function connected(r: Redis): Promise<void> {
-  if (r.status !== 'wait' && r.status !== 'connecting' && r.status !== 'connect') return
-  await new Promise<void>((ok) => {
-    const t = setTimeout(ok, 1000)
-    r.once('ready', () => ok(clearTimeout(t)))
+/** The cart lives only in Redis: without it there is no cart to serve (503), not a fallback. */
+function withCartRedis<T>(fn: (r: Redis) => Promise<T>): Promise<T> {
+  return withRedis(fn, () => {
+    throw new UnavailableError('The cart store (Redis) is unavailable; retry shortly')
   })
-}
-
-async function withCartRedis<T>(fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = redis()
-  if (r) await connected(r)
-  if (r?.status !== 'ready' || !redisBreaker.allow()) throw new UnavailableError('The cart store (Redis) is unavailable; retry shortly')
-  try {
-    const v = await fn(r)
-    redisBreaker.success()
-    return v
-  } catch (err) {
-    redisBreaker.failure()
-    throw new UnavailableError(`The cart store (Redis) is unavailable: ${(err as Error).message}`)
-  }
 }
 
 /** The raw lines (productId → quantity), renewing the sliding expiry. */
