@@ -158,6 +158,17 @@ async function chargeAttempt(paymentId: string, attempt: number, maxAttempts: nu
 }
 
 /**
+ * Locks the order a payment belongs to (order row first, payment row second — the same order as
+ * cancel and expiry, so settling can't deadlock with them). null when the payment doesn't exist.
+ */
+async function lockOrderOfPayment(tx: Tx, paymentId: string): Promise<{ status: (typeof orders.$inferSelect)['status'] } | null> {
+  const [ref] = await tx.select({ orderId: payments.orderId }).from(payments).where(eq(payments.id, paymentId))
+  if (!ref) return null
+  const [order] = await tx.select({ status: orders.status }).from(orders).where(eq(orders.id, ref.orderId)).for('update')
+  return order ?? null
+}
+
+/**
  * The charge went through: payment succeeded, order paid, stock committed, purchases counted.
  * Runs in the caller's transaction; the caller runs `after` once it has committed.
  */
@@ -168,10 +179,8 @@ export async function settlePaymentSuccessTx(
   actor: string,
 ): Promise<{ applied: boolean; after: AfterCommit }> {
   const after = none()
-  // Lock order first, payment second — the same order as cancel and expiry, so no deadlock.
-  const [ref] = await tx.select({ orderId: payments.orderId }).from(payments).where(eq(payments.id, paymentId))
-  if (!ref) return { applied: false, after }
-  const [order] = await tx.select({ status: orders.status }).from(orders).where(eq(orders.id, ref.orderId)).for('update')
+  const order = await lockOrderOfPayment(tx, paymentId)
+  if (!order) return { applied: false, after }
   const [p] = await tx
     .update(payments)
     .set({ status: 'succeeded', gatewayChargeId: chargeId, lastError: null, updatedAt: sql`now()` })
@@ -221,10 +230,8 @@ export async function settlePaymentFailureTx(
   actor: string,
 ): Promise<{ applied: boolean; after: AfterCommit }> {
   const after = none()
-  // Lock order first, payment second — the same order as cancel and expiry, so no deadlock.
-  const [ref] = await tx.select({ orderId: payments.orderId }).from(payments).where(eq(payments.id, paymentId))
-  if (!ref) return { applied: false, after }
-  const [order] = await tx.select({ status: orders.status }).from(orders).where(eq(orders.id, ref.orderId)).for('update')
+  const order = await lockOrderOfPayment(tx, paymentId)
+  if (!order) return { applied: false, after }
   const [p] = await tx
     .update(payments)
     .set({ status: 'failed', lastError: reason, updatedAt: sql`now()` })
