@@ -13,6 +13,7 @@ import type { JobsOptions } from 'bullmq'
 import { config } from '../src/config'
 import { sql } from '../src/infra/db'
 import { logger } from '../src/infra/logger'
+import { withTimeout } from '../src/lib/timeout'
 import { outboxPublished, outboxRelayErrors } from './metrics'
 import { type JobDataOf, type JobName, type QueueName, queue } from './queues'
 
@@ -55,14 +56,6 @@ export function routeEvent(e: OutboxRow): Route[] {
 }
 
 const PUBLISH_TIMEOUT_MS = 2000
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: Timer | undefined
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)
-  })
-  return Promise.race([p, t]).finally(() => clearTimeout(timer))
-}
 
 /** One relay round: publishes up to `limit` events; returns how many rows it marked published. */
 export async function relayOnce(limit = config.OUTBOX_BATCH_SIZE): Promise<number> {

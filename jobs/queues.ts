@@ -6,6 +6,7 @@ import { type JobsOptions, Queue } from 'bullmq'
 import type Redis from 'ioredis'
 import { config } from '../src/config'
 import { createRedis, redisUrl } from '../src/infra/redis'
+import { withTimeout } from '../src/lib/timeout'
 
 /** Every queue this app runs. One processor per queue (jobs/processors/<queue>.ts). */
 export const QUEUES = ['payments', 'order-emails', 'stock-alerts', 'maintenance', 'recommendations'] as const
@@ -91,15 +92,13 @@ export function jobsAvailable(): boolean {
 export const ENQUEUE_TIMEOUT_MS = 2000
 
 async function add<Q extends QueueName>(name: Q, job: JobName<Q>, data: JobDataOf[Q], opts?: JobsOptions) {
-  // biome-ignore lint/suspicious/noExplicitAny: BullMQ's add() overloads do not narrow generic names
-  const adding = queue(name).add(job as any, data as any, opts)
   // If it lands after we gave up, the jobId (when given) makes a retry of the caller a no-op.
-  adding.catch(() => {})
-  let timer: Timer | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`enqueue to ${name} timed out (Redis unavailable?)`)), ENQUEUE_TIMEOUT_MS)
-  })
-  return Promise.race([adding, timeout]).finally(() => clearTimeout(timer))
+  return withTimeout(
+    // biome-ignore lint/suspicious/noExplicitAny: BullMQ's add() overloads do not narrow generic names
+    queue(name).add(job as any, data as any, opts),
+    ENQUEUE_TIMEOUT_MS,
+    `enqueue to ${name} timed out (Redis unavailable?)`,
+  )
 }
 
 /**

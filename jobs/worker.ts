@@ -9,18 +9,21 @@ import { logger } from '../src/infra/logger'
 import { createRedis } from '../src/infra/redis'
 import { jobDuration, jobFailures, registerQueueDepthGauge } from './metrics'
 import { startOutboxRelay } from './outbox-relay'
+import { processMaintenance } from './processors/maintenance'
+import { processOrderEmails } from './processors/order-emails'
+import { processPayments } from './processors/payments'
+import { processRecommendations } from './processors/recommendations'
+import { processStockAlerts } from './processors/stock-alerts'
 import { QUEUES, type QueueName } from './queues'
 import { registerSchedules } from './schedules'
 
-type LoadedProcessor = Processor | null
-
 /** One processor per queue (`payments` is the orders module's: jobs/processors/payments.ts). */
-const registry: Record<QueueName, () => Promise<LoadedProcessor>> = {
-  payments: async () => (await import('./processors/payments')).processPayments as Processor,
-  'order-emails': async () => (await import('./processors/order-emails')).processOrderEmails as Processor,
-  'stock-alerts': async () => (await import('./processors/stock-alerts')).processStockAlerts as Processor,
-  maintenance: async () => (await import('./processors/maintenance')).processMaintenance as Processor,
-  recommendations: async () => (await import('./processors/recommendations')).processRecommendations as Processor,
+const processors: Record<QueueName, Processor> = {
+  payments: processPayments as Processor,
+  'order-emails': processOrderEmails as Processor,
+  'stock-alerts': processStockAlerts as Processor,
+  maintenance: processMaintenance as Processor,
+  recommendations: processRecommendations as Processor,
 }
 
 /** Per-queue concurrency overrides (emails and payments are I/O bound; sweeps need one at a time). */
@@ -70,12 +73,7 @@ export async function startWorkerSet(opts: StartOptions = {}): Promise<WorkerSet
   registerQueueDepthGauge()
   const workers: Worker[] = []
   for (const name of names) {
-    const fn = await registry[name]()
-    if (!fn) {
-      logger.warn({ queue: name }, 'no processor for queue yet; its jobs wait until one is deployed')
-      continue
-    }
-    const worker = new Worker(name, instrument(name, fn), {
+    const worker = new Worker(name, instrument(name, processors[name]), {
       connection,
       prefix: config.REDIS_PREFIX,
       concurrency: concurrencyOf(name),

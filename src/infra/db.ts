@@ -4,6 +4,7 @@ import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import * as schema from '../../db/schema'
 import { config } from '../config'
+import { withTimeout } from '../lib/timeout'
 import { logger } from './logger'
 import { counter } from './metrics'
 
@@ -96,7 +97,7 @@ export type DbOrTx = Db | Tx
 
 export async function pingDb(timeoutMs = 1000): Promise<boolean> {
   try {
-    await Promise.race([sql`select 1`, Bun.sleep(timeoutMs).then(() => Promise.reject(new Error('timeout')))])
+    await withTimeout(sql`select 1`.execute(), timeoutMs)
     return true
   } catch {
     return false

@@ -11,8 +11,9 @@ export const openapiPlugin = new Elysia({ name: 'openapi' })
   // @elysiajs/openapi 1.4 labels every response schema application/json and renders a t.Void()
   // response as an invalid `content: { type: 'void' }`. Errors are sent as problem+json, so the
   // spec says so; bodiless responses get no content. Mutates the plugin's cached spec (idempotent);
-  // registered before the plugin because hooks only reach routes added after them.
-  .onAfterHandle({ as: 'global' }, ({ path, responseValue }) => {
+  // registered before the plugin because hooks only reach routes added after them, and local to
+  // this plugin so the API's routes do not carry the hook.
+  .onAfterHandle(({ path, responseValue }) => {
     if (path === '/swagger/json' && responseValue && typeof responseValue === 'object') fixResponses(responseValue)
   })
   .use(

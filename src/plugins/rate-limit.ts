@@ -23,11 +23,12 @@ export type RatePolicy = 'auth' | 'auth-email' | 'write' | 'read'
 
 const rejections = counter('rate_limit_rejections_total', 'Requests answered 429, by policy', ['policy'])
 
-const RATES: Record<RatePolicy, string> = {
-  auth: config.RATE_LIMIT_AUTH,
-  'auth-email': config.RATE_LIMIT_AUTH,
-  write: config.RATE_LIMIT_WRITE,
-  read: config.RATE_LIMIT_READ,
+// Parsed once: consume() runs on every request.
+const RATES: Record<RatePolicy, { points: number; duration: number }> = {
+  auth: parseRate(config.RATE_LIMIT_AUTH),
+  'auth-email': parseRate(config.RATE_LIMIT_AUTH),
+  write: parseRate(config.RATE_LIMIT_WRITE),
+  read: parseRate(config.RATE_LIMIT_READ),
 }
 
 type Limiter = RateLimiterRedis | RateLimiterMemory
@@ -37,7 +38,7 @@ const limiters = new Map<RatePolicy, Limiter>()
 function limiterFor(policy: RatePolicy): Limiter {
   let l = limiters.get(policy)
   if (!l) {
-    const { points, duration } = parseRate(RATES[policy])
+    const { points, duration } = RATES[policy]
     const keyPrefix = key('rate', policy)
     const memory = new RateLimiterMemory({ keyPrefix, points, duration })
     const client = redis()
@@ -53,7 +54,7 @@ export type RateDecision = { policy: RatePolicy; limit: number; window: number; 
 
 /** Consumes one point of `policy` for `subject`; throws RateLimitedError (with headers) when over. */
 export async function consume(policy: RatePolicy, subject: string, headers: Record<string, unknown>): Promise<RateDecision> {
-  const { points, duration } = parseRate(RATES[policy])
+  const { points, duration } = RATES[policy]
   let res: RateLimiterRes
   let allowed = true
   try {

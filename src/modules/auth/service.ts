@@ -6,6 +6,7 @@ import { config } from '../../config'
 import { type DbOrTx, db } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { ConflictError, UnauthorizedError, ValidationProblem } from '../../lib/errors'
+import { isUniqueViolation } from '../../lib/pg-errors'
 import { type LoginBody, PASSWORD_MAX, PASSWORD_MIN, type PublicUser, type RegisterBody } from './model'
 
 export type RequestMeta = { ip: string; requestId: string }
@@ -248,11 +249,4 @@ export async function ensureAdmin(): Promise<void> {
     .returning({ id: users.id })
   await audit(db, 'admin_ensured', admin?.id ?? null, null, { email, created: !existing })
   logger.info({ email }, existing ? 'admin account updated' : 'admin account created')
-}
-
-export function isUniqueViolation(e: unknown): boolean {
-  for (let cur = e as { code?: string; cause?: unknown } | undefined; cur; cur = cur.cause as typeof cur) {
-    if (cur.code === '23505') return true
-  }
-  return false
 }

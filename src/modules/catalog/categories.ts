@@ -5,6 +5,7 @@ import { eq, sql } from 'drizzle-orm'
 import { categories, products } from '../../../db/schema'
 import { type DbOrTx, db } from '../../infra/db'
 import { ConflictError, NotFoundError, ValidationProblem } from '../../lib/errors'
+import { isUniqueViolation } from '../../lib/pg-errors'
 import { invalidateListings } from './cache'
 import type { Category, CategoryCreate, CategoryPatch } from './model'
 
@@ -77,7 +78,7 @@ async function assertNoCycle(tx: DbOrTx, id: string, parentId: string): Promise<
 
 function uniqueSlug<T>(p: Promise<T>, slug: string): Promise<T> {
   return p.catch((err) => {
-    if ((err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505') {
+    if (isUniqueViolation(err)) {
       throw new ConflictError(`Slug '${slug}' is taken`, 'slug_taken', { field: 'slug' })
     }
     throw err

@@ -88,13 +88,3 @@ export async function emitStockEvents(tx: Tx, after: StockRow, availableDelta: n
     })
   }
 }
-
-/** Postgres SQLSTATE of an error thrown by postgres.js (or Drizzle wrapping it), if any. */
-export function pgCode(err: unknown): string | undefined {
-  let e = err as { code?: unknown; cause?: unknown } | undefined
-  for (let i = 0; i < 3 && e; i++) {
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code
-    e = e.cause as typeof e
-  }
-  return undefined
-}

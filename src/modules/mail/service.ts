@@ -12,15 +12,19 @@ import { Value } from '@sinclair/typebox/value'
 import { UnrecoverableError } from 'bullmq'
 import { and, desc, eq, lt } from 'drizzle-orm'
 import nodemailer, { type Transporter } from 'nodemailer'
-import { mailLog, orderItems, orders, users } from '../../../db/schema'
+import { mailLog, users } from '../../../db/schema'
 import { config } from '../../config'
 import { db } from '../../infra/db'
 import { counter } from '../../infra/metrics'
 import { decodeCursor, type Page, toPage } from '../../lib/cursor'
-import { ValidationProblem } from '../../lib/errors'
+import { NotFoundError, ValidationProblem } from '../../lib/errors'
 import { getProductsForOrder } from '../catalog/service'
+import { getOrder } from '../orders/service'
 import { OrderEventPayload } from './model'
 import { type EmailKind, renderOrderEmail } from './render'
+
+/** The mailer reads any order, as an admin would. */
+const MAILER = { id: 'system:mail', role: 'admin' } as const
 
 const mailSent = counter('mail_messages_total', 'Order emails by transport and outcome', ['transport', 'outcome'])
 
@@ -36,8 +40,7 @@ function smtp(): Transporter | null {
 
 /**
  * The email is rendered from the event payload when it carries the lines (order.created and
- * order.paid do); otherwise from the committed order, read-only, since the orders module
- * exposes no read function for jobs yet.
+ * order.paid do); otherwise from the committed order, through the orders service.
  */
 async function orderForEmail(orderId: string, raw: unknown): Promise<OrderEventPayload> {
   if (raw && typeof raw === 'object' && 'items' in raw) {
@@ -45,16 +48,11 @@ async function orderForEmail(orderId: string, raw: unknown): Promise<OrderEventP
     const first = Value.Errors(OrderEventPayload, raw).First()
     throw new UnrecoverableError(`order event payload is invalid: ${first?.path} ${first?.message}`)
   }
-  const [order] = await db
-    .select({ userId: orders.userId, totalCents: orders.totalCents, currency: orders.currency })
-    .from(orders)
-    .where(eq(orders.id, orderId))
-  if (!order) throw new UnrecoverableError(`order ${orderId} does not exist`)
-  const items = await db
-    .select({ productId: orderItems.productId, quantity: orderItems.quantity, unitPriceCents: orderItems.unitPriceCents })
-    .from(orderItems)
-    .where(eq(orderItems.orderId, orderId))
-  return { ...order, items }
+  const order = await getOrder(MAILER, orderId).catch((err) => {
+    if (err instanceof NotFoundError) throw new UnrecoverableError(`order ${orderId} does not exist`)
+    throw err
+  })
+  return { userId: order.userId, totalCents: order.totalCents, currency: order.currency, items: order.items }
 }
 
 async function compose(orderId: string, kind: EmailKind, raw: unknown) {

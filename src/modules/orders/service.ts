@@ -9,6 +9,7 @@ import { logger } from '../../infra/logger'
 import { decodeCursor, type Page, toPage } from '../../lib/cursor'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
 import { emitEvent } from '../../lib/outbox'
+import { isUniqueViolation } from '../../lib/pg-errors'
 import type { AuthUser } from '../../plugins/auth'
 import { cartLines, clearCart } from '../cart/service'
 import { getProductsForOrder } from '../catalog/service'
@@ -51,12 +52,6 @@ async function requestedLines(userId: string, body: CreateOrderBody): Promise<{ 
 function rawIndex(items: Line[], productId: string, fallback: number): number {
   const i = items.findIndex((x) => x.productId === productId)
   return i >= 0 ? i : fallback
-}
-
-const isUniqueViolation = (err: unknown, constraint: string): boolean => {
-  const e = err as { code?: string; constraint_name?: string; cause?: unknown }
-  if (e?.code === '23505' && e.constraint_name === constraint) return true
-  return e?.cause ? isUniqueViolation(e.cause, constraint) : false
 }
 
 /**

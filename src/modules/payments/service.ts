@@ -35,8 +35,6 @@ export async function runAfterCommit(a: AfterCommit): Promise<void> {
   if (a.invalidate.length) await invalidateProduct(...a.invalidate)
 }
 
-const ENQUEUE_TIMEOUT_MS = 2000
-
 const attemptsTotal = counter('payment_attempts_total', 'Charge attempts by outcome (succeeded, failed, retry, noop)', ['outcome'])
 
 const gatewayKeyOf = (orderId: string) => `order_${orderId}`
@@ -97,14 +95,12 @@ export async function startPayment(
   if (row.fresh) {
     const p = row.payment
     try {
-      const add = enqueuePayment(
+      // enqueuePayment gives up after ENQUEUE_TIMEOUT_MS (BullMQ would wait for Redis forever). Should
+      // the add still land later, its job finds no pending payment row and does nothing.
+      await enqueuePayment(
         { orderId, attemptId: p.id, paymentMethod, idempotencyKey: p.idempotencyKey },
         { attempts: config.PAYMENT_MAX_ATTEMPTS, backoff: { type: 'exponential', delay: config.PAYMENT_RETRY_DELAY_MS, jitter: 0.5 } },
       )
-      // BullMQ waits for a connecting client; we do not. Should the add still land later, its job
-      // finds no pending payment row and does nothing.
-      add.catch(() => {})
-      await Promise.race([add, Bun.sleep(ENQUEUE_TIMEOUT_MS).then(() => Promise.reject(new Error('enqueue timed out')))])
     } catch (err) {
       await db.delete(payments).where(and(eq(payments.id, p.id), eq(payments.status, 'pending'), eq(payments.attempts, 0)))
       logger.warn({ err: (err as Error).message, orderId }, 'payment queue unavailable; payment not started')

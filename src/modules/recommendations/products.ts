@@ -1,9 +1,8 @@
-// Product reads the recommendation routes need: summaries of live products and their stock.
-// Availability comes from the inventory service. The product columns are read here directly
-// because the catalog service on this branch only exports getProductsForOrder; at merge, swap
-// `liveProducts` for the catalog's summary lookup if it has one (same shape).
-import { db, sql } from '../../infra/db'
-import { availableByProductIds } from '../inventory/service'
+// Product reads the recommendation routes need: summaries of live, in-stock products. They come
+// from the catalog's product cache (bodies carry live availability; stock changes invalidate them).
+import { sql } from '../../infra/db'
+import type { Product } from '../catalog/model'
+import { getProductBodies, getProductBody } from '../catalog/service'
 
 export type ProductSummary = {
   id: string
@@ -15,10 +14,9 @@ export type ProductSummary = {
   available: number
 }
 
-/** 'missing' (never existed), 'deleted' (soft-deleted) or 'live'. */
-export async function productState(id: string): Promise<'live' | 'deleted' | 'missing'> {
-  const [row] = await sql<{ deleted: boolean }[]>`select deleted_at is not null as deleted from products where id = ${id}`
-  return !row ? 'missing' : row.deleted ? 'deleted' : 'live'
+/** True for a product that exists and is not deleted. */
+export async function isLiveProduct(id: string): Promise<boolean> {
+  return (await getProductBody(id)) !== null
 }
 
 /**
@@ -26,28 +24,18 @@ export async function productState(id: string): Promise<'live' | 'deleted' | 'mi
  * exclusion rule of every recommendation list (a deleted or sold-out product is no suggestion).
  */
 export async function recommendableSummaries(ids: readonly string[]): Promise<ProductSummary[]> {
-  if (ids.length === 0) return []
-  const rows = await sql<{ id: string; name: string; price_cents: number; currency: string; rating_count: number; rating_sum: number }[]>`
-    select id, name, price_cents, currency, rating_count, rating_sum from products
-    where id = any(${ids as string[]}::uuid[]) and deleted_at is null`
-  const stock = await availableByProductIds(
-    db,
-    rows.map((r) => r.id),
-  )
-  const byId = new Map(rows.map((r) => [r.id, r]))
   const out: ProductSummary[] = []
-  for (const id of ids) {
-    const r = byId.get(id)
-    const available = stock.get(id) ?? 0
-    if (!r || available <= 0) continue
+  for (const body of await getProductBodies([...ids])) {
+    const p = JSON.parse(body.json) as Product
+    if (p.available <= 0) continue
     out.push({
-      id,
-      name: r.name,
-      priceCents: r.price_cents,
-      currency: r.currency,
-      ratingAvg: r.rating_count > 0 ? Math.round((r.rating_sum / r.rating_count) * 100) / 100 : null,
-      ratingCount: r.rating_count,
-      available,
+      id: p.id,
+      name: p.name,
+      priceCents: p.priceCents,
+      currency: p.currency,
+      ratingAvg: p.ratingAvg,
+      ratingCount: p.ratingCount,
+      available: p.available,
     })
   }
   return out

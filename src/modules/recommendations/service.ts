@@ -6,7 +6,7 @@ import { cacheEvents, counter, histogram } from '../../infra/metrics'
 import { key, pingRedis, withRedis } from '../../infra/redis'
 import { NotFoundError } from '../../lib/errors'
 import { aggregateNeighbours, byRank, CooccurrenceCounter, MAX_BASKET, type Measure, type Neighbour, score } from './cooccurrence'
-import { bestSellersByCounter, type ProductSummary, productState, recommendableSummaries } from './products'
+import { bestSellersByCounter, isLiveProduct, type ProductSummary, recommendableSummaries } from './products'
 import { insertNeighbourRows, readNeighbours, readPopularity, type Scored, writeNeighboursToRedis } from './store'
 
 /** "Completed" = paid or later: the orders whose baskets describe what people really buy together. */
@@ -248,7 +248,7 @@ export type AlsoBoughtItem = ProductSummary & { score: number }
 
 /** Neighbours of a product that are live and in stock, best first. 404 for unknown/deleted products. */
 export async function alsoBought(productId: string, limit: number): Promise<AlsoBoughtItem[]> {
-  if ((await productState(productId)) !== 'live') throw new NotFoundError('Product')
+  if (!(await isLiveProduct(productId))) throw new NotFoundError('Product')
   const list = ((await readNeighbours([productId])).get(productId) ?? []).filter((x) => x.id !== productId)
   const scoreOf = new Map(list.map((x) => [x.id, x.score]))
   const live = await recommendableSummaries(list.map((x) => x.id))
