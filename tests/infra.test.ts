@@ -31,6 +31,27 @@ describe('database', () => {
   })
 })
 
+describe('postgres.js transaction reservation (patched; porsager/postgres#823, #1189)', () => {
+  test('sql.begin reserves its connection even when BEGIN fills the pipeline', async () => {
+    const { default: postgres } = await import('postgres')
+    // max_pipeline 0 makes every BEGIN "fill the pipeline": unpatched, each begin() throws
+    // UNSAFE_TRANSACTION and leaves a transaction open on a pooled connection.
+    // max_pipeline is a real option that postgres.js's type definitions do not list.
+    const options = { max: 2, max_pipeline: 0, onnotice: () => {} } as Parameters<typeof postgres>[1]
+    const client = postgres(process.env.DATABASE_URL as string, options)
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => client.begin(async (tx) => (await tx`select ${i}::int as n, txid_current() as t`)[0])),
+      )
+      expect(results.map((r) => r?.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+      // Eight transactions, eight distinct transaction ids: none ran inside another.
+      expect(new Set(results.map((r) => String(r?.t))).size).toBe(8)
+    } finally {
+      await client.end({ timeout: 5 })
+    }
+  })
+})
+
 describe('redis helpers', () => {
   test('withRedis runs against the real Redis and falls back on failure', async () => {
     expect(
