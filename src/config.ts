@@ -57,6 +57,8 @@ export const ConfigSchema = T.Object({
   RATE_LIMIT_READ: Rate('600/60', 'read endpoints, per user or IP'),
   CACHE_TTL_SECONDS: Int(300, 1, 86400, 'product cache TTL (±10 % jitter)'),
   CACHE_NEGATIVE_TTL_SECONDS: Int(30, 1, 3600, 'how long a 404 is cached'),
+  CACHE_LOCAL_MAX_ENTRIES: Int(10000, 0, 1000000, 'in-process product cache (L1) in front of Redis, entries per process; 0 = off'),
+  CACHE_LOCAL_TTL_SECONDS: Int(30, 1, 86400, 'L1 entry lifetime (invalidations drop entries at once; this bounds anything missed)'),
   SEARCH_CACHE_TTL_SECONDS: Int(30, 1, 3600, 'how long a product list/search page (ids only) is cached'),
   INVENTORY_STRATEGY: T.Union([T.Literal('gated'), T.Literal('pessimistic'), T.Literal('optimistic')], { default: 'gated' }),
   RESERVATION_TTL_SECONDS: Int(900, 5, 86400, 'how long unpaid stock stays reserved'),

@@ -58,8 +58,12 @@ async function main(): Promise<void> {
       process.exit(1)
     }, config.SHUTDOWN_TIMEOUT_MS + 5000)
     for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'close failed'))
-    const [{ closeDb }, { closeRedis }] = await Promise.all([import('./infra/db'), import('./infra/redis')])
-    await Promise.allSettled([closeDb(), closeRedis()])
+    const [{ closeDb }, { closeRedis }, { closeCacheBus }] = await Promise.all([
+      import('./infra/db'),
+      import('./infra/redis'),
+      import('./infra/cache-bus'),
+    ])
+    await Promise.allSettled([closeDb(), closeRedis(), closeCacheBus()])
     await stopEmbedded()
     clearTimeout(timer)
     process.exit(0)
@@ -74,6 +78,9 @@ async function main(): Promise<void> {
   closers.push(await startBackground())
   if (config.ROLE !== 'worker') {
     const { app } = await import('./app')
+    // Join the cache invalidation bus before serving, so this instance's L1 is on from the first read.
+    const { productCache } = await import('./modules/catalog/cache')
+    await productCache.startNear()
     app.listen({ port: config.PORT, hostname: config.HOST, reusePort: true })
     const url = `http://localhost:${app.server?.port}`
     logger.info({ url, swagger: `${url}/swagger`, role: config.ROLE }, `Stampede API listening on ${url} (Swagger UI: ${url}/swagger)`)

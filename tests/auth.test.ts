@@ -235,6 +235,20 @@ describe('access token verification', () => {
       .sign(secret)
     expect((await me(valid)).status).toBe(200)
   })
+
+  test('a token that was accepted (and is remembered as verified) is refused once it expires', async () => {
+    const u = await registerUser()
+    const exp = Math.floor(Date.now() / 1000) + 2
+    const shortLived = await new SignJWT({ sub: u.user.id, role: 'customer', jti: 'y' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime(exp)
+      .sign(secret)
+    expect((await me(shortLived)).status).toBe(200)
+    expect((await me(shortLived)).status).toBe(200) // served from the verified-token cache
+    await Bun.sleep(exp * 1000 - Date.now() + 50)
+    expectBearer401(await me(shortLived))
+  })
 })
 
 describe('registration rules', () => {

@@ -1,14 +1,18 @@
 // Cache-aside: hits, invalidation (read-after-write), stampede protection in one process and across
-// instances, negative caching, the stale-write race, TTL jitter, and Redis going away.
+// instances, negative caching, the stale-write race, TTL jitter, Redis going away, and the
+// in-process L1 with its acknowledged cross-instance invalidation.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sql } from 'drizzle-orm'
+import Redis from 'ioredis'
 import { config } from '../src/config'
+import { invalidationChannel } from '../src/infra/cache-bus'
 import { db } from '../src/infra/db'
 import { tcpReachable } from '../src/infra/embedded'
-import { cacheEvents } from '../src/infra/metrics'
-import { key, pingRedis, redis } from '../src/infra/redis'
+import { cacheEvents, registry } from '../src/infra/metrics'
+import { key, pingRedis, redis, redisUrl } from '../src/infra/redis'
 import { CacheAside, jitteredTtlMs } from '../src/lib/cache-aside'
-import { invalidateProduct, productKey } from '../src/modules/catalog/cache'
+import { NearCache } from '../src/lib/near-cache'
+import { invalidateProduct, productCache, productKey } from '../src/modules/catalog/cache'
 import { type ApiProcess, createUser, freePort, req, startApi } from './helpers'
 
 let admin: { token: string }
@@ -16,6 +20,7 @@ beforeAll(async () => {
   admin = await createUser('admin')
   // The shared client connects lazily; until it is ready the cache (correctly) reads through.
   expect(await pingRedis()).toBe('ok')
+  expect(await productCache.startNear()).toBe(true)
 })
 
 async function events(cache: string): Promise<Record<string, number>> {
@@ -41,10 +46,10 @@ async function newProduct(extra: Record<string, unknown> = {}) {
 }
 
 describe('product cache over HTTP', () => {
-  test('first read loads, second read is a hit (no database load)', async () => {
+  test('first read loads, second read is an in-process hit (no database load, no Redis round trip)', async () => {
     const p = await newProduct()
     expect(await delta('product', () => req('GET', `/api/v1/products/${p.id}`))).toEqual({ miss: 1, load: 1 })
-    expect(await delta('product', () => req('GET', `/api/v1/products/${p.id}`))).toEqual({ hit: 1 })
+    expect(await delta('product', () => req('GET', `/api/v1/products/${p.id}`))).toEqual({ local_hit: 1 })
     const ttl = await redis()!.pttl(productKey(p.id))
     expect(ttl).toBeGreaterThan(config.CACHE_TTL_SECONDS * 1000 * 0.9 - 1000)
     expect(ttl).toBeLessThanOrEqual(config.CACHE_TTL_SECONDS * 1000 * 1.1)
@@ -203,6 +208,105 @@ describe('CacheAside', () => {
     await expect(c.get(k, () => Promise.reject(new Error('db down')))).rejects.toThrow('db down')
     expect(await redis()!.exists(`${k}:lock`)).toBe(0)
     expect(await c.get(k, async () => 'ok')).toBe('ok')
+  })
+})
+
+describe('NearCache (in-process L1)', () => {
+  test('off until enabled; eviction spares what was read since (CLOCK); TTL expires entries', async () => {
+    const n = new NearCache<string>(2, 40)
+    expect(n.fill('a', '1', n.epoch)).toBe(false) // not enabled yet
+    n.setEnabled(true)
+    n.fill('a', '1', n.epoch)
+    n.fill('b', '2', n.epoch)
+    expect(n.get('a')).toBe('1') // a is now the most recent
+    n.fill('c', '3', n.epoch)
+    expect([n.get('a'), n.get('b'), n.get('c')]).toEqual(['1', undefined, '3'])
+    n.fill('d', '4', n.epoch) // a and c were both read: one pass clears their flags, then one goes
+    expect(n.size).toBe(2)
+    expect(n.get('d')).toBe('4')
+    await Bun.sleep(60)
+    expect(n.get('a')).toBeUndefined()
+  })
+
+  test('a fill that overlapped an invalidation is refused; disabling clears everything', () => {
+    const n = new NearCache<string>(10, 60_000)
+    n.setEnabled(true)
+    const before = n.epoch // a reader notes the epoch, then goes to Redis/Postgres…
+    n.drop(['other']) // …an invalidation (of any key) arrives meanwhile…
+    expect(n.fill('k', 'old', before)).toBe(false) // …so what it read may be old: not kept
+    expect(n.fill('k', 'new', n.epoch)).toBe(true)
+    n.setEnabled(false)
+    expect(n.get('k')).toBeUndefined()
+    n.setEnabled(true)
+    expect(n.get('k')).toBeUndefined()
+  })
+})
+
+describe('L1 invalidation across instances', () => {
+  let a: ApiProcess
+  let b: ApiProcess
+  beforeAll(async () => {
+    ;[a, b] = await Promise.all([startApi({ DATABASE_POOL_MAX: '2' }), startApi({ DATABASE_POOL_MAX: '2' })])
+  })
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()])
+  })
+  const localHits = async (api: ApiProcess) => {
+    const text = await (await fetch(`${api.url}/metrics`)).text()
+    return Number(/cache_events_total\{cache="product",event="local_hit"\} (\d+)/.exec(text)?.[1] ?? 0)
+  }
+
+  test('B serves from its L1, A writes, the very next read on B has the new value (25 rounds)', async () => {
+    const p = await newProduct()
+    const hitsBefore = await localHits(b)
+    for (let i = 0; i < 25; i++) {
+      for (let j = 0; j < 2; j++) expect((await fetch(`${b.url}/api/v1/products/${p.id}`)).status).toBe(200)
+      const patch = await fetch(`${a.url}/api/v1/products/${p.id}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ priceCents: 1000 + i }),
+      })
+      expect(patch.status).toBe(200)
+      const got = (await (await fetch(`${b.url}/api/v1/products/${p.id}`)).json()) as { priceCents: number }
+      expect(got.priceCents).toBe(1000 + i)
+    }
+    // The reads really were served from B's memory (else this test would prove nothing about the L1).
+    expect((await localHits(b)) - hitsBefore).toBeGreaterThanOrEqual(25)
+  }, 30_000)
+
+  test('invalidate waits for every receiver: a subscriber that never acknowledges costs the timeout and is counted', async () => {
+    const silent = new Redis(redisUrl() as string)
+    try {
+      await silent.subscribe(invalidationChannel())
+      const p = await newProduct()
+      const timeouts = async () => (await registry.getSingleMetric('cache_invalidation_ack_timeouts_total')?.get())?.values[0]?.value ?? 0
+      const before = await timeouts()
+      const t0 = performance.now()
+      await invalidateProduct(p.id)
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(200)
+      expect((await timeouts()) - before).toBe(1)
+    } finally {
+      await silent.unsubscribe() // acknowledged by Redis: the next PUBLISH no longer counts it
+      silent.disconnect()
+    }
+    // With only acknowledging instances left, an invalidation is quick again.
+    const t1 = performance.now()
+    await invalidateProduct(Bun.randomUUIDv7())
+    expect(performance.now() - t1).toBeLessThan(200)
+  })
+
+  test('a dropped bus connection clears the L1 (messages may have been lost) and it comes back', async () => {
+    const p = await newProduct()
+    await req('GET', `/api/v1/products/${p.id}`)
+    expect(await delta('product', () => req('GET', `/api/v1/products/${p.id}`))).toEqual({ local_hit: 1 })
+    const clients = (await redis()!.client('LIST')) as string
+    const line = clients.split('\n').find((l) => l.includes(`name=stampede-subscriber-${process.pid} `))
+    const id = /id=(\d+)/.exec(line ?? '')?.[1]
+    expect(id).toBeDefined()
+    await redis()!.client('KILL', 'ID', id as string)
+    for (let i = 0; i < 100 && (await productCache.startNear(0)); i++) await Bun.sleep(2)
+    expect(await productCache.startNear()).toBe(true) // resubscribed
+    expect(await delta('product', () => req('GET', `/api/v1/products/${p.id}`))).toEqual({ hit: 1 })
   })
 })
 

@@ -142,6 +142,10 @@ describe('reading orders', () => {
     expect(p2.body.items.map((o: { id: string }) => o.id)).toEqual([ids[0]])
     expect(p2.body.nextCursor).toBeNull()
     expect((await req('GET', '/api/v1/orders?cursor=garbage', { token: u.token })).status).toBe(422)
+    // Well-formed JSON in the cursor, but not an id this endpoint made: 422 naming it, not a 500.
+    const forged = await req('GET', `/api/v1/orders?cursor=${Buffer.from('["x"]').toString('base64url')}`, { token: u.token })
+    expect(forged.status).toBe(422)
+    expect(forged.body.errors[0].field).toBe('cursor')
     expect((await req('GET', '/api/v1/orders?limit=0', { token: u.token })).status).toBe(422)
 
     expect((await req('GET', `/api/v1/orders/${ids[0]}`, { token: u.token })).body.items).toHaveLength(1)

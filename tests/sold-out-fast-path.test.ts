@@ -1,11 +1,14 @@
-// The gated sold-out fast path of POST /orders: once the Redis gate knows a product is gone, a
-// checkout is refused with 409 out_of_stock without claiming the Idempotency-Key in Postgres;
-// authentication still comes first, and a retry of an already-claimed key still replays.
+// The gated checkout door of POST /orders: once the Redis gate knows a product is gone, a checkout
+// is refused with 409 out_of_stock without claiming the Idempotency-Key in Postgres; otherwise the
+// units are taken at the door, so no more requests reach Postgres than there are units, and given
+// back when the request ends without a reservation. Authentication still comes first, and a retry
+// of an already-claimed key still replays.
 import { describe, expect, test } from 'bun:test'
 import { and, eq } from 'drizzle-orm'
 import { idempotencyKeys } from '../db/schema'
 import { db } from '../src/infra/db'
 import { registry } from '../src/infra/metrics'
+import { key, redis } from '../src/infra/redis'
 import { createUser, req } from './helpers'
 import { newKey, order, productWithStock } from './orders-fixtures'
 
@@ -47,6 +50,23 @@ describe('sold-out fast path (gated)', () => {
     expect(replay.text).toBe(first.text)
   })
 
+  test("a sold-out product that is then deleted gets the full path's 422, not the gate's 409; so does an unknown id", async () => {
+    const productId = await productWithStock(1)
+    const admin = await createUser('admin')
+    const u = await createUser()
+    expect((await order(u.token, [{ productId, quantity: 1 }])).status).toBe(201)
+    expect((await order(u.token, [{ productId, quantity: 1 }])).status).toBe(409) // the gate knows it is gone
+    expect((await req('DELETE', `/api/v1/products/${productId}`, { token: admin.token })).status).toBe(204)
+    const before = await fastPathRejections()
+    const gone = await order(u.token, [{ productId, quantity: 1 }])
+    expect(gone.status).toBe(422)
+    expect(gone.body.errors[0].field).toBe('items.0.productId')
+    const unknown = await order(u.token, [{ productId: Bun.randomUUIDv7(), quantity: 1 }])
+    expect(unknown.status).toBe(422)
+    expect(await order(u.token, [{ productId: Bun.randomUUIDv7(), quantity: 1 }]).then((r) => r.status)).toBe(422)
+    expect(await fastPathRejections()).toBe(before)
+  })
+
   test('authentication and validation come before the fast path', async () => {
     const productId = await productWithStock(1)
     const u = await createUser()
@@ -76,5 +96,43 @@ describe('sold-out fast path (gated)', () => {
     expect(r.body.productIds).toEqual([gone])
     const inv = await req('GET', `/api/v1/inventory/${plenty}`)
     expect(inv.body.available).toBe(9)
+  })
+
+  test('a crowd of 100 for 5 units: only 5 requests ever reach Postgres (claim a key); the rest are refused at the door', async () => {
+    const productId = await productWithStock(5)
+    const buyers = await Promise.all(Array.from({ length: 20 }, () => createUser()))
+    const keys = Array.from({ length: 100 }, () => newKey())
+    const rs = await Promise.all(keys.map((k, i) => order(buyers[i % 20]!.token, [{ productId, quantity: 1 }], k)))
+    expect(rs.filter((r) => r.status === 201)).toHaveLength(5)
+    expect(rs.filter((r) => r.status === 409)).toHaveLength(95)
+    const claims = await Promise.all(keys.map((k, i) => claimed(buyers[i % 20]!.id, k)))
+    expect(claims.reduce((a, b) => a + b, 0)).toBe(5)
+  })
+
+  test('units taken at the door come back when the request fails after it (422 mixed currencies)', async () => {
+    const admin = await createUser('admin')
+    const usd = await productWithStock(3)
+    const eur = await req('POST', '/api/v1/products', {
+      token: admin.token,
+      body: { name: 'Euro thing', priceCents: 900, currency: 'EUR', initialStock: 3 },
+    })
+    expect(eur.status).toBe(201)
+    const u = await createUser()
+    // Load both counters.
+    expect((await order(u.token, [{ productId: usd, quantity: 1 }])).status).toBe(201)
+    expect((await order(u.token, [{ productId: eur.body.id, quantity: 1 }])).status).toBe(201)
+    const gate = async (id: string) => Number(await redis()!.hget(key('gate', id), 'a'))
+    expect([await gate(usd), await gate(eur.body.id)]).toEqual([2, 2])
+    const mixed = await order(u.token, [
+      { productId: usd, quantity: 2 },
+      { productId: eur.body.id, quantity: 2 },
+    ])
+    expect(mixed.status).toBe(422)
+    // afterResponse gives the units back right after the response; allow it a moment.
+    for (let i = 0; i < 50 && (await gate(usd)) !== 2; i++) await Bun.sleep(10)
+    expect([await gate(usd), await gate(eur.body.id)]).toEqual([2, 2])
+    // And they are really sellable: two more of each still go through.
+    expect((await order(u.token, [{ productId: usd, quantity: 2 }])).status).toBe(201)
+    expect((await order(u.token, [{ productId: eur.body.id, quantity: 2 }])).status).toBe(201)
   })
 })

@@ -1,6 +1,7 @@
 // `stock-alerts` queue: re-evaluate one product after stock.low / stock.restocked, or all products
 // on the daily schedule. Both re-read current stock, so order and duplicates of events don't matter.
 import { type Job, UnrecoverableError } from 'bullmq'
+import { isUuid } from '../../src/lib/uuid'
 import { checkAllStock, checkProductStock } from '../../src/modules/alerts/service'
 import type { JobName, StockAlertJobData } from '../queues'
 
@@ -8,8 +9,7 @@ export async function processStockAlerts(job: Job<StockAlertJobData, unknown, Jo
   switch (job.name) {
     case 'check-product': {
       const { productId } = job.data
-      if (typeof productId !== 'string' || !/^[0-9a-f-]{36}$/i.test(productId))
-        throw new UnrecoverableError('stock-alerts: productId missing or not a uuid')
+      if (!isUuid(productId)) throw new UnrecoverableError('stock-alerts: productId missing or not a uuid')
       return checkProductStock(productId, job.data.reason ?? 'event')
     }
     case 'check-all':

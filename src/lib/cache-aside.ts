@@ -7,10 +7,15 @@
 //   the generation BEFORE it reads the database and stores its value only if the generation is
 //   unchanged, so "loader reads old row → writer commits and invalidates → loader writes old
 //   value" cannot leave a stale entry; the loader then reloads so its waiters get the new value;
-// - Redis down (or circuit open): read-through to the loader, never an error to the client.
-// Events go to the `cache_events_total` counter: hit, miss, load, stampede_suppressed, stale_skipped.
+// - Redis down (or circuit open): read-through to the loader, never an error to the client;
+// - optional in-process L1 (`near`): a hit skips Redis. Invalidations are broadcast and
+//   acknowledged by every instance before invalidate() returns (src/infra/cache-bus.ts).
+// Events go to the `cache_events_total` counter: local_hit, hit, miss, load, stampede_suppressed,
+// stale_skipped.
+import { attachNearCache, invalidationChannel, invalidationMessage, whenSubscribed } from '../infra/cache-bus'
 import { cacheEvents } from '../infra/metrics'
 import { withRedis } from '../infra/redis'
+import { NearCache } from './near-cache'
 
 export type Codec<T> = { encode: (v: T) => string; decode: (s: string) => T }
 
@@ -25,6 +30,8 @@ export type CacheAsideOptions<T> = {
   waitMs?: number
   pollMs?: number
   codec?: Codec<T>
+  /** In-process L1 in front of Redis (positive entries only); size 0 keeps it off. */
+  near?: { maxEntries: number; ttlMs: number }
 }
 
 const NEGATIVE = '\u0000404'
@@ -56,12 +63,26 @@ export class CacheAside<T> {
   private readonly lockMs: number
   private readonly waitMs: number
   private readonly pollMs: number
+  private readonly near: NearCache<T> | null
+  private attached = false
 
   constructor(private readonly opts: CacheAsideOptions<T>) {
     this.codec = opts.codec ?? { encode: (v) => JSON.stringify(v), decode: (s) => JSON.parse(s) as T }
     this.lockMs = opts.lockMs ?? 2000
     this.waitMs = opts.waitMs ?? 1000
     this.pollMs = opts.pollMs ?? 10
+    this.near = opts.near ? new NearCache<T>(opts.near.maxEntries, opts.near.ttlMs) : null
+  }
+
+  /** Joins the invalidation bus (lazily, on first use; boot calls it early). Resolves once the L1 is on, or after `ms`. */
+  async startNear(ms = 2000): Promise<boolean> {
+    const near = this.near
+    if (!near) return false
+    if (!this.attached) {
+      this.attached = true
+      attachNearCache(near as NearCache<unknown>)
+    }
+    return (await whenSubscribed(ms)) && near.enabled
   }
 
   // Bound label children: a hit costs an increment, not a label-hash lookup.
@@ -77,6 +98,14 @@ export class CacheAside<T> {
 
   /** The cached value of `key`, or `load()`'s result (null = not found, cached briefly). */
   async get(key: string, load: () => Promise<T | null>): Promise<T | null> {
+    if (this.near) {
+      if (!this.attached) void this.startNear(0)
+      const local = this.near.get(key)
+      if (local !== undefined) {
+        this.event('local_hit')
+        return local
+      }
+    }
     const inflight = this.flights.get(key)
     if (inflight) {
       const r = await inflight
@@ -140,14 +169,23 @@ export class CacheAside<T> {
     if (keys.length === 0) return
     // Readers arriving after this point must not join a load that may have read the old row.
     for (const k of keys) this.flights.delete(k)
+    this.near?.drop(keys)
+    // A process that writes must hear the acks, so it joins the bus too (once; bounded wait).
+    if (this.near && !this.attached) await this.startNear()
+    const note = this.near ? invalidationMessage(keys) : null
     await withRedis(
       async (r) => {
         const m = r.multi()
         for (const k of keys) m.incr(`${k}:gen`).pexpire(`${k}:gen`, GEN_TTL_MS).unlink(k)
-        await m.exec()
+        if (note) m.publish(invalidationChannel(), note.message)
+        const res = await m.exec()
+        // Every instance (this one included) drops its L1 copies before we return.
+        if (note) await note.awaitAcks(Number(res?.at(-1)?.[1] ?? 0))
       },
-      () => undefined,
+      () => note?.cancel(),
     )
+    // A read that got the old value from Redis just before the MULTI may have filled the L1 since.
+    this.near?.drop(keys)
   }
 
   private decode(s: string): T | null {
@@ -155,13 +193,20 @@ export class CacheAside<T> {
   }
 
   private async fetch(key: string, load: () => Promise<T | null>): Promise<Loaded<T>> {
+    // Read before Redis/Postgres: an invalidation arriving meanwhile makes the L1 refuse this value.
+    const epoch = this.near?.epoch ?? 0
+    const remember = (value: T | null) => {
+      if (value !== null) this.near?.fill(key, value, epoch)
+    }
     const cached = await withRedis<string | null | typeof UNAVAILABLE>(
       (r) => r.get(key),
       () => UNAVAILABLE,
     )
     if (typeof cached === 'string') {
       this.event('hit')
-      return { value: this.decode(cached), loaded: false }
+      const value = this.decode(cached)
+      remember(value)
+      return { value, loaded: false }
     }
     this.event('miss')
     if (cached === UNAVAILABLE) return this.loadOnly(load)
@@ -177,6 +222,7 @@ export class CacheAside<T> {
       const winner = await this.waitForWinner(key)
       if (winner !== undefined) {
         this.event('stampede_suppressed')
+        remember(winner)
         return { value: winner, loaded: true }
       }
     }
@@ -190,6 +236,7 @@ export class CacheAside<T> {
         (r) => r.eval(FILL_SCRIPT, 3, key, `${key}:gen`, `${key}:lock`, gen, payload, ttl, acquired ? token : '') as Promise<number>,
         () => -1,
       )
+      if (stored === 1) remember(value)
       if (stored !== 0 || attempt >= 2) return { value, loaded: true }
       this.event('stale_skipped')
       const fresh = await withRedis(

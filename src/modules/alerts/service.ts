@@ -6,8 +6,7 @@ import { and, desc, eq, isNotNull, isNull, lt, sql } from 'drizzle-orm'
 import { stockAlerts } from '../../../db/schema'
 import { type DbOrTx, db } from '../../infra/db'
 import { counter } from '../../infra/metrics'
-import { decodeCursor, type Page, toPage } from '../../lib/cursor'
-import { ValidationProblem } from '../../lib/errors'
+import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
 
 const alertEvents = counter('stock_alerts_total', 'Low-stock alerts opened and resolved', ['event'])
 
@@ -80,9 +79,7 @@ export async function listAlerts(q: {
   limit: number
   cursor?: string
 }): Promise<Page<StockAlert>> {
-  const key = decodeCursor(q.cursor, 1) as [string] | undefined
-  if (key && (typeof key[0] !== 'string' || !UUID.test(key[0])))
-    throw ValidationProblem.field('cursor', 'is not a cursor returned by this endpoint')
+  const after = decodeIdCursor(q.cursor)
   const rows = await db
     .select()
     .from(stockAlerts)
@@ -90,12 +87,10 @@ export async function listAlerts(q: {
       and(
         q.status === 'open' ? isNull(stockAlerts.resolvedAt) : q.status === 'resolved' ? isNotNull(stockAlerts.resolvedAt) : undefined,
         q.productId ? eq(stockAlerts.productId, q.productId) : undefined,
-        key ? lt(stockAlerts.id, key[0]) : undefined,
+        after ? lt(stockAlerts.id, after) : undefined,
       ),
     )
     .orderBy(desc(stockAlerts.id))
     .limit(q.limit + 1)
   return toPage(rows, q.limit, (r) => [r.id])
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

@@ -20,11 +20,13 @@ export function cachedBody(value: unknown): CachedBody {
   return { etag: `W/"${Bun.hash(json).toString(36)}"`, json }
 }
 
+/** The hottest read of the API: Redis plus an in-process L1 (invalidated on every instance, acknowledged). */
 export const productCache = new CacheAside<CachedBody>({
   name: 'product',
   ttlSeconds: config.CACHE_TTL_SECONDS,
   negativeTtlSeconds: config.CACHE_NEGATIVE_TTL_SECONDS,
   codec: bodyCodec,
+  near: { maxEntries: config.CACHE_LOCAL_MAX_ENTRIES, ttlMs: config.CACHE_LOCAL_TTL_SECONDS * 1000 },
 })
 
 /** Top products by rank: a shared list, so a short TTL instead of per-write invalidation. */

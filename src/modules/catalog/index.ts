@@ -34,15 +34,17 @@ function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
 }
 
 /**
- * The cached body as-is: no parse/serialise on the hot path. (Elysia merges the plugins' security
- * and request-id headers into a returned Response; reading If-None-Match from `request` avoids
- * Elysia building a headers object per request.)
+ * The cached body as-is: no parse/serialise on the hot path. The headers the plugins put in
+ * `set.headers` (request id, security, CORS) go into this Response and `set.headers` is emptied,
+ * so Elysia sends it as is instead of copying it into a second Response to merge them (profiled:
+ * a fifth of the CPU of a cached read). If-None-Match is read from `request`, so Elysia does not
+ * build a headers object per request.
  */
-function jsonResponse(body: CachedBody, ifNoneMatch: string | undefined): Response {
-  const h: Record<string, string> = { etag: body.etag, 'cache-control': 'no-cache' }
-  if (notModified(ifNoneMatch, body.etag)) return new Response(null, { status: 304, headers: h })
-  h['content-type'] = 'application/json'
-  return new Response(body.json, { status: 200, headers: h })
+function jsonResponse(body: CachedBody, request: Request, set: { headers: Record<string, unknown> }): Response {
+  const h = { ...(set.headers as Record<string, string>), etag: body.etag, 'cache-control': 'no-cache' }
+  set.headers = {}
+  if (notModified(request.headers.get('if-none-match') ?? undefined, body.etag)) return new Response(null, { status: 304, headers: h })
+  return new Response(body.json, { status: 200, headers: { ...h, 'content-type': 'application/json' } })
 }
 
 export const catalogModule = new Elysia({ name: 'catalog' })
@@ -63,20 +65,16 @@ export const catalogModule = new Elysia({ name: 'catalog' })
       detail: { tags, summary: 'List and search products (filters, sort, keyset pagination)' },
     },
   )
-  .get(
-    '/products/featured',
-    async ({ request }) => jsonResponse(await getFeaturedBody(), request.headers.get('if-none-match') ?? undefined),
-    {
-      response: { 200: t.Object({ items: t.Array(Product) }), 304: t.Void() },
-      detail: { tags, summary: 'Top products by rank (cached)' },
-    },
-  )
+  .get('/products/featured', async ({ request, set }) => jsonResponse(await getFeaturedBody(), request, set), {
+    response: { 200: t.Object({ items: t.Array(Product) }), 304: t.Void() },
+    detail: { tags, summary: 'Top products by rank (cached)' },
+  })
   .get(
     '/products/:id',
-    async ({ params, request }) => {
+    async ({ params, request, set }) => {
       const body = await getProductBody(params.id)
       if (!body) throw new NotFoundError('Product')
-      return jsonResponse(body, request.headers.get('if-none-match') ?? undefined)
+      return jsonResponse(body, request, set)
     },
     {
       params: IdParams,

@@ -3,14 +3,12 @@
 import { sql } from 'drizzle-orm'
 import { reviews } from '../../../db/schema'
 import { db } from '../../infra/db'
-import { decodeCursor, type Page, toPage } from '../../lib/cursor'
+import { decodeCursor, type Page, PG_TIMESTAMP_RE, toPage } from '../../lib/cursor'
 import { ConflictError, NotFoundError, ValidationProblem } from '../../lib/errors'
+import { isUuid } from '../../lib/uuid'
 import { hasPurchased } from '../orders/purchases'
 import { invalidateProduct } from './cache'
 import type { Review, ReviewCreate } from './model'
-
-const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 type ReviewRow = typeof reviews.$inferSelect
 
@@ -52,7 +50,7 @@ export async function listReviews(productId: string, limit: number, cursor?: str
   const live = await db.execute(sql`select 1 from products where id = ${productId} and deleted_at is null`)
   if (live.length === 0) throw new NotFoundError('Product')
   const after = decodeCursor(cursor, 2) as [string, string] | undefined
-  if (after && (typeof after[0] !== 'string' || !PG_TIMESTAMP.test(after[0]) || !UUID.test(String(after[1])))) {
+  if (after && (typeof after[0] !== 'string' || !PG_TIMESTAMP_RE.test(after[0]) || !isUuid(after[1]))) {
     throw ValidationProblem.field('query.cursor', 'is not a cursor of this endpoint')
   }
   const rows = (await db.execute(sql`

@@ -7,9 +7,10 @@ import { type SQL, sql } from 'drizzle-orm'
 import { db } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { key } from '../../infra/redis'
-import { decodeCursor, encodeCursor, type Page } from '../../lib/cursor'
+import { decodeCursor, encodeCursor, type Page, PG_TIMESTAMP_RE } from '../../lib/cursor'
 import { ValidationProblem } from '../../lib/errors'
 import { type RankContext, rankScoreSql, relevanceSql } from '../../lib/ranking'
+import { isUuid } from '../../lib/uuid'
 import { type CachedPage, listingGeneration, pageCache } from './cache'
 import type { Product, ProductQuery, Sort } from './model'
 import { getProductBodies } from './service'
@@ -111,12 +112,10 @@ async function runQuery(
   })
 }
 
-const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const KEY_SHAPE: Record<Sort, (k: string) => boolean> = {
   price_asc: (k) => /^-?\d{1,12}$/.test(k),
   price_desc: (k) => /^-?\d{1,12}$/.test(k),
-  newest: (k) => PG_TIMESTAMP.test(k),
+  newest: (k) => PG_TIMESTAMP_RE.test(k),
   rank: (k) => Number.isFinite(Number(k)),
   relevance: (k) => Number.isFinite(Number(k)),
 }
@@ -128,8 +127,7 @@ function validCursor(c: CursorKey, sort: Sort): boolean {
     s === sort &&
     typeof k === 'string' &&
     KEY_SHAPE[sort](k) &&
-    typeof id === 'string' &&
-    UUID.test(id) &&
+    isUuid(id) &&
     ['none', 'fts', 'trigram'].includes(matcher) &&
     typeof now === 'string' &&
     !Number.isNaN(Date.parse(now)) &&

@@ -4,7 +4,7 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { categories, products } from '../../../db/schema'
 import { type DbOrTx, db } from '../../infra/db'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
-import { availableByProductIds, createInventory } from '../inventory/service'
+import { availableByProductIds, createInventory, retireProductStock } from '../inventory/service'
 import {
   type CachedBody,
   cachedBody,
@@ -204,7 +204,7 @@ export async function deleteProduct(id: string): Promise<void> {
     .where(and(eq(products.id, id), isNull(products.deletedAt)))
     .returning({ id: products.id })
   if (!row) throw new NotFoundError('Product')
-  await Promise.all([invalidateProduct(id), featuredCache.invalidate(FEATURED_KEY()), invalidateListings()])
+  await Promise.all([invalidateProduct(id), featuredCache.invalidate(FEATURED_KEY()), invalidateListings(), retireProductStock(id)])
 }
 
 export const FEATURED_SIZE = 12

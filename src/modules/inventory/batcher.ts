@@ -128,11 +128,19 @@ async function runBatch(productId: string, items: BatchItem[]): Promise<void> {
       return
     }
   }
-  if (errors.size < items.length) await invalidateProduct(productId).catch(() => {})
-  for (const i of items) {
-    if (errors.has(i)) i.reject(errors.get(i))
-    else i.resolve()
+  // Committed. The next batch may start now (the caller frees this slot when we return); these
+  // requests are answered once no instance's product cache shows the old stock any more.
+  const settle = () => {
+    for (const i of items) {
+      if (errors.has(i)) i.reject(errors.get(i))
+      else i.resolve()
+    }
   }
+  if (errors.size < items.length)
+    void invalidateProduct(productId)
+      .catch(() => {})
+      .then(settle)
+  else settle()
 }
 
 /**

@@ -7,11 +7,14 @@
 // Hash key('gate', productId): field `a` = available units (absent = not loaded), field `g` =
 // generation, bumped by every Postgres change that *adds* availability (release, expiry, restock),
 // so a loader that read Postgres before such a change can't install its stale value afterwards.
+// Field `x` = the product is unknown or no longer sold: the gate does not vouch for it at all, so
+// such orders get the full path's answer (422), never the checkout door's 409.
 import type Redis from 'ioredis'
 import { sql } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { counter } from '../../infra/metrics'
 import { key, redis, redisUsable, withRedis } from '../../infra/redis'
+import { isUuid } from '../../lib/uuid'
 
 /** Loaded counters expire so that any drift we failed to see heals by itself. */
 const GATE_TTL_SECONDS = 600
@@ -24,27 +27,21 @@ export const gateMetrics = {
   loads: counter('inventory_gate_loads_total', 'Gate counters loaded from Postgres on a miss'),
 }
 
-// KEYS = gate hashes, ARGV = quantities. All-or-nothing: checks every line before decrementing any.
-// Returns {1} passed, {0, i...} sold out (1-based line indexes), {-1, i} line i not loaded.
-const RESERVE = `
-local short = {}
-for i = 1, #KEYS do
-  local a = redis.call('HGET', KEYS[i], 'a')
-  if not a then return {-1, i} end
-  if tonumber(a) < tonumber(ARGV[i]) then short[#short + 1] = i end
-end
-if #short > 0 then return {0, unpack(short)} end
-for i = 1, #KEYS do redis.call('HINCRBY', KEYS[i], 'a', -tonumber(ARGV[i])) end
-return {1}`
-
-// KEYS[1]; ARGV = value, expected generation, ttl, force. Installs `a` only if no availability-
-// adding change happened since the caller read the generation. Returns -1 stale, 0 kept existing,
-// 1 loaded, 2 corrected (force and the value differed).
+// KEYS[1]; ARGV = value ('' = not sold), expected generation, ttl, force. Installs `a` only if no
+// availability-adding change happened since the caller read the generation. Returns -1 stale,
+// 0 kept existing, 1 loaded, 2 corrected (force and the value differed).
 const LOAD = `
 local g = redis.call('HGET', KEYS[1], 'g') or '0'
 if g ~= ARGV[2] then return -1 end
+if ARGV[1] == '' then
+  redis.call('HDEL', KEYS[1], 'a')
+  redis.call('HSET', KEYS[1], 'x', '1')
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+  return 1
+end
 local cur = redis.call('HGET', KEYS[1], 'a')
 if cur and ARGV[4] ~= '1' then return 0 end
+redis.call('HDEL', KEYS[1], 'x')
 redis.call('HSET', KEYS[1], 'a', ARGV[1])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 if cur and cur ~= ARGV[1] then return 2 end
@@ -62,35 +59,48 @@ for i = 1, n do
 end
 return n`
 
-// KEYS[1] = a marker that forces the slow path (e.g. the request's Idempotency-Key was already
-// claimed: a retry must replay, not be refused), KEYS[2..] = gate hashes, ARGV = quantities.
-// Read-only. Returns {1} enough (let the full path decide), {-1} marker present, {-2} a counter not
-// loaded, {0, i...} sold out (1-based line indexes among the gate keys).
-const PEEK = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
+// KEYS[1]. The product is no longer sold: drop its counter, mark it, and bump the generation so a
+// load that read Postgres before the deletion cannot reinstall a counter.
+const RETIRE = `
+redis.call('HINCRBY', KEYS[1], 'g', 1)
+redis.call('HDEL', KEYS[1], 'a')
+redis.call('HSET', KEYS[1], 'x', '1')
+redis.call('EXPIRE', KEYS[1], ${GATE_TTL_SECONDS})
+return 1`
+
+// Takes units, all or nothing (checks every line before decrementing any). KEYS[1] = a marker that
+// makes the call back off (the checkout door: the request's Idempotency-Key was already claimed, so
+// a retry must replay, not be refused), checked only when ARGV[1] == '1'; KEYS[2..] = gate hashes,
+// ARGV[2..] = quantities. Returns {1} taken, {-1} marker present, {-2} a counter not loaded,
+// {-3} a product not sold (Postgres decides), {0, i...} short (1-based line indexes). Only {1}
+// changes anything.
+const TAKE = `
+if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
 local short = {}
 for i = 2, #KEYS do
+  if redis.call('HEXISTS', KEYS[i], 'x') == 1 then return {-3} end
   local a = redis.call('HGET', KEYS[i], 'a')
   if not a then return {-2} end
-  if tonumber(a) < tonumber(ARGV[i - 1]) then short[#short + 1] = i - 1 end
+  if tonumber(a) < tonumber(ARGV[i]) then short[#short + 1] = i - 1 end
 end
 if #short > 0 then return {0, unpack(short)} end
+for i = 2, #KEYS do redis.call('HINCRBY', KEYS[i], 'a', -tonumber(ARGV[i])) end
 return {1}`
 
 type GateRedis = Redis & {
-  gatePeek(n: number, ...args: (string | number)[]): Promise<number[]>
-  gateReserve(n: number, ...args: (string | number)[]): Promise<number[]>
-  gateLoad(k: string, value: number, gen: string, ttl: number, force: string): Promise<number>
+  gateTake(n: number, ...args: (string | number)[]): Promise<number[]>
+  gateLoad(k: string, value: number | '', gen: string, ttl: number, force: string): Promise<number>
+  gateRetire(k: string): Promise<number>
   gateAdjust(n: number, ...args: (string | number)[]): Promise<number>
 }
 
 const defined = new WeakSet<Redis>()
 function gateClient(r: Redis): GateRedis {
   if (!defined.has(r)) {
-    r.defineCommand('gatePeek', { lua: PEEK })
-    r.defineCommand('gateReserve', { lua: RESERVE })
+    r.defineCommand('gateTake', { lua: TAKE })
     r.defineCommand('gateLoad', { numberOfKeys: 1, lua: LOAD })
     r.defineCommand('gateAdjust', { lua: ADJUST })
+    r.defineCommand('gateRetire', { numberOfKeys: 1, lua: RETIRE })
     defined.add(r)
     // Changes made while Redis was unreachable never reached the counters: reconcile on return.
     r.on('ready', () => {
@@ -106,13 +116,27 @@ let reconciling: Promise<number> | null = null
 
 const gateKey = (productId: string) => key('gate', productId)
 
+type Line = { productId: string; quantity: number }
+
+/** One TAKE call; `marker` null = no marker to respect (its key slot then repeats a gate key). */
+function take(g: GateRedis, lines: readonly Line[], marker: string | null): Promise<number[]> {
+  const keys = lines.map((l) => gateKey(l.productId))
+  return g.gateTake(keys.length + 1, marker ?? (keys[0] as string), ...keys, marker ? '1' : '0', ...lines.map((l) => l.quantity))
+}
+
+/** The products of TAKE's {0, i...} answer. */
+function shortOf(res: number[], lines: readonly Line[]): string[] {
+  gateMetrics.rejections.inc()
+  return res.slice(1).map((i) => (lines[i - 1] as Line).productId)
+}
+
 export type GateResult = { ok: true } | { ok: false; productIds: string[] } | null
 
 /**
  * Takes `quantity` of every line from the gate, all or nothing. null = Redis unavailable (the
  * caller proceeds on Postgres alone); {ok:false} = sold out according to the gate.
  */
-export async function gateReserve(lines: { productId: string; quantity: number }[]): Promise<GateResult> {
+export async function gateReserve(lines: Line[]): Promise<GateResult> {
   // After an outage the counters may be low (restocks and releases they never heard of): don't let
   // them refuse anyone until they are reloaded — every caller waits for the one reconcile.
   if (stale && redisUsable()) await reconcileGate().catch(() => 0)
@@ -120,14 +144,11 @@ export async function gateReserve(lines: { productId: string; quantity: number }
   return withRedis(
     async (r) => {
       const g = gateClient(r)
-      const keys = lines.map((l) => gateKey(l.productId))
       for (let attempt = 0; attempt < 5; attempt++) {
-        const res = await g.gateReserve(keys.length, ...keys, ...lines.map((l) => l.quantity))
+        const res = await take(g, lines, null)
         if (res[0] === 1) return { ok: true } as const
-        if (res[0] === 0) {
-          gateMetrics.rejections.inc()
-          return { ok: false, productIds: res.slice(1).map((i) => (lines[i - 1] as { productId: string }).productId) } as const
-        }
+        if (res[0] === 0) return { ok: false, productIds: shortOf(res, lines) } as const
+        if (res[0] !== -2) return null
         await loadGate(
           g,
           lines.map((l) => l.productId),
@@ -144,32 +165,33 @@ export async function gateReserve(lines: { productId: string; quantity: number }
   )
 }
 
+export type Admission = { admitted: true } | { admitted: false; soldOut: string[] } | null
+
 /**
- * The sold-out fast path: which products the gate already knows cannot cover these lines, in one
- * read-only Redis call and without touching Postgres. null = it can't say (Redis unusable, a
- * counter not loaded, counters possibly stale after an outage, or `unlessKey` exists) — the caller
- * then takes the full path, which stays the only place stock is taken.
+ * The checkout's door (gated strategy): in one Redis call, either refuse the lines the gate knows
+ * are sold out, or take the units from the counters right away, so that no more requests go on to
+ * Postgres than there are units (a peek would let the whole crowd through while the first buyers'
+ * reservations are still on their way). null = the gate can't say (Redis unusable, counters
+ * possibly stale after an outage, a product it does not vouch for, or `unlessKey` exists) and took
+ * nothing. Whoever holds an admission must hand it to the reservation or give it back.
  */
-export async function gateSoldOut(lines: readonly { productId: string; quantity: number }[], unlessKey: string): Promise<string[] | null> {
+export async function gateAdmit(lines: readonly Line[], unlessKey: string): Promise<Admission> {
   if (stale || reconciling || !redisUsable()) return null
-  return withRedis(
+  return withRedis<Admission>(
     async (r) => {
       const g = gateClient(r)
-      const keys = [unlessKey, ...lines.map((l) => gateKey(l.productId))]
-      const peek = () => g.gatePeek(keys.length, ...keys, ...lines.map((l) => l.quantity))
-      let res = await peek()
+      let res = await take(g, lines, unlessKey)
       if (res[0] === -2) {
-        // Cold counters (first buyers of a sale): load them once per process, then look again,
-        // so the crowd behind the first request is already answered by the gate.
+        // Cold counters (first buyers of a sale): load them once per process, then try again.
         await loadGateOnce(
           g,
           lines.map((l) => l.productId),
         )
-        res = await peek()
+        res = await take(g, lines, unlessKey)
       }
+      if (res[0] === 1) return { admitted: true }
       if (res[0] !== 0) return null
-      gateMetrics.rejections.inc()
-      return res.slice(1).map((i) => (lines[i - 1] as { productId: string }).productId)
+      return { admitted: false, soldOut: shortOf(res, lines) }
     },
     () => null,
   )
@@ -191,13 +213,16 @@ function loadGateOnce(g: GateRedis, productIds: string[]): Promise<number> {
 async function loadGate(g: GateRedis, productIds: string[], force = false): Promise<number> {
   const gens = await Promise.all(productIds.map((id) => g.hget(gateKey(id), 'g')))
   const rows = await sql<{ productId: string; a: number }[]>`
-    select product_id as "productId", on_hand - reserved as a from inventory where product_id in ${sql(productIds)}`
+    select i.product_id as "productId", i.on_hand - i.reserved as a
+    from inventory i join products p on p.id = i.product_id and p.deleted_at is null
+    where i.product_id in ${sql(productIds)}`
   const avail = new Map(rows.map((r) => [r.productId, Number(r.a)]))
   let corrected = 0
   await Promise.all(
     productIds.map(async (id, i) => {
-      // A product without an inventory row gets a 0 counter: Postgres answers 404 for it anyway.
-      const res = await g.gateLoad(gateKey(id), avail.get(id) ?? 0, gens[i] ?? '0', GATE_TTL_SECONDS, force ? '1' : '0')
+      // Unknown or deleted products are marked "not sold" (''), so the gate never answers for them.
+      const value = avail.get(id)
+      const res = await g.gateLoad(gateKey(id), value ?? '', gens[i] ?? '0', GATE_TTL_SECONDS, force ? '1' : '0')
       if (res === 1) gateMetrics.loads.inc()
       if (res === 2) corrected++
     }),
@@ -247,7 +272,7 @@ export function reconcileGate(): Promise<number> {
       do {
         const [next, keys] = await g.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
         cursor = next
-        const ids = keys.map((k) => k.slice(prefix.length)).filter((id) => /^[0-9a-f-]{36}$/.test(id))
+        const ids = keys.map((k) => k.slice(prefix.length)).filter(isUuid)
         if (ids.length) fixed += await loadGate(g, ids, true)
       } while (cursor !== '0')
     } catch (err) {
@@ -261,6 +286,18 @@ export function reconcileGate(): Promise<number> {
     reconciling = null
   })
   return reconciling
+}
+
+/** A product was deleted: the gate stops vouching for it (the full path answers 422 from now on). */
+export async function gateRetire(productId: string): Promise<void> {
+  await withRedis(
+    async (r) => {
+      await gateClient(r).gateRetire(gateKey(productId))
+    },
+    () => {
+      if (redis()) stale = true
+    },
+  )
 }
 
 /** Reloads the named counters from Postgres (after the database contradicted the gate). */

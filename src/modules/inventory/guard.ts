@@ -4,6 +4,7 @@
 // behind it, so a bug that slips past this function still cannot oversell.
 import type { MovementKind } from '../../../db/schema'
 import { ValidationProblem } from '../../lib/errors'
+import { isUuid } from '../../lib/uuid'
 
 /** Largest quantity one order line may reserve (the orders module validates the same bound). */
 export const MAX_RESERVE_QUANTITY = 1000
@@ -11,8 +12,6 @@ export const MAX_RESERVE_QUANTITY = 1000
 export const MAX_RESTOCK_QUANTITY = 10_000_000
 /** Most distinct products one order may reserve at once. */
 export const MAX_RESERVE_LINES = 100
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export type StockLine = { productId: string; quantity: number }
 
@@ -35,8 +34,7 @@ export function guardStockChange(kind: MovementKind | 'create', lines: readonly 
   const max = kind === 'restock' || kind === 'adjust' || kind === 'create' ? MAX_RESTOCK_QUANTITY : MAX_RESERVE_QUANTITY
   const merged = new Map<string, number>()
   lines.forEach((l, i) => {
-    if (typeof l?.productId !== 'string' || !UUID.test(l.productId))
-      throw ValidationProblem.field(`${field}.${i}.productId`, 'must be a UUID')
+    if (!isUuid(l?.productId)) throw ValidationProblem.field(`${field}.${i}.productId`, 'must be a UUID')
     if (kind === 'create' && l.quantity === 0) {
       merged.set(l.productId, 0)
       return

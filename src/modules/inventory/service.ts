@@ -6,12 +6,11 @@ import { inventory } from '../../../db/schema'
 import { config } from '../../config'
 import { type DbOrTx, db, type Tx } from '../../infra/db'
 import { counter, histogram } from '../../infra/metrics'
-import { decodeCursor, type Page, toPage } from '../../lib/cursor'
-import { ValidationProblem } from '../../lib/errors'
+import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
 import { invalidateProduct } from '../catalog/cache'
 import { enqueueReservation } from './batcher'
 import { ContentionError, OutOfStockError, ProductInventoryNotFound } from './errors'
-import { gateAdjust, gateRefresh, gateReserve, gateSoldOut, reconcileGate as reconcile } from './gate'
+import { gateAdjust, gateAdmit, gateRefresh, gateReserve, gateRetire, reconcileGate as reconcile } from './gate'
 import { guardStockChange } from './guard'
 import { emitStockEvents, insertMovements, raw, type StockRow } from './store'
 import { reserveConditional, reserveOptimistic, reservePessimistic } from './strategies'
@@ -29,23 +28,46 @@ const reserveSeconds = histogram(
   [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
 )
 
+/** Units a request already took from the gate at the door; `done` once handed over or given back. */
+export type GateTicket = { lines: readonly ReserveLine[]; done: boolean }
+
 /**
- * The flash-sale fast path (gated strategy only): throws OutOfStockError when the Redis gate
- * already knows the lines cannot be served — no Postgres round trip, no reservation. Anything the
- * gate can't vouch for (Redis down, counters unloaded or stale, or `unlessKey` present in Redis)
- * returns quietly and the caller takes the full path. Never takes stock.
+ * The flash-sale door (gated strategy only), before any Postgres work: throws OutOfStockError when
+ * the Redis gate knows the lines cannot be served, otherwise takes the units from the gate and
+ * returns a ticket for them. Pass the ticket to reserveForOrder (which then owns it) and call
+ * returnGateTicket when the request ends, whatever happened (a no-op once handed over). null = the
+ * gate can't vouch (Redis down, counters unloaded or stale, or `unlessKey` present in Redis): take
+ * the full path. The Postgres conditional UPDATE stays the fence either way.
  */
-export async function refuseIfKnownSoldOut(
+export async function admitAtTheDoor(
   lines: readonly ReserveLine[],
   unlessKey: string,
   strategy: Strategy = config.INVENTORY_STRATEGY,
-): Promise<void> {
-  if (strategy !== 'gated') return
-  const short = await gateSoldOut(guardStockChange('reserve', lines), unlessKey)
-  if (short?.length) {
+): Promise<GateTicket | null> {
+  if (strategy !== 'gated') return null
+  const checked = guardStockChange('reserve', lines)
+  const res = await gateAdmit(checked, unlessKey)
+  if (!res) return null
+  if (!res.admitted) {
     reservationsTotal.inc({ strategy: 'gated-fast-path', outcome: 'out_of_stock' })
-    throw new OutOfStockError(short)
+    throw new OutOfStockError(res.soldOut)
   }
+  return { lines: checked, done: false }
+}
+
+/** Gives a ticket's units back to the gate unless a reservation took it over. */
+export async function returnGateTicket(ticket: GateTicket): Promise<void> {
+  if (ticket.done) return
+  ticket.done = true
+  await gateAdjust(
+    ticket.lines.map((l) => ({ productId: l.productId, delta: l.quantity })),
+    'compensate',
+  )
+}
+
+/** The product was deleted (after the commit): the checkout door stops answering for it. */
+export async function retireProductStock(productId: string): Promise<void> {
+  await gateRetire(productId)
 }
 
 /** Creates the inventory row of a new product (inside the product's transaction). */
@@ -76,7 +98,7 @@ export async function availableByProductIds(tx: DbOrTx, productIds: string[]): P
  * code 'out_of_stock', extra { productIds }) when any line lacks stock.
  */
 export async function reserveForOrder(
-  input: { orderId: string; lines: ReserveLine[]; expiresAt: Date; persist: (tx: Tx) => Promise<void> },
+  input: { orderId: string; lines: ReserveLine[]; expiresAt: Date; persist: (tx: Tx) => Promise<void>; ticket?: GateTicket | null },
   strategy: Strategy = config.INVENTORY_STRATEGY,
 ): Promise<void> {
   const lines = guardStockChange('reserve', input.lines)
@@ -84,7 +106,7 @@ export async function reserveForOrder(
   const end = reserveSeconds.startTimer({ strategy })
   let outcome = 'error'
   try {
-    if (strategy === 'gated') await reserveGated(input, lines)
+    if (strategy === 'gated') await reserveGated(input, lines, takeTicket(input.ticket, lines))
     else {
       if (strategy === 'pessimistic') await reservePessimistic(input, lines)
       else await reserveOptimistic(input, lines)
@@ -105,13 +127,28 @@ export async function reserveForOrder(
   }
 }
 
+/** True when the ticket covers exactly these lines: the reservation then owns its units. */
+function takeTicket(ticket: GateTicket | null | undefined, lines: ReserveLine[]): boolean {
+  if (!ticket || ticket.done) return false
+  const same =
+    ticket.lines.length === lines.length &&
+    ticket.lines.every((l, i) => l.productId === lines[i]?.productId && l.quantity === lines[i]?.quantity)
+  if (same) ticket.done = true
+  return same
+}
+
 /**
- * Gate first (sold out → 409 without touching Postgres), then the conditional UPDATE: single-line
- * orders through the per-product group-commit batcher, multi-line orders in one transaction.
- * Any failure after the gate passed gives the units back to the gate.
+ * Gate first (sold out → 409 without touching Postgres; skipped when the door already took the
+ * units: `admitted`), then the conditional UPDATE: single-line orders through the per-product
+ * group-commit batcher, multi-line orders in one transaction. Any failure after the gate passed
+ * gives the units back to the gate.
  */
-async function reserveGated(input: { orderId: string; expiresAt: Date; persist: (tx: Tx) => Promise<void> }, lines: ReserveLine[]) {
-  const gate = await gateReserve(lines)
+async function reserveGated(
+  input: { orderId: string; expiresAt: Date; persist: (tx: Tx) => Promise<void> },
+  lines: ReserveLine[],
+  admitted: boolean,
+) {
+  const gate = admitted ? ({ ok: true } as const) : await gateReserve(lines)
   if (gate && !gate.ok) throw new OutOfStockError(gate.productIds)
   try {
     if (lines.length === 1) {
@@ -269,10 +306,7 @@ export type MovementView = {
 /** The ledger of one product, newest first (UUIDv7 ids sort by time). */
 export async function listMovements(productId: string, limit: number, cursor?: string): Promise<Page<MovementView>> {
   await getInventory(productId)
-  const after = decodeCursor(cursor, 1)?.[0]
-  if (after !== undefined && (typeof after !== 'string' || !/^[0-9a-f-]{36}$/.test(after))) {
-    throw ValidationProblem.field('cursor', 'is not a cursor returned by this endpoint')
-  }
+  const after = decodeIdCursor(cursor)
   const rows = await db.execute<{
     id: string
     kind: string

@@ -16,8 +16,8 @@ import { mailLog, users } from '../../../db/schema'
 import { config } from '../../config'
 import { db } from '../../infra/db'
 import { counter } from '../../infra/metrics'
-import { decodeCursor, type Page, toPage } from '../../lib/cursor'
-import { NotFoundError, ValidationProblem } from '../../lib/errors'
+import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
+import { NotFoundError } from '../../lib/errors'
 import { getProductsForOrder } from '../catalog/service'
 import { getOrder } from '../orders/service'
 import { OrderEventPayload } from './model'
@@ -169,10 +169,7 @@ export type MailQuery = { limit: number; cursor?: string; orderId?: string; kind
 
 /** Admin listing, newest first; cursor = last id (UUIDv7). */
 export async function listMail(q: MailQuery): Promise<Page<MailRow>> {
-  const key = decodeCursor(q.cursor, 1) as [string] | undefined
-  if (key && (typeof key[0] !== 'string' || !/^[0-9a-f-]{36}$/i.test(key[0]))) {
-    throw ValidationProblem.field('cursor', 'is not a cursor returned by this endpoint')
-  }
+  const after = decodeIdCursor(q.cursor)
   const rows = await db
     .select()
     .from(mailLog)
@@ -180,7 +177,7 @@ export async function listMail(q: MailQuery): Promise<Page<MailRow>> {
       and(
         q.orderId ? eq(mailLog.orderId, q.orderId) : undefined,
         q.kind ? eq(mailLog.kind, q.kind) : undefined,
-        key ? lt(mailLog.id, key[0]) : undefined,
+        after ? lt(mailLog.id, after) : undefined,
       ),
     )
     .orderBy(desc(mailLog.id))

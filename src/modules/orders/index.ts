@@ -4,8 +4,7 @@ import { Elysia } from 'elysia'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
 import { claimedMarkerKey, idempotencyPlugin, parseIdempotencyKey } from '../../plugins/idempotency'
-import { getProductBody } from '../catalog/service'
-import { refuseIfKnownSoldOut } from '../inventory/service'
+import { admitAtTheDoor, type GateTicket, returnGateTicket } from '../inventory/service'
 import { startPayment } from '../payments/service'
 import {
   AdminStatusBody,
@@ -21,17 +20,24 @@ import {
 import { cancelOrder, createOrder, getOrder, listOrders, mergeLines, setStatusByAdmin } from './service'
 
 /**
- * Sold-out fast path for checkout (flash sales): when the Redis gate already knows the items are
- * gone, answer 409 out_of_stock before the Idempotency-Key is claimed in Postgres. Like a
- * validation failure, this rejection happens before the request executes, so nothing is written
- * and nothing is stored under the key (Stripe's rule): a retry is evaluated afresh. A retry whose
- * key was already claimed skips this check (marker in Redis) and gets the stored response.
- * The same line validation as the full path runs first, and unknown or deleted products (checked
- * through the product cache) are left to the full path, so every answer here is one the full path
- * would also give. Runs after `auth` and before `idempotent` (macros run in the listed order).
+ * The checkout's door for flash sales (gated strategy): before the Idempotency-Key is claimed in
+ * Postgres, the Redis gate either answers 409 out_of_stock (it knows the items are gone) or takes
+ * the units at once and hands the request a ticket for them. So no more requests go on to Postgres
+ * than there are units, and the crowd behind them is answered from Redis alone.
+ * - A refusal happens before the request executes, like a validation failure: nothing is written
+ *   and nothing is stored under the key (Stripe's rule); a retry is evaluated afresh. A retry whose
+ *   key was already claimed skips the door (marker in Redis) and gets the stored response.
+ * - The ticket goes to the reservation, which owns it from then on; if the request ends any other
+ *   way (validation, idempotency replay or conflict, unknown product, an error), afterResponse
+ *   gives the units back.
+ * - The same line validation as the full path runs first, and the gate does not vouch for unknown
+ *   or deleted products (the full path answers 422 for them), so every refusal here is one the
+ *   full path would also give. Runs after `auth` and before `idempotent` (macros run in order).
  */
-const soldOutFastPath = new Elysia({ name: 'orders-sold-out-fast-path' }).macro({
-  soldOutFastPath(enabled: boolean) {
+const tickets = new WeakMap<Request, GateTicket>()
+
+const checkoutDoor = new Elysia({ name: 'orders-checkout-door' }).macro({
+  checkoutDoor(enabled: boolean) {
     if (!enabled) return
     return {
       async beforeHandle(ctx: { body: unknown; request: Request }) {
@@ -40,9 +46,12 @@ const soldOutFastPath = new Elysia({ name: 'orders-sold-out-fast-path' }).macro(
         const idemKey = ctx.request.headers.get('idempotency-key')
         if (!body?.items?.length || body.fromCart !== undefined || !user || !idemKey) return
         const lines = mergeLines(body.items)
-        const known = await Promise.all(lines.map((l) => getProductBody(l.productId)))
-        if (known.some((p) => p === null)) return
-        await refuseIfKnownSoldOut(lines, claimedMarkerKey(user.id, parseIdempotencyKey(idemKey)))
+        const ticket = await admitAtTheDoor(lines, claimedMarkerKey(user.id, parseIdempotencyKey(idemKey)))
+        if (ticket) tickets.set(ctx.request, ticket)
+      },
+      afterResponse({ request }: { request: Request }) {
+        const ticket = tickets.get(request)
+        if (ticket) void returnGateTicket(ticket).catch(() => {})
       },
     }
   },
@@ -50,19 +59,19 @@ const soldOutFastPath = new Elysia({ name: 'orders-sold-out-fast-path' }).macro(
 
 export const ordersModule = new Elysia({ name: 'orders', tags: ['orders'] })
   .use(authPlugin)
-  .use(soldOutFastPath)
+  .use(checkoutDoor)
   .use(idempotencyPlugin)
   .post(
     '/orders',
     async ({ user, body, request, set }) => {
-      const order = await createOrder(user.id, body, parseIdempotencyKey(request.headers.get('idempotency-key')))
+      const order = await createOrder(user.id, body, parseIdempotencyKey(request.headers.get('idempotency-key')), tickets.get(request))
       set.status = 201
       set.headers.location = `/api/v1/orders/${order.id}`
       return order
     },
     {
       auth: 'customer',
-      soldOutFastPath: true,
+      checkoutDoor: true,
       idempotent: true,
       body: CreateOrderBody,
       detail: {

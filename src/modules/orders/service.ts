@@ -6,14 +6,14 @@ import { type OrderStatus, orders, payments } from '../../../db/schema'
 import { config } from '../../config'
 import { db, sql as pg, type Tx } from '../../infra/db'
 import { logger } from '../../infra/logger'
-import { decodeCursor, type Page, toPage } from '../../lib/cursor'
+import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
 import { emitEvent } from '../../lib/outbox'
 import { isUniqueViolation } from '../../lib/pg-errors'
 import type { AuthUser } from '../../plugins/auth'
 import { cartLines, clearCart } from '../cart/service'
 import { getProductsForOrder } from '../catalog/service'
-import { releaseReservations, reserveForOrder } from '../inventory/service'
+import { type GateTicket, releaseReservations, reserveForOrder } from '../inventory/service'
 import { runAfterCommit, settleCancellation } from '../payments/service'
 import { type CreateOrderBody, MAX_LINE_QUANTITY, MAX_ORDER_LINES, type OrderCreated, type OrderView } from './model'
 import { transition } from './state'
@@ -57,9 +57,15 @@ function rawIndex(items: Line[], productId: string, fallback: number): number {
 /**
  * Checkout. Nothing is written unless every line is reserved: the order rows are written by
  * `persist` inside the inventory engine's transaction (possibly one savepoint of a group commit,
- * so it only uses the tx it is given and does no other I/O).
+ * so it only uses the tx it is given and does no other I/O). `ticket`: units the request already
+ * took from the gate at the door (see index.ts).
  */
-export async function createOrder(userId: string, body: CreateOrderBody, idempotencyKey: string | null): Promise<OrderCreated> {
+export async function createOrder(
+  userId: string,
+  body: CreateOrderBody,
+  idempotencyKey: string | null,
+  ticket?: GateTicket | null,
+): Promise<OrderCreated> {
   const { lines, field } = await requestedLines(userId, body)
   const products = await getProductsForOrder(
     db,
@@ -112,7 +118,7 @@ export async function createOrder(userId: string, body: CreateOrderBody, idempot
   }
 
   try {
-    await reserveForOrder({ orderId: id, lines, expiresAt, persist })
+    await reserveForOrder({ orderId: id, lines, expiresAt, persist, ticket })
   } catch (err) {
     // A second execution of the same key (the first claim was presumed dead): return the first order.
     if (idempotencyKey && isUniqueViolation(err, 'orders_user_idempotency_key')) {
@@ -143,11 +149,11 @@ export async function createOrder(userId: string, body: CreateOrderBody, idempot
 
 /** The user's orders, newest first (UUIDv7 ids are time-ordered). */
 export async function listOrders(userId: string, limit: number, cursor?: string): Promise<Page<OrderView>> {
-  const after = decodeCursor(cursor, 1)
+  const after = decodeIdCursor(cursor)
   const rows = await db
     .select()
     .from(orders)
-    .where(and(eq(orders.userId, userId), after ? lt(orders.id, String(after[0])) : undefined))
+    .where(and(eq(orders.userId, userId), after ? lt(orders.id, after) : undefined))
     .orderBy(desc(orders.id))
     .limit(limit + 1)
   const page = toPage(rows, limit, (r) => [r.id])

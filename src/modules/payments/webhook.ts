@@ -10,6 +10,7 @@ import { paymentWebhookEvents } from '../../../db/schema'
 import { config } from '../../config'
 import { db } from '../../infra/db'
 import { BadRequestError, UnauthorizedError, ValidationProblem } from '../../lib/errors'
+import { isUuid } from '../../lib/uuid'
 import { type AfterCommit, runAfterCommit, settlePaymentFailureTx, settlePaymentSuccessTx } from './service'
 
 export const SIGNATURE_HEADER = 'stampede-signature'
@@ -44,8 +45,6 @@ export const WebhookEvent = T.Object({
   }),
 })
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /** Verifies, parses and applies one webhook delivery; `duplicate` when the event id was seen. */
 export async function handleWebhook(rawBody: string, signature: string | null): Promise<{ received: true; duplicate: boolean }> {
   verifySignature(rawBody, signature)
@@ -55,7 +54,7 @@ export async function handleWebhook(rawBody: string, signature: string | null): 
   } catch {
     throw new BadRequestError('Webhook body is not JSON', 'malformed_body')
   }
-  if (!Value.Check(WebhookEvent, event) || !UUID_RE.test((event as { data: { paymentId: string } }).data.paymentId)) {
+  if (!Value.Check(WebhookEvent, event) || !isUuid((event as { data: { paymentId: string } }).data.paymentId)) {
     const errors = [...Value.Errors(WebhookEvent, event)].map((e) => ({
       field: e.path.replace(/^\//, '').replaceAll('/', '.') || 'body',
       message: e.message,

@@ -2,7 +2,7 @@
 import { asc, eq, gt, sql } from 'drizzle-orm'
 import { users } from '../../../db/schema'
 import { db } from '../../infra/db'
-import { decodeCursor, type Page, toPage } from '../../lib/cursor'
+import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
 import { ConflictError, NotFoundError, ValidationProblem } from '../../lib/errors'
 import type { Role } from '../../plugins/auth'
 import type { PublicUser } from '../auth/model'
@@ -12,15 +12,11 @@ import { MAX_PAGE } from './model'
 /** Oldest first by id (UUIDv7 ids are time-ordered), so new sign-ups never shift earlier pages. */
 export async function listUsers(limit = 20, cursor?: string): Promise<Page<PublicUser>> {
   if (limit < 1 || limit > MAX_PAGE) throw ValidationProblem.field('limit', `must be from 1 to ${MAX_PAGE}`)
-  const after = decodeCursor(cursor, 1)
-  const afterId = after?.[0]
-  if (after && (typeof afterId !== 'string' || !/^[0-9a-f-]{36}$/i.test(afterId))) {
-    throw ValidationProblem.field('cursor', 'is not a cursor returned by this endpoint')
-  }
+  const afterId = decodeIdCursor(cursor)
   const rows = await db
     .select()
     .from(users)
-    .where(afterId ? gt(users.id, afterId as string) : undefined)
+    .where(afterId ? gt(users.id, afterId) : undefined)
     .orderBy(asc(users.id))
     .limit(limit + 1)
   return toPage(rows.map(toPublicUser), limit, (u) => [u.id])
