@@ -79,8 +79,8 @@ describe('stalled jobs', () => {
     expect(delivered).toHaveLength(1)
     expect(delivered[0]!.replace(/\r\n\s+/g, ' ')).toContain(`Message-ID: <order_confirmation.${orderId}@stampede.local>`)
     expect(delivered[0]).toContain('Stall Lamp')
-    const job = await emails.getJob(eventId)
-    expect(await job?.getState()).toBe('completed')
+    // mail_log says 'sent' as soon as SMTP accepted; BullMQ marks the job completed a moment later.
+    await waitFor('the job to complete', async () => (await (await emails.getJob(eventId))?.getState()) === 'completed')
     expect(b.output()).toContain('job stalled')
 
     // Running the same job again (a duplicate publish) sends nothing more.
@@ -136,7 +136,11 @@ describe('stalled jobs', () => {
     )
     expect(smtp.accepted.filter((m) => m.includes(orderId))).toHaveLength(1)
     // A worker-only process serves its own /metrics: durations of the jobs it ran, queue depth.
-    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+    // (the job's duration is observed when BullMQ completes it, a moment after mail_log says 'sent')
+    const metrics = await waitFor('the completed job in /metrics', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+      return text.includes('status="completed"} 1') ? text : null
+    })
     expect(metrics).toMatch(/bullmq_job_duration_seconds_count\{queue="order-emails",name="send-confirmation",status="completed"\} 1/)
     expect(metrics).toContain('bullmq_queue_jobs{queue="order-emails",state="waiting"}')
     expect(await d.stop('SIGTERM')).toBe(0)
