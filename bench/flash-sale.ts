@@ -7,7 +7,8 @@
 // non-zero on any oversell, unexpected status (5xx, timeouts) or ledger mismatch (CI runs it).
 // env: DATABASE_URL / REDIS_URL (servers), K6 (binary), RATE, DEEP_RATE, HEALTH_RATE, DURATION,
 // VUS, STOCK, BUYERS, BENCH_POOL_MAX, STRATEGIES (comma-separated subset), ONLY=sale (skip the
-// deep-stock and engine-only rows: a quick look at the sold-out sale). API logs (warn and
+// deep-stock and engine-only rows: a quick look at the sold-out sale) or ONLY=deep (the deep-stock
+// HTTP sale alone), BENCH_CPU_PROF=<dir> (a .cpuprofile per API/worker process). API logs (warn and
 // above) go to bench/results/api-<run>-<port>-<n>.log.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -18,6 +19,7 @@ import { computeRatios, median, printTable, type Row, type Strategy } from './fl
 const STRATEGIES = (process.env.STRATEGIES?.split(',') ?? ['gated', 'pessimistic', 'optimistic']) as Strategy[]
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
+const only = process.env.ONLY === 'sale' || process.env.ONLY === 'deep' ? process.env.ONLY : null
 const runs = Number(args[args.indexOf('--runs') + 1]) > 0 && args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 1
 const env = (k: string, d: string) => process.env[k] ?? d
 const P = {
@@ -92,7 +94,9 @@ const procEnv = (extra: Record<string, string>) => ({
 })
 
 async function spawnApp(extra: Record<string, string>, port?: number): Promise<{ proc: Bun.Subprocess; url: string }> {
-  const proc = Bun.spawn(['bun', resolve(root, 'src/index.ts')], {
+  // BENCH_CPU_PROF=<dir>: each process writes a V8 .cpuprofile there when it exits (profiling).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+  const proc = Bun.spawn(['bun', ...prof, resolve(root, 'src/index.ts')], {
     env: procEnv({ ...extra, ...(port ? { PORT: String(port) } : {}) }),
     // API logs (warnings and errors: LOG_LEVEL=warn) go to a file so a 5xx can be explained.
     stdout: Bun.file(resolve(tmp, `api-${runId}-${port ?? 'worker'}-${procs.size}.log`)),
@@ -346,7 +350,7 @@ try {
       const apis = await Promise.all([0, 1].map(() => spawnApp({ ROLE: 'api', INVENTORY_STRATEGY: strategy }, freePort())))
       const urls = apis.map((a) => a.url)
       const pids = apis.map((a) => a.proc.pid)
-      if (strategy === 'gated') {
+      if (strategy === 'gated' && only !== 'deep') {
         // Baseline in the same run, same instances, same arrival model.
         const h = await runK6({ MODE: 'health', BASE_URLS: urls.join(','), RATE: String(P.healthRate) }, pids)
         rows.push({
@@ -370,9 +374,9 @@ try {
         })
         pgbenchTps = await runPgbench()
       }
-      rows.push(await sale('sale', strategy, urls, pids))
-      const full = !smoke && process.env.ONLY !== 'sale'
-      if (full) rows.push(await sale('deep-stock', strategy, urls, pids))
+      if (only !== 'deep') rows.push(await sale('sale', strategy, urls, pids))
+      const full = !smoke && !only
+      if (full || only === 'deep') rows.push(await sale('deep-stock', strategy, urls, pids))
       if (full) rows.push(await engineOnly(strategy, false), await engineOnly(strategy, true))
       await Promise.all(apis.map((a) => stop(a.proc)))
     }
@@ -423,8 +427,8 @@ if (allRuns.length) {
     table: med,
     runs: allRuns,
   }
-  // A quick ONLY=sale look must not overwrite the full run the README quotes.
-  const name = smoke ? 'flash-sale-smoke.json' : process.env.ONLY === 'sale' ? 'flash-sale-only-sale.tmp.json' : 'flash-sale.json'
+  // A quick ONLY=… look must not overwrite the full run the README quotes.
+  const name = smoke ? 'flash-sale-smoke.json' : only ? `flash-sale-only-${only}.tmp.json` : 'flash-sale.json'
   await Bun.write(resolve(root, 'bench/results', name), `${JSON.stringify(result, null, 2)}\n`)
   // Correctness failures always fail the run; client timeouts (an overloaded strategy under an open
   // arrival model) fail only the smoke, where the load is small enough that none may happen.
