@@ -5,7 +5,9 @@
 // UPDATE for the summed quantity, one ledger insert, one COMMIT (one WAL flush for N orders).
 // The inventory row is updated last, so its row lock is held only for the UPDATE + COMMIT.
 // One failing order never sinks the others: the batch is redone with a SAVEPOINT per request.
-// If the summed UPDATE finds too little stock, it is redone one request at a time.
+// If the summed UPDATE finds too little stock, it is redone one request at a time. The happy path
+// does not read the stock first (the gate already vouched for it): only after a product came up
+// short does its next batch check the stock before writing anything.
 import { db, type Tx } from '../../infra/db'
 import { counter, histogram } from '../../infra/metrics'
 import { invalidateProduct } from '../catalog/cache'
@@ -43,6 +45,8 @@ class Batcher {
   private queue: BatchItem[] = []
   private inflight = 0
   private timer: ReturnType<typeof setTimeout> | null = null
+  /** The last batch came up short (sold out, or Redis down and no gate): check the stock first. */
+  short = false
 
   constructor(private readonly productId: string) {}
 
@@ -60,7 +64,7 @@ class Batcher {
     while (this.inflight < MAX_INFLIGHT && this.queue.length > 0) {
       const items = this.queue.splice(0, MAX_BATCH)
       this.inflight++
-      void runBatch(this.productId, items).finally(() => {
+      void runBatch(this, this.productId, items).finally(() => {
         this.inflight--
         // Whatever queued up while we were writing goes now: that is the group commit.
         if (this.queue.length > 0) this.kick()
@@ -86,36 +90,50 @@ export function enqueueReservation(item: Omit<BatchItem, 'resolve' | 'reject'>):
 
 class SumFailed extends Error {}
 /** A persist failed in the pipelined round: the transaction is rolled back and redone with savepoints. */
-class PersistFailed extends Error {}
+class PersistFailed extends Error {
+  constructor(readonly first: unknown) {
+    super('a persist failed in a pipelined batch')
+  }
+}
 
 type Mode = 'pipelined' | 'savepoints' | 'single'
 
-async function runBatch(productId: string, items: BatchItem[]): Promise<void> {
+async function runBatch(batcher: Batcher, productId: string, items: BatchItem[]): Promise<void> {
   batchSize.observe(items.length)
   const errors = new Map<BatchItem, unknown>()
-  let mode: Mode = items.length > 1 ? 'pipelined' : 'savepoints'
+  let mode: Mode = 'pipelined'
   for (let round = 0; round < 3; round++) {
     errors.clear()
     try {
       const found = await db.transaction(async (tx) => {
-        const ptx = raw(tx)
-        const [row] = await ptx<{ a: number }[]>`select on_hand - reserved as a from inventory where product_id = ${productId}`
-        if (!row) return false
         const sum = items.reduce((s, i) => s + i.quantity, 0)
-        // Not enough for everyone: decide request by request (first come, first served).
-        if (mode === 'single' || Number(row.a) < sum) {
-          mode = 'single'
-          await writeOneByOne(tx, productId, items, errors)
-        } else await writeGroup(tx, productId, items, errors, mode)
+        if (mode === 'single' || batcher.short) {
+          const ptx = raw(tx)
+          const [row] = await ptx<{ a: number }[]>`select on_hand - reserved as a from inventory where product_id = ${productId}`
+          if (!row) return false
+          // Not enough for everyone: decide request by request (first come, first served).
+          if (mode === 'single' || Number(row.a) < sum) {
+            mode = 'single'
+            await writeOneByOne(tx, productId, items, errors)
+            return true
+          }
+        }
+        await writeGroup(tx, productId, items, errors, mode)
         return true
       })
       if (!found) {
         for (const i of items) i.reject(new ProductInventoryNotFound(productId))
         return
       }
+      batcher.short = mode === 'single'
       break
     } catch (err) {
       if (err instanceof PersistFailed && mode === 'pipelined') {
+        // One request alone: its own error, nothing to redo for the others.
+        if (items.length === 1) {
+          items[0]!.reject(err.first)
+          return
+        }
         mode = 'savepoints'
         continue
       }
@@ -153,7 +171,8 @@ async function runBatch(productId: string, items: BatchItem[]): Promise<void> {
 async function runPersists(tx: Tx, items: BatchItem[], errors: Map<BatchItem, unknown>, mode: Mode): Promise<BatchItem[]> {
   if (mode === 'pipelined') {
     const results = await Promise.allSettled(items.map((i) => Promise.resolve().then(() => i.persist(tx))))
-    if (results.some((r) => r.status === 'rejected')) throw new PersistFailed()
+    const failed = results.find((r) => r.status === 'rejected')
+    if (failed) throw new PersistFailed(failed.reason)
     return items
   }
   const ptx = raw(tx)
