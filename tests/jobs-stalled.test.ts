@@ -75,6 +75,7 @@ describe('stalled jobs', () => {
       throw err
     })
     expect(sent.attempts).toBe(2) // A's claim, then B's takeover
+    expect(sent.sentAt).toBeInstanceOf(Date)
     const delivered = smtp.accepted.filter((m) => m.includes(orderId))
     expect(delivered).toHaveLength(1)
     expect(delivered[0]!.replace(/\r\n\s+/g, ' ')).toContain(`Message-ID: <order_confirmation.${orderId}@stampede.local>`)

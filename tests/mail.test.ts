@@ -36,6 +36,8 @@ describe('order emails', () => {
 
     const confirmation = await waitFor('the confirmation', () => mailOf(orderId, 'order_confirmation'))
     expect(confirmation).toMatchObject({ status: 'logged', transport: 'log', toAddress: buyer.email, attempts: 1 })
+    expect(confirmation.sentAt).toBeInstanceOf(Date) // a logged row is its own delivery
+    expect(Math.abs(confirmation.sentAt!.getTime() - Date.now())).toBeLessThan(60_000)
     expect(confirmation.subject).toContain(orderId)
     expect(confirmation.textBody).toContain(`Order: ${orderId}`)
     expect(confirmation.textBody).toContain('2 × Tea <b>&</b> Cup @ $12.50 = $25.00')

@@ -23,10 +23,10 @@ export type OrderableProduct = { id: string; name: string; priceCents: number; c
 /** Live (not deleted) products by id, with the price the server will charge. */
 export async function getProductsForOrder(tx: DbOrTx, ids: string[]): Promise<Map<string, OrderableProduct>> {
   if (ids.length === 0) return new Map()
-  const rows = await tx
-    .select({ id: products.id, name: products.name, priceCents: products.priceCents, currency: products.currency })
-    .from(products)
-    .where(and(inArray(products.id, ids), isNull(products.deletedAt)))
+  // Every checkout runs this: fixed SQL text, prepared once per connection by postgres.js.
+  const rows = (await tx.execute(sql`
+    select id, name, price_cents as "priceCents", currency from products
+    where id = any(${`{${ids.join(',')}}`}::uuid[]) and deleted_at is null`)) as unknown as OrderableProduct[]
   return new Map(rows.map((r) => [r.id, r]))
 }
 

@@ -10,7 +10,7 @@
 
 import { Value } from '@sinclair/typebox/value'
 import { UnrecoverableError } from 'bullmq'
-import { and, desc, eq, lt } from 'drizzle-orm'
+import { and, desc, eq, lt, sql } from 'drizzle-orm'
 import nodemailer, { type Transporter } from 'nodemailer'
 import { mailLog, users } from '../../../db/schema'
 import { config } from '../../config'
@@ -55,10 +55,45 @@ async function orderForEmail(orderId: string, raw: unknown): Promise<OrderEventP
   return { userId: order.userId, totalCents: order.totalCents, currency: order.currency, items: order.items }
 }
 
+// Run for every order: named prepared statements (parsed and planned once per connection).
+const findMail = db
+  .select()
+  .from(mailLog)
+  .where(and(eq(mailLog.orderId, sql.placeholder('orderId')), eq(mailLog.kind, sql.placeholder('kind'))))
+  .prepare('mail_find')
+const findRecipient = db
+  .select({ email: users.email, name: users.name })
+  .from(users)
+  .where(eq(users.id, sql.placeholder('userId')))
+  .prepare('mail_recipient')
+
+const p = <T>(name: string) => sql.placeholder(name) as unknown as T
+const insertMail = db
+  .insert(mailLog)
+  .values({
+    id: p('id'), // $defaultFn would run once, when the statement is prepared
+    orderId: p('orderId'),
+    kind: p('kind'),
+    eventId: p('eventId'),
+    toAddress: p('toAddress'),
+    subject: p('subject'),
+    textBody: p('textBody'),
+    htmlBody: p('htmlBody'),
+    transport: p('transport'),
+    status: p('status'),
+    // Drizzle's timestamp encoder cannot take a null placeholder: an ISO string or null, cast here.
+    sentAt: sql`${sql.placeholder('sentAt')}::timestamptz`,
+    attempts: p('attempts'),
+    messageId: p('messageId'),
+  })
+  .onConflictDoNothing({ target: [mailLog.orderId, mailLog.kind] })
+  .returning()
+  .prepare('mail_insert')
+
 async function compose(orderId: string, kind: EmailKind, raw: unknown) {
   const p = await orderForEmail(orderId, raw)
   // The customer account lives in the identity module; read-only lookup of the address.
-  const [user] = await db.select({ email: users.email, name: users.name }).from(users).where(eq(users.id, p.userId))
+  const [user] = await findRecipient.execute({ userId: p.userId })
   if (!user) throw new UnrecoverableError(`order ${orderId}: user ${p.userId} does not exist`)
   const products = await getProductsForOrder(
     db,
@@ -79,37 +114,28 @@ const messageIdOf = (orderId: string, kind: EmailKind) => `<${kind}.${orderId}@s
 /** Sends (or logs) the `kind` email of an order once, however often it is called. */
 export async function sendOrderEmail(input: { orderId: string; kind: EmailKind; payload: unknown; eventId?: string }): Promise<SendResult> {
   const { orderId, kind } = input
-  const find = async () =>
-    (
-      await db
-        .select()
-        .from(mailLog)
-        .where(and(eq(mailLog.orderId, orderId), eq(mailLog.kind, kind)))
-    )[0]
+  const find = async () => (await findMail.execute({ orderId, kind }))[0]
   let row = await find()
   if (row && (row.status === 'sent' || row.status === 'logged')) return { status: 'duplicate', mailId: row.id }
 
   const transport = smtp()
   if (!row) {
     const mail = await compose(orderId, kind, input.payload)
-    const [inserted] = await db
-      .insert(mailLog)
-      .values({
-        orderId,
-        kind,
-        eventId: input.eventId ?? null,
-        toAddress: mail.to,
-        subject: mail.subject,
-        textBody: mail.text,
-        htmlBody: mail.html,
-        transport: transport ? 'smtp' : 'log',
-        status: transport ? 'pending' : 'logged',
-        sentAt: transport ? null : new Date(),
-        attempts: transport ? 0 : 1,
-        messageId: messageIdOf(orderId, kind),
-      })
-      .onConflictDoNothing({ target: [mailLog.orderId, mailLog.kind] })
-      .returning()
+    const [inserted] = await insertMail.execute({
+      id: Bun.randomUUIDv7(),
+      orderId,
+      kind,
+      eventId: input.eventId ?? null,
+      toAddress: mail.to,
+      subject: mail.subject,
+      textBody: mail.text,
+      htmlBody: mail.html,
+      transport: transport ? 'smtp' : 'log',
+      status: transport ? 'pending' : 'logged',
+      sentAt: transport ? null : new Date().toISOString(),
+      attempts: transport ? 0 : 1,
+      messageId: messageIdOf(orderId, kind),
+    })
     if (!transport) {
       if (inserted) mailSent.inc({ transport: 'log', outcome: 'logged' })
       return inserted ? { status: 'logged', mailId: inserted.id } : { status: 'duplicate', mailId: (await find())!.id }
