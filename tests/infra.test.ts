@@ -1,9 +1,10 @@
 // Infrastructure behaviour: slow-query logging, the Redis breaker, and the typed Eden client.
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, spyOn, test } from 'bun:test'
 import { treaty } from '@elysiajs/eden'
 import { sql as dsql } from 'drizzle-orm'
 import { app } from '../src/app'
 import { db } from '../src/infra/db'
+import { logger } from '../src/infra/logger'
 import { registry } from '../src/infra/metrics'
 import { withRedis } from '../src/infra/redis'
 import { CircuitBreaker } from '../src/lib/circuit-breaker'
@@ -20,6 +21,25 @@ describe('database', () => {
     expect(await metric('db_slow_queries_total')).toBe(before)
     await db.execute(dsql`select pg_sleep(0.15)`)
     expect(await metric('db_slow_queries_total')).toBe(before + 1)
+  })
+
+  test('a flood of slow statements is counted in full but logged at most 10 lines per second', async () => {
+    const warn = spyOn(logger, 'warn')
+    try {
+      const before = await metric('db_slow_queries_total')
+      const t0 = performance.now()
+      // Short statements queued on the small test pool: most wait past SLOW_QUERY_MS (100 ms).
+      await Promise.all(Array.from({ length: 200 }, () => db.execute(dsql`select pg_sleep(0.02)`)))
+      const seconds = (performance.now() - t0) / 1000
+      const slow = (await metric('db_slow_queries_total')) - before
+      const lines = warn.mock.calls.filter((c) => c[1] === 'slow query').length
+      expect(slow).toBeGreaterThan(100)
+      expect(lines).toBeGreaterThan(0)
+      expect(lines).toBeLessThanOrEqual(10 * (Math.ceil(seconds) + 1)) // windows it can straddle
+      expect(lines).toBeLessThan(slow / 2)
+    } finally {
+      warn.mockRestore()
+    }
   })
 
   test('slow statements inside transactions are seen too', async () => {

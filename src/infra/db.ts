@@ -24,11 +24,27 @@ type Thenable = { then: (ok?: Settle, fail?: Settle) => Promise<unknown> }
 type Unsafe = (query: string, params?: unknown[], options?: unknown) => Thenable
 type Begin = (...args: unknown[]) => Promise<unknown>
 
+// Under overload nearly every statement is "slow" (it waited for a pooled connection), and a log
+// line per statement would burn the CPU the overload is short of: at most SLOW_LOGS_PER_SECOND
+// lines per second, then one line saying how many were left out (the counter counts them all).
+const SLOW_LOGS_PER_SECOND = 10
+let slowWindow = 0
+let slowLogged = 0
+let slowUnlogged = 0
+
 function noteDuration(query: string, t0: number): void {
   const ms = performance.now() - t0
   if (ms <= config.SLOW_QUERY_MS) return
   slowQueries.inc()
-  logger.warn({ ms: Math.round(ms), query: query.slice(0, 500) }, 'slow query')
+  const now = Date.now()
+  if (now - slowWindow >= 1000) {
+    if (slowUnlogged > 0) logger.warn({ unlogged: slowUnlogged }, 'more slow queries in the last second than were logged')
+    slowWindow = now
+    slowLogged = 0
+    slowUnlogged = 0
+  }
+  if (slowLogged++ < SLOW_LOGS_PER_SECOND) logger.warn({ ms: Math.round(ms), query: query.slice(0, 500) }, 'slow query')
+  else slowUnlogged++
 }
 
 const instrumented = new WeakSet<object>()
