@@ -55,8 +55,9 @@ export async function authenticate(verifier: Verifier, authorization: string | u
 export const authPlugin = new Elysia({ name: 'auth' }).use(accessJwt).macro({
   auth: (role: Role) => ({
     detail: { security: [{ bearerAuth: [] }] },
-    async resolve({ accessJwt, headers }) {
-      const user = await authenticate(accessJwt as unknown as Verifier, headers.authorization)
+    // request.headers, not the `headers` context: asking for that makes Elysia copy every header.
+    async resolve({ accessJwt, request }) {
+      const user = await authenticate(accessJwt as unknown as Verifier, request.headers.get('authorization') ?? undefined)
       if (role === 'admin' && user.role !== 'admin') throw new ForbiddenError('Admin role required')
       return { user }
     },

@@ -6,9 +6,6 @@
 // /admin/queues (Secure on https) that lives no longer than the token, and the redirect drops the
 // token from the address bar. SameSite=Strict keeps other sites from riding the cookie into the
 // board's mutating routes (retry, clean, pause). Non-admins get 401/403 problem+json everywhere.
-import { createBullBoard } from '@bull-board/api'
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
-import { ElysiaAdapter } from '@bull-board/elysia'
 import type { Queue } from 'bullmq'
 import { Elysia, t } from 'elysia'
 import { registerQueueDepthGauge } from '../../../jobs/metrics'
@@ -21,33 +18,51 @@ import { type AuthUser, accessJwt, authenticate } from '../../plugins/auth'
 export const BOARD_PATH = '/admin/queues'
 export const BOARD_COOKIE = 'stampede_board'
 
-/** bullmq 6 moved the raw client to `queue.getBackend().client`; Bull Board 6.21 still reads `queue.client`. */
-class BullMQ6Adapter extends BullMQAdapter {
-  constructor(private readonly q: Queue) {
-    super(q)
-  }
-  private raw() {
-    return (this.q as unknown as { getBackend(): { client: Promise<{ info(): Promise<string> }> } }).getBackend().client
-  }
-  override async getRedisInfo(): Promise<string> {
-    return (await this.raw()).info()
-  }
-  override getClient() {
-    return this.raw() as unknown as ReturnType<BullMQAdapter['getClient']>
-  }
-}
-
 // API processes serve /metrics too: queue depth is read from Redis on scrape wherever it is served.
 if (redisUrl()) registerQueueDepthGauge()
 
-const serverAdapter = new ElysiaAdapter(BOARD_PATH)
-createBullBoard({
-  // Without Redis there are no queues to show; the board still answers (empty) for admins.
-  queues: redisUrl() ? QUEUES.map((q) => new BullMQ6Adapter(queue(q) as unknown as Queue)) : [],
-  serverAdapter,
-  options: { uiConfig: { boardTitle: 'Stampede jobs' } },
-})
-const board = await serverAdapter.registerPlugin()
+/**
+ * The board itself (Bull Board's UI, its JSON API and its dependencies, ~11 MB of every API
+ * process's memory) is loaded on an admin's first visit, not at startup: most API processes of a
+ * flash sale never serve it. Its routes run in their own small Elysia app behind our guard.
+ */
+let board: Promise<Elysia> | null = null
+function loadBoard(): Promise<Elysia> {
+  board ??= (async () => {
+    const [{ createBullBoard }, { BullMQAdapter }, { ElysiaAdapter }] = await Promise.all([
+      import('@bull-board/api'),
+      import('@bull-board/api/bullMQAdapter'),
+      import('@bull-board/elysia'),
+    ])
+    /** bullmq 6 moved the raw client to `queue.getBackend().client`; Bull Board 6.21 still reads `queue.client`. */
+    class BullMQ6Adapter extends BullMQAdapter {
+      constructor(private readonly q: Queue) {
+        super(q)
+      }
+      private raw() {
+        return (this.q as unknown as { getBackend(): { client: Promise<{ info(): Promise<string> }> } }).getBackend().client
+      }
+      override async getRedisInfo(): Promise<string> {
+        return (await this.raw()).info()
+      }
+      override getClient() {
+        return this.raw() as unknown as ReturnType<InstanceType<typeof BullMQAdapter>['getClient']>
+      }
+    }
+    const serverAdapter = new ElysiaAdapter(BOARD_PATH)
+    createBullBoard({
+      // Without Redis there are no queues to show; the board still answers (empty) for admins.
+      queues: redisUrl() ? QUEUES.map((q) => new BullMQ6Adapter(queue(q) as unknown as Queue)) : [],
+      serverAdapter,
+      options: { uiConfig: { boardTitle: 'Stampede jobs' } },
+    })
+    return new Elysia().use(await serverAdapter.registerPlugin()) as unknown as Elysia
+  })().catch((err) => {
+    board = null // a failed load is retried on the next visit
+    throw err
+  })
+  return board
+}
 
 type Verifier = Parameters<typeof authenticate>[0]
 
@@ -105,4 +120,5 @@ export const adminQueuesModule = new Elysia({ name: 'admin-queues' })
   .onBeforeHandle(async ({ accessJwt, headers }) => {
     await requireAdmin(accessJwt as unknown as Verifier, headers)
   })
-  .use(board)
+  .all(BOARD_PATH, async ({ request }) => (await loadBoard()).handle(request), { detail: { hide: true } })
+  .all(`${BOARD_PATH}/*`, async ({ request }) => (await loadBoard()).handle(request), { detail: { hide: true } })
