@@ -19,7 +19,7 @@ import { computeRatios, median, printTable, type Row, type Strategy } from './fl
 const STRATEGIES = (process.env.STRATEGIES?.split(',') ?? ['gated', 'pessimistic', 'optimistic']) as Strategy[]
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
-const only = process.env.ONLY === 'sale' || process.env.ONLY === 'deep' ? process.env.ONLY : null
+const only = !smoke && (process.env.ONLY === 'sale' || process.env.ONLY === 'deep') ? process.env.ONLY : null
 const runs = Number(args[args.indexOf('--runs') + 1]) > 0 && args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 1
 const env = (k: string, d: string) => process.env[k] ?? d
 const P = {

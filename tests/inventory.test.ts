@@ -4,7 +4,9 @@
 import { describe, expect, test } from 'bun:test'
 import { checkInventory } from '../scripts/inventory-check'
 import { db, sql } from '../src/infra/db'
+import { registry } from '../src/infra/metrics'
 import { key, redis } from '../src/infra/redis'
+import { enqueueReservation } from '../src/modules/inventory/batcher'
 import {
   commitReservations,
   OutOfStockError,
@@ -17,6 +19,8 @@ import { createUser, req } from './helpers'
 import { gateValue, inTheFuture, persistOrder, productWithStock, stock } from './inventory-fixtures'
 
 const STRATEGIES: Strategy[] = ['gated', 'pessimistic', 'optimistic']
+const metricSum = async (name: string) =>
+  (await registry.getMetricsAsJSON()).find((m) => m.name === name)?.values.reduce((a, v) => a + v.value, 0) ?? 0
 
 async function expectClean(productIds: string[]) {
   const report = await checkInventory(sql)
@@ -56,7 +60,13 @@ describe('the database fence', () => {
         persist: async () => {},
       }),
     ).rejects.toMatchObject({ status: 422 })
-    expect(reserve(Bun.randomUUIDv7(), 'pessimistic')).rejects.toMatchObject({ status: 404 })
+    // A product with no inventory row: 404 from every strategy (gated: whether or not its batch
+    // read the stock first, and with the gate's answer or without it).
+    for (const strategy of STRATEGIES) expect(reserve(Bun.randomUUIDv7(), strategy)).rejects.toMatchObject({ status: 404 })
+    const orderId = Bun.randomUUIDv7()
+    expect(
+      enqueueReservation({ orderId, productId: Bun.randomUUIDv7(), quantity: 1, expiresAt: inTheFuture(), persist: persistOrder(orderId) }),
+    ).rejects.toMatchObject({ status: 404 })
   })
 })
 
@@ -250,6 +260,14 @@ describe('gate', () => {
     const results = await Promise.allSettled(Array.from({ length: 12 }, () => reserve(id, 'gated')))
     expect(results.filter((r) => r.status === 'fulfilled').length).toBe(4)
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(OutOfStockError)
+    expect(await stock(id)).toEqual({ onHand: 5, reserved: 5 })
+    // It came up short: later batches read the stock first instead of writing and rolling back.
+    const fallbacks = await metricSum('inventory_batch_fallbacks_total')
+    for (let i = 0; i < 3; i++) expect(reserve(id, 'gated')).rejects.toBeInstanceOf(OutOfStockError)
+    await Bun.sleep(50)
+    await redis()?.hset(key('gate', id), 'a', '100')
+    for (let i = 0; i < 3; i++) await reserve(id, 'gated').catch(() => {})
+    expect(await metricSum('inventory_batch_fallbacks_total')).toBe(fallbacks)
     expect(await stock(id)).toEqual({ onHand: 5, reserved: 5 })
     await expectClean([id])
   })

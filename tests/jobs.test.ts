@@ -106,6 +106,12 @@ describe('Bull Board', () => {
     expect(api.status).toBe(200)
     expect(api.body.queues.map((q: { name: string }) => q.name).sort()).toEqual([...QUEUES].sort())
     expect((await req('GET', '/admin/queues/api/redis/stats', { token: admin.token })).status).toBe(200)
+    // A mutating board route reaches the board (resuming a running queue changes nothing).
+    expect((await req('PUT', `/admin/queues/api/queues/${QUEUES[0]}/resume`, { token: admin.token })).status).toBe(200)
+    // Unknown board paths are a 404 problem, not a 500 from inside the board.
+    const unknown = await req('GET', '/admin/queues/api/no-such-thing', { token: admin.token })
+    expect(unknown.status).toBe(404)
+    expect(unknown.headers.get('content-type')).toContain('application/problem+json')
 
     // Browser sign-in: the token becomes an HttpOnly SameSite=Strict cookie scoped to the board.
     const login = await req('GET', `/admin/queues/login?token=${admin.token}`)

@@ -26,11 +26,19 @@ type Begin = (...args: unknown[]) => Promise<unknown>
 
 // Under overload nearly every statement is "slow" (it waited for a pooled connection), and a log
 // line per statement would burn the CPU the overload is short of: at most SLOW_LOGS_PER_SECOND
-// lines per second, then one line saying how many were left out (the counter counts them all).
+// lines per second, then one line at the end of that second saying how many were left out (the
+// counter counts them all).
 const SLOW_LOGS_PER_SECOND = 10
 let slowWindow = 0
 let slowLogged = 0
 let slowUnlogged = 0
+
+function flushUnlogged(): void {
+  if (slowUnlogged > 0) {
+    logger.warn({ unlogged: slowUnlogged, since: new Date(slowWindow).toISOString() }, 'more slow queries in this second than were logged')
+  }
+  slowUnlogged = 0
+}
 
 function noteDuration(query: string, t0: number): void {
   const ms = performance.now() - t0
@@ -38,13 +46,11 @@ function noteDuration(query: string, t0: number): void {
   slowQueries.inc()
   const now = Date.now()
   if (now - slowWindow >= 1000) {
-    if (slowUnlogged > 0) logger.warn({ unlogged: slowUnlogged }, 'more slow queries in the last second than were logged')
     slowWindow = now
     slowLogged = 0
-    slowUnlogged = 0
   }
   if (slowLogged++ < SLOW_LOGS_PER_SECOND) logger.warn({ ms: Math.round(ms), query: query.slice(0, 500) }, 'slow query')
-  else slowUnlogged++
+  else if (slowUnlogged++ === 0) setTimeout(flushUnlogged, slowWindow + 1000 - now).unref()
 }
 
 const instrumented = new WeakSet<object>()
@@ -110,6 +116,16 @@ export type Db = typeof db
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 /** Services take either the pool or a transaction, so callers can compose them in one tx. */
 export type DbOrTx = Db | Tx
+
+/**
+ * The postgres.js client under a Drizzle database or transaction, for the statements every order
+ * runs. Its tagged templates are prepared once per connection and then cost one round trip;
+ * Drizzle 0.45 sends its queries (execute() included) unprepared, and postgres.js then describes
+ * each parameterised one before binding it: two round trips, and a parse and plan every time.
+ */
+export function pgOf(tx: DbOrTx): postgres.TransactionSql {
+  return (tx as unknown as { session: { client: postgres.TransactionSql } }).session.client
+}
 
 export async function pingDb(timeoutMs = 1000): Promise<boolean> {
   try {

@@ -11,7 +11,7 @@ import { Elysia, t } from 'elysia'
 import { registerQueueDepthGauge } from '../../../jobs/metrics'
 import { QUEUES, queue } from '../../../jobs/queues'
 import { redisUrl } from '../../infra/redis'
-import { ForbiddenError, UnauthorizedError } from '../../lib/errors'
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../lib/errors'
 import { problems } from '../../lib/problem-schema'
 import { type AuthUser, accessJwt, authenticate } from '../../plugins/auth'
 
@@ -27,6 +27,14 @@ if (redisUrl()) registerQueueDepthGauge()
  * flash sale never serve it. Its routes run in their own small Elysia app behind our guard.
  */
 let board: Promise<Elysia> | null = null
+const NO_ROUTE = 'x-board-no-route'
+
+async function serveBoard(request: Request): Promise<Response> {
+  const res = await (await loadBoard()).handle(request)
+  if (res.headers.get(NO_ROUTE)) throw new NotFoundError('Page', `No board page at ${new URL(request.url).pathname}`)
+  return res
+}
+
 function loadBoard(): Promise<Elysia> {
   board ??= (async () => {
     const [{ createBullBoard }, { BullMQAdapter }, { ElysiaAdapter }] = await Promise.all([
@@ -56,7 +64,10 @@ function loadBoard(): Promise<Elysia> {
       serverAdapter,
       options: { uiConfig: { boardTitle: 'Stampede jobs' } },
     })
-    return new Elysia().use(await serverAdapter.registerPlugin()) as unknown as Elysia
+    // A path the board does not have is our 404 problem, not the board's own error handler (a 500).
+    return new Elysia()
+      .onError(({ code }) => (code === 'NOT_FOUND' ? new Response(null, { status: 404, headers: { [NO_ROUTE]: '1' } }) : undefined))
+      .use(await serverAdapter.registerPlugin()) as unknown as Elysia
   })().catch((err) => {
     board = null // a failed load is retried on the next visit
     throw err
@@ -120,5 +131,5 @@ export const adminQueuesModule = new Elysia({ name: 'admin-queues' })
   .onBeforeHandle(async ({ accessJwt, headers }) => {
     await requireAdmin(accessJwt as unknown as Verifier, headers)
   })
-  .all(BOARD_PATH, async ({ request }) => (await loadBoard()).handle(request), { detail: { hide: true } })
-  .all(`${BOARD_PATH}/*`, async ({ request }) => (await loadBoard()).handle(request), { detail: { hide: true } })
+  .all(BOARD_PATH, ({ request }) => serveBoard(request), { detail: { hide: true } })
+  .all(`${BOARD_PATH}/*`, ({ request }) => serveBoard(request), { detail: { hide: true } })

@@ -2,7 +2,7 @@
 // (getProductsForOrder, recordPurchases). No Elysia here; domain errors only.
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { categories, products } from '../../../db/schema'
-import { type DbOrTx, db } from '../../infra/db'
+import { type DbOrTx, db, pgOf } from '../../infra/db'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
 import { availableByProductIds, createInventory, retireProductStock } from '../inventory/service'
 import {
@@ -23,10 +23,10 @@ export type OrderableProduct = { id: string; name: string; priceCents: number; c
 /** Live (not deleted) products by id, with the price the server will charge. */
 export async function getProductsForOrder(tx: DbOrTx, ids: string[]): Promise<Map<string, OrderableProduct>> {
   if (ids.length === 0) return new Map()
-  // Every checkout runs this: fixed SQL text, prepared once per connection by postgres.js.
-  const rows = (await tx.execute(sql`
+  // Every checkout runs this: a prepared statement (see pgOf).
+  const rows = await pgOf(tx)<OrderableProduct[]>`
     select id, name, price_cents as "priceCents", currency from products
-    where id = any(${`{${ids.join(',')}}`}::uuid[]) and deleted_at is null`)) as unknown as OrderableProduct[]
+    where id = any(${`{${ids.join(',')}}`}::uuid[]) and deleted_at is null`
   return new Map(rows.map((r) => [r.id, r]))
 }
 

@@ -6,8 +6,8 @@
 // The inventory row is updated last, so its row lock is held only for the UPDATE + COMMIT.
 // One failing order never sinks the others: the batch is redone with a SAVEPOINT per request.
 // If the summed UPDATE finds too little stock, it is redone one request at a time. The happy path
-// does not read the stock first (the gate already vouched for it): only after a product came up
-// short does its next batch check the stock before writing anything.
+// does not read the stock first (the gate already vouched for it): for 30 s after a product came
+// up short, and after any unexpected error, its batches check the stock before writing anything.
 import { db, type Tx } from '../../infra/db'
 import { counter, histogram } from '../../infra/metrics'
 import { invalidateProduct } from '../catalog/cache'
@@ -45,8 +45,6 @@ class Batcher {
   private queue: BatchItem[] = []
   private inflight = 0
   private timer: ReturnType<typeof setTimeout> | null = null
-  /** The last batch came up short (sold out, or Redis down and no gate): check the stock first. */
-  short = false
 
   constructor(private readonly productId: string) {}
 
@@ -64,7 +62,7 @@ class Batcher {
     while (this.inflight < MAX_INFLIGHT && this.queue.length > 0) {
       const items = this.queue.splice(0, MAX_BATCH)
       this.inflight++
-      void runBatch(this, this.productId, items).finally(() => {
+      void runBatch(this.productId, items).finally(() => {
         this.inflight--
         // Whatever queued up while we were writing goes now: that is the group commit.
         if (this.queue.length > 0) this.kick()
@@ -89,7 +87,7 @@ export function enqueueReservation(item: Omit<BatchItem, 'resolve' | 'reject'>):
 }
 
 class SumFailed extends Error {}
-/** A persist failed in the pipelined round: the transaction is rolled back and redone with savepoints. */
+/** A persist failed in the pipelined round: the transaction is rolled back and redone with savepoints (a batch of one just fails). */
 class PersistFailed extends Error {
   constructor(readonly first: unknown) {
     super('a persist failed in a pipelined batch')
@@ -98,18 +96,37 @@ class PersistFailed extends Error {
 
 type Mode = 'pipelined' | 'savepoints' | 'single'
 
-async function runBatch(batcher: Batcher, productId: string, items: BatchItem[]): Promise<void> {
+/**
+ * Products whose last batch came up short (sold out, or Redis down so nothing was gated), until
+ * when: their batches read the stock before writing anything, instead of writing N orders and
+ * rolling them back. Outlives the Batcher (which goes away whenever the product is idle).
+ */
+const shortUntil = new Map<string, number>()
+const SHORT_MS = 30_000
+const isShort = (productId: string) => (shortUntil.get(productId) ?? 0) > Date.now()
+function noteShort(productId: string, short: boolean): void {
+  if (!short) shortUntil.delete(productId)
+  else {
+    if (shortUntil.size >= 10_000) shortUntil.clear() // a bound; forgetting only costs one wasted round
+    shortUntil.set(productId, Date.now() + SHORT_MS)
+  }
+}
+
+async function runBatch(productId: string, items: BatchItem[]): Promise<void> {
   batchSize.observe(items.length)
   const errors = new Map<BatchItem, unknown>()
+  const sum = items.reduce((s, i) => s + i.quantity, 0)
   let mode: Mode = 'pipelined'
-  for (let round = 0; round < 3; round++) {
+  let readFirst = isShort(productId)
+  let committed = false
+  // At most: unread → read first → savepoints → one by one. Each `continue` moves one step on.
+  for (let round = 0; round < 4 && !committed; round++) {
     errors.clear()
+    const checked = readFirst || mode === 'single'
     try {
       const found = await db.transaction(async (tx) => {
-        const sum = items.reduce((s, i) => s + i.quantity, 0)
-        if (mode === 'single' || batcher.short) {
-          const ptx = raw(tx)
-          const [row] = await ptx<{ a: number }[]>`select on_hand - reserved as a from inventory where product_id = ${productId}`
+        if (checked) {
+          const [row] = await raw(tx)<{ a: number }[]>`select on_hand - reserved as a from inventory where product_id = ${productId}`
           if (!row) return false
           // Not enough for everyone: decide request by request (first come, first served).
           if (mode === 'single' || Number(row.a) < sum) {
@@ -125,8 +142,8 @@ async function runBatch(batcher: Batcher, productId: string, items: BatchItem[])
         for (const i of items) i.reject(new ProductInventoryNotFound(productId))
         return
       }
-      batcher.short = mode === 'single'
-      break
+      noteShort(productId, mode === 'single')
+      committed = true
     } catch (err) {
       if (err instanceof PersistFailed && mode === 'pipelined') {
         // One request alone: its own error, nothing to redo for the others.
@@ -142,9 +159,19 @@ async function runBatch(batcher: Batcher, productId: string, items: BatchItem[])
         mode = 'single'
         continue
       }
+      // Anything else in a round that skipped the read (e.g. the reservations' foreign key when
+      // the product has no inventory row): redo it reading first, which names the real problem.
+      if (!checked) {
+        readFirst = true
+        continue
+      }
       for (const i of items) i.reject(err)
       return
     }
+  }
+  if (!committed) {
+    for (const i of items) i.reject(new Error('group commit: no round succeeded'))
+    return
   }
   // Committed. The next batch may start now (the caller frees this slot when we return); these
   // requests are answered once no instance's product cache shows the old stock any more.
@@ -210,7 +237,8 @@ async function writeGroup(tx: Tx, productId: string, items: BatchItem[], errors:
     update inventory set reserved = reserved + ${total}, version = version + 1, updated_at = now()
     where product_id = ${productId} and on_hand - reserved >= ${total}
     returning product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint"`
-  // Someone took stock between our read and this UPDATE: redo the batch one request at a time.
+  // Too little stock for the whole batch (someone took it since the gate or our read, or the gate
+  // is down): redo the batch one request at a time.
   if (!after) throw new SumFailed()
   await insertMovements(ptx, reserveMovements(written))
   await emitStockEvents(tx, after, -total, 'reserve')

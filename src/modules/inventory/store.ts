@@ -2,13 +2,12 @@
 // transaction (hot path: no query builder), reservation and ledger inserts, low-stock events.
 import type postgres from 'postgres'
 import type { MovementKind } from '../../../db/schema'
-import type { Tx } from '../../infra/db'
+import { pgOf, type Tx } from '../../infra/db'
 import { emitEvent } from '../../lib/outbox'
 
 /** The postgres.js transaction under a Drizzle transaction: same connection, same transaction. */
-export function raw(tx: Tx): postgres.TransactionSql {
-  return (tx as unknown as { session: { client: postgres.TransactionSql } }).session.client
-}
+/** The transaction's postgres.js client (prepared tagged templates, see pgOf). */
+export const raw = (tx: Tx): postgres.TransactionSql => pgOf(tx)
 
 export type NewReservation = { id: string; orderId: string; productId: string; quantity: number; expiresAt: Date }
 export type Movement = {

@@ -4,7 +4,7 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm'
 import { type OrderStatus, orders, payments } from '../../../db/schema'
 import { config } from '../../config'
-import { db, sql as pg, type Tx } from '../../infra/db'
+import { db, sql as pg, pgOf, type Tx } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
@@ -93,8 +93,8 @@ export async function createOrder(
   const expiresAt = new Date(createdAt.getTime() + config.RESERVATION_TTL_SECONDS * 1000)
 
   const persist = async (tx: Tx) => {
-    // One round trip for the order, its lines and its first history row (hot path of the sale).
-    await tx.execute(sql`
+    // One statement for the order, its lines and its first history row, prepared (see pgOf).
+    await pgOf(tx)`
       with o as (
         insert into orders (id, user_id, status, total_cents, currency, idempotency_key, reservation_expires_at, created_at, updated_at)
         values (${id}, ${userId}, 'pending_payment', ${totalCents}, ${currency}, ${idempotencyKey}, ${expiresAt.toISOString()}, ${createdAt.toISOString()}, ${createdAt.toISOString()})
@@ -106,7 +106,7 @@ export async function createOrder(
           as x(product_id uuid, quantity int, unit_price_cents int)
       )
       insert into order_status_history (order_id, from_status, to_status, actor, reason)
-      select id, null, 'pending_payment', ${`user:${userId}`}, 'checkout' from o`)
+      select id, null, 'pending_payment', ${`user:${userId}`}, 'checkout' from o`
     await emitEvent(tx, 'order.created', id, {
       orderId: id,
       userId,
