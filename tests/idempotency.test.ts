@@ -39,6 +39,21 @@ describe('Idempotency-Key on POST /orders', () => {
     expect(await db.select().from(orders).where(eq(orders.userId, u.id))).toHaveLength(1)
   })
 
+  test('30 concurrent checkouts (their completions stored together) each replay their own response', async () => {
+    const buyers = await Promise.all(Array.from({ length: 30 }, () => createUser()))
+    const a = await productWithStock(100)
+    const keys = buyers.map(() => newKey())
+    const firsts = await Promise.all(buyers.map((u, i) => order(u.token, [{ productId: a, quantity: 1 + (i % 3) }], keys[i]!)))
+    expect(firsts.map((r) => r.status)).toEqual(firsts.map(() => 201))
+    const agains = await Promise.all(buyers.map((u, i) => order(u.token, [{ productId: a, quantity: 1 + (i % 3) }], keys[i]!)))
+    for (const [i, again] of agains.entries()) {
+      expect(again.headers.get('idempotent-replayed')).toBe('true')
+      expect(again.text).toBe(firsts[i]!.text)
+      expect(again.headers.get('location')).toBe(firsts[i]!.headers.get('location'))
+    }
+    expect(new Set(firsts.map((r) => r.body.id)).size).toBe(30)
+  })
+
   test('same key + different request → 422 idempotency_mismatch; keys are per user', async () => {
     const [u, v] = await Promise.all([createUser(), createUser()])
     const a = await productWithStock(10)

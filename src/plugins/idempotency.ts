@@ -9,7 +9,8 @@
 //   different fingerprint → 422 idempotency_mismatch.
 // - Claim = ONE statement (INSERT … ON CONFLICT … RETURNING). While the first request runs, the
 //   same key → 409 idempotency_in_progress. Completion = ONE UPDATE storing status, body and
-//   content headers; later requests get them back byte for byte with `Idempotent-Replayed: true`.
+//   content headers (shared by the completions of one event-loop turn); later requests get them
+//   back byte for byte with `Idempotent-Replayed: true`.
 // - 2xx and 4xx outcomes are stored (a retry gets the same answer); 5xx or an unexpected failure
 //   deletes the claim so the client can retry.
 // - A claim left in_progress longer than IDEMPOTENCY_LOCK_TIMEOUT_SECONDS (its process died) may be
@@ -21,6 +22,7 @@ import { sql } from '../infra/db'
 import { logger } from '../infra/logger'
 import { counter } from '../infra/metrics'
 import { key as redisKey, withRedis } from '../infra/redis'
+import { coalesce } from '../lib/coalesce'
 import { AppError, BadRequestError, ConflictError } from '../lib/errors'
 
 type Claim = { userId: string; key: string }
@@ -124,12 +126,24 @@ async function claimOrRead(userId: string, key: string, fp: string, method: stri
   return rows[0] ?? null
 }
 
-async function complete(claim: Claim, status: number, body: string, headers: Record<string, string>): Promise<void> {
+type Completion = { claim: Claim; status: number; body: string; headers: Record<string, string> }
+
+/**
+ * Stores outcomes: the completions of one event-loop turn go in ONE statement and one commit (a
+ * deep-stock sale completes hundreds of keys a second), before any of their responses leaves.
+ */
+const complete = coalesce<Completion, void>(async (cs) => {
   await sql`
-    update idempotency_keys
-    set state = 'completed', response_status = ${status}, response_body = ${body}, response_headers = ${JSON.stringify(headers)}::jsonb
-    where user_id = ${claim.userId} and key = ${claim.key} and state = 'in_progress'`
-}
+    update idempotency_keys k
+    set state = 'completed', response_status = v.status, response_body = v.body, response_headers = v.headers::jsonb
+    from unnest(
+      ${sql.array(cs.map((c) => c.claim.userId))}::uuid[], ${sql.array(cs.map((c) => c.claim.key))}::text[],
+      ${sql.array(cs.map((c) => c.status))}::int[], ${sql.array(cs.map((c) => c.body))}::text[],
+      ${sql.array(cs.map((c) => JSON.stringify(c.headers)))}::text[]
+    ) as v(user_id, key, status, body, headers)
+    where k.user_id = v.user_id and k.key = v.key and k.state = 'in_progress'`
+  return cs.map(() => undefined)
+})
 
 async function release(claim: Claim): Promise<void> {
   await sql`delete from idempotency_keys where user_id = ${claim.userId} and key = ${claim.key} and state = 'in_progress'`
@@ -226,7 +240,7 @@ async function mapResponse(ctx: Ctx): Promise<Response | undefined> {
 async function settle(claim: Claim, status: number, body: () => Promise<string>, headers: Record<string, string>): Promise<void> {
   try {
     if (status >= 500) await release(claim)
-    else await complete(claim, status, await body(), headers)
+    else await complete({ claim, status, body: await body(), headers })
     outcomes.inc({ outcome: status >= 500 ? 'released' : 'stored' })
   } catch (err) {
     // The claim stays in_progress until IDEMPOTENCY_LOCK_TIMEOUT_SECONDS; a retry meanwhile gets 409.

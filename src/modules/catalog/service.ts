@@ -3,6 +3,7 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { categories, products } from '../../../db/schema'
 import { type DbOrTx, db, pgOf } from '../../infra/db'
+import { coalesce } from '../../lib/coalesce'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
 import { availableByProductIds, createInventory, retireProductStock } from '../inventory/service'
 import {
@@ -20,13 +21,24 @@ import { listProducts } from './search'
 
 export type OrderableProduct = { id: string; name: string; priceCents: number; currency: string }
 
+async function selectOrderable(tx: DbOrTx, ids: readonly string[]): Promise<OrderableProduct[]> {
+  // Every checkout runs this: a prepared statement (see pgOf).
+  return pgOf(tx)<OrderableProduct[]>`
+    select id, name, price_cents as "priceCents", currency from products
+    where id = any(${`{${ids.join(',')}}`}::uuid[]) and deleted_at is null`
+}
+
+/** Outside a transaction, the checkouts of one event-loop turn share one read (a flash sale's all
+ * ask for the same product): still read from Postgres at that moment, never from a cache. */
+const readOrderable = coalesce<readonly string[], OrderableProduct[]>(async (asks) => {
+  const rows = await selectOrderable(db, [...new Set(asks.flat())])
+  return asks.map((ids) => rows.filter((r) => ids.includes(r.id)))
+})
+
 /** Live (not deleted) products by id, with the price the server will charge. */
 export async function getProductsForOrder(tx: DbOrTx, ids: string[]): Promise<Map<string, OrderableProduct>> {
   if (ids.length === 0) return new Map()
-  // Every checkout runs this: a prepared statement (see pgOf).
-  const rows = await pgOf(tx)<OrderableProduct[]>`
-    select id, name, price_cents as "priceCents", currency from products
-    where id = any(${`{${ids.join(',')}}`}::uuid[]) and deleted_at is null`
+  const rows = tx === db ? await readOrderable(ids) : await selectOrderable(tx, ids)
   return new Map(rows.map((r) => [r.id, r]))
 }
 

@@ -1,0 +1,27 @@
+// DataLoader-style coalescing: calls made during one event-loop turn are run as ONE batch when the
+// turn ends (setImmediate), each caller getting its own result. Under a stampede, N concurrent
+// checkouts then cost one statement instead of N; a lone call waits only for the end of its turn.
+// A failing batch rejects every caller in it.
+export function coalesce<I, O>(run: (inputs: I[]) => Promise<O[]>, maxBatch = 500): (input: I) => Promise<O> {
+  let queue: { input: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = []
+  const flush = () => {
+    const batch = queue
+    queue = []
+    for (let i = 0; i < batch.length; i += maxBatch) {
+      const part = batch.slice(i, i + maxBatch)
+      run(part.map((c) => c.input)).then(
+        (outs) => {
+          for (const [j, c] of part.entries()) c.resolve(outs[j] as O)
+        },
+        (err) => {
+          for (const c of part) c.reject(err)
+        },
+      )
+    }
+  }
+  return (input) =>
+    new Promise<O>((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush)
+      queue.push({ input, resolve, reject })
+    })
+}
