@@ -79,8 +79,8 @@ async function main(): Promise<void> {
   if (config.ROLE !== 'worker') {
     const { app } = await import('./app')
     // Join the cache invalidation bus before serving, so this instance's L1 is on from the first read.
-    const { productCache } = await import('./modules/catalog/cache')
-    await productCache.startNear()
+    const { pageCache, productCache } = await import('./modules/catalog/cache')
+    await Promise.all([productCache.startNear(), pageCache.startNear()])
     app.listen({ port: config.PORT, hostname: config.HOST, reusePort: true })
     const url = `http://localhost:${app.server?.port}`
     logger.info({ url, swagger: `${url}/swagger`, role: config.ROLE }, `Stampede API listening on ${url} (Swagger UI: ${url}/swagger)`)

@@ -43,6 +43,9 @@ export const pageCache = new CacheAside<CachedPage>({
   name: 'search',
   ttlSeconds: config.SEARCH_CACHE_TTL_SECONDS,
   negativeTtlSeconds: config.SEARCH_CACHE_TTL_SECONDS,
+  // Page keys carry the listing generation, so a retired page is simply never asked for again; the
+  // L1 only has to be short-lived (5 s) not to stretch the TTL-bounded lag of inStock and rank order.
+  near: { maxEntries: 2000, ttlMs: 5000 },
 })
 
 const LISTING_GEN = () => key('search', 'gen')
