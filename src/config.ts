@@ -26,7 +26,7 @@ export const ConfigSchema = T.Object({
     pattern: '^postgres(ql)?://',
   }),
   DATABASE_POOL_MAX: Int(10, 1, 200, 'postgres.js pool size per process'),
-  SLOW_QUERY_MS: Int(100, 1, 600000, 'queries slower than this are logged'),
+  SLOW_QUERY_MS: Int(100, 1, 600000, 'queries slower than this are counted and logged (at most 10 lines a second)'),
   REDIS_URL: OptStr('redis URL; unset = 127.0.0.1:6379 or a spawned redis-server; "none" = degraded', {
     pattern: '^(none|rediss?://.*)$',
   }),
