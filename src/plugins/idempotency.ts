@@ -132,7 +132,24 @@ type Completion = { claim: Claim; status: number; body: string; headers: Record<
  * Stores outcomes: the completions of one event-loop turn go in ONE statement and one commit (a
  * deep-stock sale completes hundreds of keys a second), before any of their responses leaves.
  */
-const complete = coalesce<Completion, void>(async (cs) => {
+const completeTogether = coalesce<Completion, Error | null>(async (cs) => {
+  try {
+    await storeCompletions(cs)
+    return cs.map(() => null)
+  } catch {
+    // One bad row must not cost the others their stored response: store them one by one.
+    return Promise.all(
+      cs.map((c) =>
+        storeCompletions([c]).then(
+          () => null,
+          (err: Error) => err,
+        ),
+      ),
+    )
+  }
+})
+
+async function storeCompletions(cs: Completion[]): Promise<void> {
   await sql`
     update idempotency_keys k
     set state = 'completed', response_status = v.status, response_body = v.body, response_headers = v.headers::jsonb
@@ -142,8 +159,12 @@ const complete = coalesce<Completion, void>(async (cs) => {
       ${sql.array(cs.map((c) => JSON.stringify(c.headers)))}::text[]
     ) as v(user_id, key, status, body, headers)
     where k.user_id = v.user_id and k.key = v.key and k.state = 'in_progress'`
-  return cs.map(() => undefined)
-})
+}
+
+async function complete(c: Completion): Promise<void> {
+  const err = await completeTogether(c)
+  if (err) throw err
+}
 
 async function release(claim: Claim): Promise<void> {
   await sql`delete from idempotency_keys where user_id = ${claim.userId} and key = ${claim.key} and state = 'in_progress'`

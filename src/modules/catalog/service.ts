@@ -5,6 +5,7 @@ import { categories, products } from '../../../db/schema'
 import { type DbOrTx, db, pgOf } from '../../infra/db'
 import { coalesce } from '../../lib/coalesce'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
+import { isUuid } from '../../lib/uuid'
 import { availableByProductIds, createInventory, retireProductStock } from '../inventory/service'
 import {
   type CachedBody,
@@ -31,7 +32,8 @@ async function selectOrderable(tx: DbOrTx, ids: readonly string[]): Promise<Orde
 /** Outside a transaction, the checkouts of one event-loop turn share one read (a flash sale's all
  * ask for the same product): still read from Postgres at that moment, never from a cache. */
 const readOrderable = coalesce<readonly string[], OrderableProduct[]>(async (asks) => {
-  const rows = await selectOrderable(db, [...new Set(asks.flat())])
+  // A malformed id matches no product; it must not fail the other callers' shared read.
+  const rows = await selectOrderable(db, [...new Set(asks.flat().filter(isUuid))])
   return asks.map((ids) => rows.filter((r) => ids.includes(r.id)))
 })
 
