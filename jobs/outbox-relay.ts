@@ -108,13 +108,6 @@ export async function purgePublishedEvents(days: number): Promise<number> {
   }
 }
 
-let wake: (() => void) | null = null
-
-/** Wakes this process's relay now (e.g. a ROLE=all process right after it committed an event). */
-export function nudgeOutboxRelay(): void {
-  wake?.()
-}
-
 /** Starts the relay loop; returns its closer. Failures back off up to 10 s and are counted. */
 export function startOutboxRelay(): () => Promise<void> {
   let stopped = false
@@ -124,12 +117,6 @@ export function startOutboxRelay(): () => Promise<void> {
     new Promise<void>((resolve) => {
       sleeping = { resolve, timer: setTimeout(resolve, ms) }
     })
-  wake = () => {
-    if (sleeping && failures === 0) {
-      clearTimeout(sleeping.timer)
-      sleeping.resolve()
-    }
-  }
   const loop = (async () => {
     while (!stopped) {
       try {
@@ -148,7 +135,6 @@ export function startOutboxRelay(): () => Promise<void> {
   })()
   return async () => {
     stopped = true
-    wake = null
     if (sleeping) {
       const s = sleeping as { resolve: () => void; timer: Timer }
       clearTimeout(s.timer)

@@ -95,3 +95,11 @@ export async function registerUser(overrides: { email?: string; password?: strin
   if (r.status !== 201) throw new Error(`register failed: ${r.status} ${r.text}`)
   return { user: r.body.user, accessToken: r.body.accessToken, refreshToken: r.body.refreshToken, password }
 }
+
+/** Sum of a metric's values in this process's registry, optionally only those with these labels. */
+export async function metricSum(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const { registry } = await import('../src/infra/metrics')
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name)
+  const values = metric?.values.filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)) ?? []
+  return values.reduce((a, v) => a + v.value, 0)
+}

@@ -6,34 +6,29 @@ import { app } from '../src/app'
 import { config } from '../src/config'
 import { db } from '../src/infra/db'
 import { logger } from '../src/infra/logger'
-import { registry } from '../src/infra/metrics'
 import { withRedis } from '../src/infra/redis'
 import { CircuitBreaker } from '../src/lib/circuit-breaker'
-
-const metric = async (name: string) => {
-  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name)
-  return m?.values.reduce((a, v) => a + v.value, 0) ?? 0
-}
+import { metricSum } from './helpers'
 
 describe('database', () => {
   test('statements slower than SLOW_QUERY_MS are counted and logged; fast ones are not', async () => {
-    const before = await metric('db_slow_queries_total')
+    const before = await metricSum('db_slow_queries_total')
     await db.execute(dsql`select 1`)
-    expect(await metric('db_slow_queries_total')).toBe(before)
+    expect(await metricSum('db_slow_queries_total')).toBe(before)
     await db.execute(dsql`select pg_sleep(0.15)`)
-    expect(await metric('db_slow_queries_total')).toBe(before + 1)
+    expect(await metricSum('db_slow_queries_total')).toBe(before + 1)
   })
 
   test('a flood of slow statements is counted in full but logged at most 10 lines per second', async () => {
     const warn = spyOn(logger, 'warn')
     try {
-      const before = await metric('db_slow_queries_total')
+      const before = await metricSum('db_slow_queries_total')
       const t0 = performance.now()
       // 20 waves of 20 ms statements on the pool: all but the first few waves wait past SLOW_QUERY_MS.
       const n = 20 * config.DATABASE_POOL_MAX
       await Promise.all(Array.from({ length: n }, () => db.execute(dsql`select pg_sleep(0.02)`)))
       const seconds = (performance.now() - t0) / 1000
-      const slow = (await metric('db_slow_queries_total')) - before
+      const slow = (await metricSum('db_slow_queries_total')) - before
       const lines = warn.mock.calls.filter((c) => c[1] === 'slow query').length
       expect(slow).toBeGreaterThan(n / 2)
       expect(lines).toBeGreaterThan(0)
@@ -51,11 +46,11 @@ describe('database', () => {
   })
 
   test('slow statements inside transactions are seen too', async () => {
-    const before = await metric('db_slow_queries_total')
+    const before = await metricSum('db_slow_queries_total')
     await db.transaction(async (tx) => {
       await tx.execute(dsql`select pg_sleep(0.12)`)
     })
-    expect(await metric('db_slow_queries_total')).toBe(before + 1)
+    expect(await metricSum('db_slow_queries_total')).toBe(before + 1)
   })
 })
 

@@ -4,7 +4,6 @@
 import { describe, expect, test } from 'bun:test'
 import { checkInventory } from '../scripts/inventory-check'
 import { db, sql } from '../src/infra/db'
-import { registry } from '../src/infra/metrics'
 import { key, redis } from '../src/infra/redis'
 import { enqueueReservation } from '../src/modules/inventory/batcher'
 import {
@@ -15,12 +14,10 @@ import {
   reserveForOrder,
   type Strategy,
 } from '../src/modules/inventory/service'
-import { createUser, req } from './helpers'
+import { createUser, metricSum, req } from './helpers'
 import { gateValue, inTheFuture, persistOrder, productWithStock, stock } from './inventory-fixtures'
 
 const STRATEGIES: Strategy[] = ['gated', 'pessimistic', 'optimistic']
-const metricSum = async (name: string) =>
-  (await registry.getMetricsAsJSON()).find((m) => m.name === name)?.values.reduce((a, v) => a + v.value, 0) ?? 0
 
 async function expectClean(productIds: string[]) {
   const report = await checkInventory(sql)
@@ -38,21 +35,21 @@ const reserve = (productId: string, strategy: Strategy, quantity = 1, fail = fal
 describe('the database fence', () => {
   test('a raw SQL oversell is refused by the CHECK constraint', async () => {
     const id = await productWithStock(3)
-    expect(sql`update inventory set reserved = on_hand + 1 where product_id = ${id}`).rejects.toMatchObject({ code: '23514' })
-    expect(sql`update inventory set on_hand = -1 where product_id = ${id}`).rejects.toMatchObject({ code: '23514' })
+    await expect(sql`update inventory set reserved = on_hand + 1 where product_id = ${id}`).rejects.toMatchObject({ code: '23514' })
+    await expect(sql`update inventory set on_hand = -1 where product_id = ${id}`).rejects.toMatchObject({ code: '23514' })
     expect(await stock(id)).toEqual({ onHand: 3, reserved: 0 })
   })
   test('the ledger is append-only', async () => {
     const id = await productWithStock(3)
-    expect(sql`update inventory_movements set on_hand_delta = 99 where product_id = ${id}`).rejects.toThrow(/append-only/)
-    expect(sql`delete from inventory_movements where product_id = ${id}`).rejects.toThrow(/append-only/)
+    await expect(sql`update inventory_movements set on_hand_delta = 99 where product_id = ${id}`).rejects.toThrow(/append-only/)
+    await expect(sql`delete from inventory_movements where product_id = ${id}`).rejects.toThrow(/append-only/)
   })
   test('bad lines never reach the database (422)', async () => {
     const id = await productWithStock(3)
     for (const quantity of [0, -1, 1.5, 1_000_000, Number.NaN]) {
-      expect(reserve(id, 'gated', quantity)).rejects.toMatchObject({ status: 422 })
+      await expect(reserve(id, 'gated', quantity)).rejects.toMatchObject({ status: 422 })
     }
-    expect(
+    await expect(
       reserveForOrder({
         orderId: Bun.randomUUIDv7(),
         lines: [{ productId: 'nope', quantity: 1 }],
@@ -62,9 +59,9 @@ describe('the database fence', () => {
     ).rejects.toMatchObject({ status: 422 })
     // A product with no inventory row: 404 from every strategy (gated: whether or not its batch
     // read the stock first, and with the gate's answer or without it).
-    for (const strategy of STRATEGIES) expect(reserve(Bun.randomUUIDv7(), strategy)).rejects.toMatchObject({ status: 404 })
+    for (const strategy of STRATEGIES) await expect(reserve(Bun.randomUUIDv7(), strategy)).rejects.toMatchObject({ status: 404 })
     const orderId = Bun.randomUUIDv7()
-    expect(
+    await expect(
       enqueueReservation({ orderId, productId: Bun.randomUUIDv7(), quantity: 1, expiresAt: inTheFuture(), persist: persistOrder(orderId) }),
     ).rejects.toMatchObject({ status: 404 })
   })
@@ -185,7 +182,7 @@ describe('lifecycle', () => {
     // The gate follows: everything released is sellable again without a reload.
     expect(await gateValue(id)).toBe(7)
     expect(await reserve(id, 'gated', 7)).toBeString()
-    expect(reserve(id, 'gated', 1)).rejects.toBeInstanceOf(OutOfStockError)
+    await expect(reserve(id, 'gated', 1)).rejects.toBeInstanceOf(OutOfStockError)
     await expectClean([id])
   })
 
@@ -230,12 +227,12 @@ describe('gate', () => {
     expect(await gateValue(id)).toBe(0)
     // Corrupt the counter both ways; reconcile puts it back to Postgres' truth.
     await redis()?.hset(key('gate', id), 'a', '-5')
-    expect(reserve(id, 'gated')).rejects.toBeInstanceOf(OutOfStockError)
+    await expect(reserve(id, 'gated')).rejects.toBeInstanceOf(OutOfStockError)
     expect(await reconcileGate()).toBeGreaterThanOrEqual(1)
     expect(await gateValue(id)).toBe(0)
     await redis()?.hset(key('gate', id), 'a', '3')
     // An upward drift costs one database attempt, then the gate reloads itself.
-    expect(reserve(id, 'gated')).rejects.toBeInstanceOf(OutOfStockError)
+    await expect(reserve(id, 'gated')).rejects.toBeInstanceOf(OutOfStockError)
     await Bun.sleep(20)
     expect(await gateValue(id)).toBe(0)
     await expectClean([id])
@@ -263,7 +260,7 @@ describe('gate', () => {
     expect(await stock(id)).toEqual({ onHand: 5, reserved: 5 })
     // It came up short: later batches read the stock first instead of writing and rolling back.
     const fallbacks = await metricSum('inventory_batch_fallbacks_total')
-    for (let i = 0; i < 3; i++) expect(reserve(id, 'gated')).rejects.toBeInstanceOf(OutOfStockError)
+    await Promise.all([1, 2, 3].map(() => expect(reserve(id, 'gated')).rejects.toBeInstanceOf(OutOfStockError)))
     await Bun.sleep(50)
     await redis()?.hset(key('gate', id), 'a', '100')
     for (let i = 0; i < 3; i++) await reserve(id, 'gated').catch(() => {})

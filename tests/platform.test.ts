@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { ConfigError, loadConfig } from '../src/config'
-import { req } from './helpers'
+import { createUser, freePort, req, startApi, tokenFor } from './helpers'
 
 describe('config', () => {
   test('defaults are valid', () => {
@@ -57,7 +57,6 @@ describe('http conventions', () => {
 
 describe('test helpers', () => {
   test('createUser yields a token the auth macro accepts', async () => {
-    const { tokenFor, createUser } = await import('./helpers')
     const u = await createUser('admin')
     expect(u.token.split('.')).toHaveLength(3)
     expect(typeof (await tokenFor(u.id, 'customer'))).toBe('string')
@@ -65,8 +64,6 @@ describe('test helpers', () => {
 })
 
 describe('processes and dependencies', () => {
-  const { startApi, freePort } = require('./helpers') as typeof import('./helpers')
-
   test('/ready reports a stopped Redis as down (degraded, still serving)', async () => {
     const api = await startApi({ REDIS_URL: `redis://127.0.0.1:${freePort()}` })
     try {
@@ -141,7 +138,6 @@ describe('migrations', () => {
 
 describe('logging', () => {
   test('request log lines are JSON and carry the request id', async () => {
-    const { startApi } = await import('./helpers')
     const api = await startApi({ LOG_LEVEL: 'info' }, { stdout: 'pipe' })
     await fetch(`${api.url}/health`, { headers: { 'x-request-id': 'log-line-test-1' } })
     await fetch(`${api.url}/nope`, { headers: { 'x-request-id': 'log-line-test-2' } })
@@ -160,7 +156,6 @@ describe('logging', () => {
 
 describe('graceful shutdown', () => {
   test('SIGTERM lets an in-flight request finish, then refuses new connections', async () => {
-    const { startApi } = await import('./helpers')
     const api = await startApi()
     // A request whose body trickles in over ~600 ms is in flight when the signal arrives.
     const body = JSON.stringify({ email: 'drain@test.local', password: 'wrong-password-123' })

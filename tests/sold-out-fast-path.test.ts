@@ -7,16 +7,11 @@ import { describe, expect, test } from 'bun:test'
 import { and, eq } from 'drizzle-orm'
 import { idempotencyKeys } from '../db/schema'
 import { db } from '../src/infra/db'
-import { registry } from '../src/infra/metrics'
 import { key, redis } from '../src/infra/redis'
-import { createUser, req } from './helpers'
+import { createUser, metricSum, req } from './helpers'
 import { newKey, order, productWithStock } from './orders-fixtures'
 
-const fastPathRejections = async () =>
-  (await registry.getMetricsAsJSON())
-    .find((m) => m.name === 'inventory_reservations_total')
-    ?.values.filter((v) => v.labels.strategy === 'gated-fast-path')
-    .reduce((a, v) => a + v.value, 0) ?? 0
+const fastPathRejections = () => metricSum('inventory_reservations_total', { strategy: 'gated-fast-path' })
 
 const claimed = async (userId: string, key: string) =>
   (

@@ -8,7 +8,7 @@
 // If the summed UPDATE finds too little stock, it is redone one request at a time. The happy path
 // does not read the stock first (the gate already vouched for it): for 30 s after a product came
 // up short, and after any unexpected error, its batches check the stock before writing anything.
-import { db, type Tx } from '../../infra/db'
+import { db, pgOf, type Tx } from '../../infra/db'
 import { counter, histogram } from '../../infra/metrics'
 import { invalidateProduct } from '../catalog/cache'
 import { OutOfStockError, ProductInventoryNotFound } from './errors'
@@ -18,7 +18,6 @@ import {
   insertReservations,
   type NewReservation,
   newReservations,
-  raw,
   reserveMovements,
   type StockRow,
 } from './store'
@@ -126,7 +125,7 @@ async function runBatch(productId: string, items: BatchItem[]): Promise<void> {
     try {
       const found = await db.transaction(async (tx) => {
         if (checked) {
-          const [row] = await raw(tx)<{ a: number }[]>`select on_hand - reserved as a from inventory where product_id = ${productId}`
+          const [row] = await pgOf(tx)<{ a: number }[]>`select on_hand - reserved as a from inventory where product_id = ${productId}`
           if (!row) return false
           // Not enough for everyone: decide request by request (first come, first served).
           if (mode === 'single' || Number(row.a) < sum) {
@@ -202,7 +201,7 @@ async function runPersists(tx: Tx, items: BatchItem[], errors: Map<BatchItem, un
     if (failed) throw new PersistFailed(failed.reason)
     return items
   }
-  const ptx = raw(tx)
+  const ptx = pgOf(tx)
   const ok: BatchItem[] = []
   for (const [n, item] of items.entries()) {
     const sp = `rq${n}`
@@ -226,7 +225,7 @@ async function runPersists(tx: Tx, items: BatchItem[], errors: Map<BatchItem, un
 }
 
 async function writeGroup(tx: Tx, productId: string, items: BatchItem[], errors: Map<BatchItem, unknown>, mode: Mode): Promise<void> {
-  const ptx = raw(tx)
+  const ptx = pgOf(tx)
   const ok = await runPersists(tx, items, errors, mode)
   const written: NewReservation[] = ok.flatMap((i) => newReservations(i.orderId, [{ productId, quantity: i.quantity }], i.expiresAt))
   const total = ok.reduce((s, i) => s + i.quantity, 0)
@@ -248,7 +247,7 @@ async function writeOneByOne(tx: Tx, productId: string, items: BatchItem[], erro
   for (const item of items) {
     try {
       await tx.transaction(async (sp) => {
-        const p = raw(sp)
+        const p = pgOf(sp)
         const [after] = await p<StockRow[]>`
           update inventory set reserved = reserved + ${item.quantity}, version = version + 1, updated_at = now()
           where product_id = ${productId} and on_hand - reserved >= ${item.quantity}

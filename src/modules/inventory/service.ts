@@ -4,7 +4,7 @@
 import { sql as dsql, inArray } from 'drizzle-orm'
 import { inventory } from '../../../db/schema'
 import { config } from '../../config'
-import { type DbOrTx, db, type Tx } from '../../infra/db'
+import { type DbOrTx, db, pgOf, type Tx } from '../../infra/db'
 import { counter, histogram } from '../../infra/metrics'
 import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
 import { invalidateProduct } from '../catalog/cache'
@@ -12,7 +12,7 @@ import { enqueueReservation } from './batcher'
 import { ContentionError, OutOfStockError, ProductInventoryNotFound } from './errors'
 import { gateAdjust, gateAdmit, gateRefresh, gateReserve, gateRetire, reconcileGate as reconcile } from './gate'
 import { guardStockChange } from './guard'
-import { emitStockEvents, insertMovements, raw, type StockRow } from './store'
+import { emitStockEvents, insertMovements, type StockRow } from './store'
 import { reserveConditional, reserveOptimistic, reservePessimistic } from './strategies'
 
 export { ContentionError, OutOfStockError } from './errors'
@@ -176,7 +176,7 @@ async function reserveGated(
 
 /** Payment confirmed: moves units out of onHand and reserved; reservations → committed. Idempotent. */
 export async function commitReservations(tx: Tx, orderId: string): Promise<void> {
-  const ptx = raw(tx)
+  const ptx = pgOf(tx)
   const rows = await ptx<{ id: string; productId: string; quantity: number }[]>`
     update reservations set status = 'committed', updated_at = now()
     where order_id = ${orderId} and status = 'active'
@@ -204,7 +204,7 @@ export async function commitReservations(tx: Tx, orderId: string): Promise<void>
 
 /** Gives units back; reservations → released | expired. Idempotent (already-released is a no-op). */
 export async function releaseReservations(tx: Tx, orderId: string, reason: 'released' | 'expired'): Promise<void> {
-  const ptx = raw(tx)
+  const ptx = pgOf(tx)
   const rows = await ptx<{ id: string; productId: string; quantity: number }[]>`
     update reservations set status = ${reason}, updated_at = now()
     where order_id = ${orderId} and status = 'active'
@@ -275,7 +275,7 @@ export async function restock(
   const [line] = guardStockChange('restock', [{ productId, quantity }], 'body')
   const q = (line as ReserveLine).quantity
   const after = await db.transaction(async (tx) => {
-    const ptx = raw(tx)
+    const ptx = pgOf(tx)
     const [row] = await ptx<(StockRow & { version: number })[]>`
       update inventory set on_hand = on_hand + ${q}, version = version + 1, updated_at = now()
       where product_id = ${productId}

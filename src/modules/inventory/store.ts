@@ -2,12 +2,8 @@
 // transaction (hot path: no query builder), reservation and ledger inserts, low-stock events.
 import type postgres from 'postgres'
 import type { MovementKind } from '../../../db/schema'
-import { pgOf, type Tx } from '../../infra/db'
+import type { Tx } from '../../infra/db'
 import { emitEvent } from '../../lib/outbox'
-
-/** The postgres.js transaction under a Drizzle transaction: same connection, same transaction. */
-/** The transaction's postgres.js client (prepared tagged templates, see pgOf). */
-export const raw = (tx: Tx): postgres.TransactionSql => pgOf(tx)
 
 export type NewReservation = { id: string; orderId: string; productId: string; quantity: number; expiresAt: Date }
 export type Movement = {

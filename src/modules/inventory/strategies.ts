@@ -2,13 +2,13 @@
 // product-id order (lines come sorted from the guard), so [A,B] and [B,A] cannot deadlock, and
 // all of them end in an UPDATE that the CHECK constraints fence.
 import { Redlock } from '@sesamecare-oss/redlock'
-import { db, type Tx } from '../../infra/db'
+import { db, pgOf, type Tx } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { counter } from '../../infra/metrics'
 import { key, redis, redisUsable } from '../../infra/redis'
 import { ContentionError, OutOfStockError, ProductInventoryNotFound } from './errors'
 import type { StockLine } from './guard'
-import { emitStockEvents, insertMovements, insertReservations, newReservations, raw, reserveMovements, type StockRow } from './store'
+import { emitStockEvents, insertMovements, insertReservations, newReservations, reserveMovements, type StockRow } from './store'
 
 export type ReserveInput = { orderId: string; expiresAt: Date; persist: (tx: Tx) => Promise<void> }
 
@@ -19,7 +19,7 @@ const RETURNING = 'product_id as "productId", on_hand as "onHand", reserved, reo
 
 /** Reservation rows, ledger rows, low-stock events and the order's own rows, after the stock is taken. */
 async function finish(tx: Tx, input: ReserveInput, lines: StockLine[], afters: StockRow[]): Promise<void> {
-  const ptx = raw(tx)
+  const ptx = pgOf(tx)
   const rows = newReservations(input.orderId, lines, input.expiresAt)
   await insertReservations(ptx, rows)
   await insertMovements(ptx, reserveMovements(rows))
@@ -28,7 +28,7 @@ async function finish(tx: Tx, input: ReserveInput, lines: StockLine[], afters: S
 }
 
 async function missingOrShort(tx: Tx, ids: string[]): Promise<never> {
-  const ptx = raw(tx)
+  const ptx = pgOf(tx)
   const found = await ptx<{ id: string }[]>`select product_id as id from inventory where product_id in ${ptx(ids)}`
   const known = new Set(found.map((r) => r.id))
   const unknown = ids.find((id) => !known.has(id))
@@ -42,7 +42,7 @@ async function missingOrShort(tx: Tx, ids: string[]): Promise<never> {
  */
 export async function reserveConditional(input: ReserveInput, lines: StockLine[]): Promise<void> {
   await db.transaction(async (tx) => {
-    const ptx = raw(tx)
+    const ptx = pgOf(tx)
     const afters: StockRow[] = []
     const short: string[] = []
     for (const l of lines) {
@@ -91,7 +91,7 @@ export async function reservePessimistic(input: ReserveInput, lines: StockLine[]
   }
   try {
     await db.transaction(async (tx) => {
-      const ptx = raw(tx)
+      const ptx = pgOf(tx)
       const rows = await ptx<StockRow[]>`
         select product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint"
         from inventory where product_id in ${ptx(ids)} order by product_id for update`
@@ -130,7 +130,7 @@ const BACKOFF_CAP_MS = 50
  */
 export async function reserveOptimistic(input: ReserveInput, lines: StockLine[]): Promise<void> {
   await db.transaction(async (tx) => {
-    const ptx = raw(tx)
+    const ptx = pgOf(tx)
     const afters: StockRow[] = []
     for (const l of lines) {
       let after: StockRow | undefined
