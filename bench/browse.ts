@@ -6,11 +6,11 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import Redis from 'ioredis'
 import postgres from 'postgres'
 import { runMigrations } from '../db/migrate'
 import { seedCatalog } from '../db/seed/catalog'
-import { deleteByPrefix } from '../src/infra/redis'
+import { dropPrefix } from '../src/infra/redis'
+import { median } from './flash-sale-table'
 
 const root = resolve(import.meta.dir, '..')
 const { values } = parseArgs({
@@ -51,12 +51,6 @@ const admin = postgres(withDb(serverUrl, 'postgres'), { max: 1, onnotice: () => 
 await admin.unsafe(`create database "${dbName}"`)
 const benchUrl = withDb(serverUrl, dbName)
 let api: Bun.Subprocess | null = null
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
-}
 
 try {
   await runMigrations(benchUrl)
@@ -186,9 +180,5 @@ try {
   if (redisProc) {
     redisProc.kill()
     await redisProc.exited
-  } else {
-    const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
-    await deleteByPrefix(r, prefix).catch(() => {})
-    r.disconnect()
-  }
+  } else await dropPrefix(redisUrl, prefix)
 }

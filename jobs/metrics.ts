@@ -1,6 +1,7 @@
 // Job metrics. Duration and failures are observed by the worker process that ran the job; queue
 // depth is read from Redis when /metrics is scraped (any process that serves /metrics).
 import { counter, gauge, histogram } from '../src/infra/metrics'
+import { withTimeout } from '../src/lib/timeout'
 import { QUEUES, queue } from './queues'
 
 export const jobDuration = histogram(
@@ -28,10 +29,10 @@ export function registerQueueDepthGauge(): void {
     this.reset()
     await Promise.all(
       QUEUES.map(async (name) => {
-        const counts = await Promise.race([
+        const counts = await withTimeout(
           queue(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'),
-          Bun.sleep(1000).then(() => null),
-        ]).catch(() => null)
+          1000,
+        ).catch(() => null)
         if (!counts) return
         for (const [state, n] of Object.entries(counts)) this.set({ queue: name, state }, n)
       }),

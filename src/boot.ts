@@ -1,13 +1,16 @@
-// What happens once per process after migrations: ensure the configured admin, seed demo data on a
-// fresh embedded database, and start background work (BullMQ workers, relays) per ROLE.
+// What happens once per process after migrations: ensure the configured admin (not again in forked
+// API children: their parent did), seed demo data on a fresh embedded database, and start
+// background work (BullMQ workers, relays) per ROLE.
 import { config } from './config'
 import { logger } from './infra/logger'
 import { redis, redisUrl } from './infra/redis'
 
-export async function onBoot(opts: { seedDemo: boolean }): Promise<void> {
+export async function onBoot(opts: { seedDemo: boolean; ensureAdmin: boolean }): Promise<void> {
   redis() // connect eagerly so the first request does not find Redis still connecting
-  const { ensureAdmin } = await import('./modules/auth/service')
-  await ensureAdmin()
+  if (opts.ensureAdmin) {
+    const { ensureAdmin } = await import('./modules/auth/service')
+    await ensureAdmin()
+  }
   if (opts.seedDemo) {
     const { seedDemo } = await import('../db/seed')
     await seedDemo()

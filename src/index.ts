@@ -14,7 +14,7 @@ async function prepare(): Promise<void> {
     await runMigrations(config.DATABASE_URL as string)
   }
   const { onBoot } = await import('./boot')
-  await onBoot({ seedDemo: seedDemo && !isChild })
+  await onBoot({ seedDemo: seedDemo && !isChild, ensureAdmin: !isChild })
 }
 
 async function forkApiProcesses(): Promise<void> {

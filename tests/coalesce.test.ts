@@ -28,12 +28,30 @@ describe('coalesce', () => {
     expect(await f(3)).toBe(3)
   })
 
+  test('isolate: a failing batch is retried input by input, and only the bad input is rejected', async () => {
+    const batches: number[][] = []
+    const f = coalesce(
+      async (xs: number[]) => {
+        batches.push(xs)
+        if (xs.includes(13)) throw new Error(`bad ${xs.join(',')}`)
+        return xs.map((x) => -x)
+      },
+      { isolate: true },
+    )
+    const got = await Promise.allSettled([1, 13, 2].map(f))
+    expect(got.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([-1, 'bad 13', -2])
+    expect(batches).toEqual([[1, 13, 2], [1], [13], [2]])
+  })
+
   test('batches are split at maxBatch', async () => {
     const sizes: number[] = []
-    const f = coalesce(async (xs: number[]) => {
-      sizes.push(xs.length)
-      return xs
-    }, 4)
+    const f = coalesce(
+      async (xs: number[]) => {
+        sizes.push(xs.length)
+        return xs
+      },
+      { maxBatch: 4 },
+    )
     expect(await Promise.all(Array.from({ length: 10 }, (_, i) => f(i)))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     expect(sizes).toEqual([4, 4, 2])
   })

@@ -53,16 +53,12 @@ function noteDuration(query: string, t0: number): void {
   else if (slowUnlogged++ === 0) setTimeout(flushUnlogged, slowWindow + 1000 - now).unref()
 }
 
-const instrumented = new WeakSet<object>()
-
 /**
  * Wraps `unsafe` (what Drizzle calls) so statements slower than SLOW_QUERY_MS are counted and
  * logged. postgres.js sends a query when it is first awaited, so timing starts at the first
  * `then`; later awaits of the same query (Drizzle does this in transactions) are not re-timed.
  */
 function instrument<T extends Sql | postgres.TransactionSql>(sql: T): T {
-  if (instrumented.has(sql)) return sql
-  instrumented.add(sql)
   const target = sql as unknown as { unsafe: Unsafe; begin?: Begin }
   const unsafe = target.unsafe.bind(sql)
   target.unsafe = (query, params, options) => {

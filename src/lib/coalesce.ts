@@ -1,9 +1,20 @@
 // DataLoader-style coalescing: calls made during one event-loop turn are run as ONE batch when the
 // turn ends (setImmediate), each caller getting its own result. Under a stampede, N concurrent
 // checkouts then cost one statement instead of N; a lone call waits only for the end of its turn.
-// A failing batch rejects every caller in it.
-export function coalesce<I, O>(run: (inputs: I[]) => Promise<O[]>, maxBatch = 500): (input: I) => Promise<O> {
-  let queue: { input: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = []
+// A failing batch rejects every caller in it, unless `isolate`: then each input is retried alone
+// and only the callers whose own input fails are rejected (one bad row must not sink the rest).
+export function coalesce<I, O>(
+  run: (inputs: I[]) => Promise<O[]>,
+  opts: { maxBatch?: number; isolate?: boolean } = {},
+): (input: I) => Promise<O> {
+  const maxBatch = opts.maxBatch ?? 500
+  type Call = { input: I; resolve: (o: O) => void; reject: (e: unknown) => void }
+  let queue: Call[] = []
+  const runAlone = (c: Call) =>
+    run([c.input]).then(
+      (outs) => c.resolve(outs[0] as O),
+      (err) => c.reject(err),
+    )
   const flush = () => {
     const batch = queue
     queue = []
@@ -14,7 +25,8 @@ export function coalesce<I, O>(run: (inputs: I[]) => Promise<O[]>, maxBatch = 50
           for (const [j, c] of part.entries()) c.resolve(outs[j] as O)
         },
         (err) => {
-          for (const c of part) c.reject(err)
+          if (opts.isolate && part.length > 1) for (const c of part) void runAlone(c)
+          else for (const c of part) c.reject(err)
         },
       )
     }

@@ -132,39 +132,22 @@ type Completion = { claim: Claim; status: number; body: string; headers: Record<
  * Stores outcomes: the completions of one event-loop turn go in ONE statement and one commit (a
  * deep-stock sale completes hundreds of keys a second), before any of their responses leaves.
  */
-const completeTogether = coalesce<Completion, Error | null>(async (cs) => {
-  try {
-    await storeCompletions(cs)
-    return cs.map(() => null)
-  } catch {
-    // One bad row must not cost the others their stored response: store them one by one.
-    return Promise.all(
-      cs.map((c) =>
-        storeCompletions([c]).then(
-          () => null,
-          (err: Error) => err,
-        ),
-      ),
-    )
-  }
-})
-
-async function storeCompletions(cs: Completion[]): Promise<void> {
-  await sql`
-    update idempotency_keys k
-    set state = 'completed', response_status = v.status, response_body = v.body, response_headers = v.headers::jsonb
-    from unnest(
-      ${sql.array(cs.map((c) => c.claim.userId))}::uuid[], ${sql.array(cs.map((c) => c.claim.key))}::text[],
-      ${sql.array(cs.map((c) => c.status))}::int[], ${sql.array(cs.map((c) => c.body))}::text[],
-      ${sql.array(cs.map((c) => JSON.stringify(c.headers)))}::text[]
-    ) as v(user_id, key, status, body, headers)
-    where k.user_id = v.user_id and k.key = v.key and k.state = 'in_progress'`
-}
-
-async function complete(c: Completion): Promise<void> {
-  const err = await completeTogether(c)
-  if (err) throw err
-}
+const complete = coalesce<Completion, void>(
+  async (cs) => {
+    await sql`
+      update idempotency_keys k
+      set state = 'completed', response_status = v.status, response_body = v.body, response_headers = v.headers::jsonb
+      from unnest(
+        ${sql.array(cs.map((c) => c.claim.userId))}::uuid[], ${sql.array(cs.map((c) => c.claim.key))}::text[],
+        ${sql.array(cs.map((c) => c.status))}::int[], ${sql.array(cs.map((c) => c.body))}::text[],
+        ${sql.array(cs.map((c) => JSON.stringify(c.headers)))}::text[]
+      ) as v(user_id, key, status, body, headers)
+      where k.user_id = v.user_id and k.key = v.key and k.state = 'in_progress'`
+    return cs.map(() => undefined)
+  },
+  // One bad row must not cost the others their stored response.
+  { isolate: true },
+)
 
 async function release(claim: Claim): Promise<void> {
   await sql`delete from idempotency_keys where user_id = ${claim.userId} and key = ${claim.key} and state = 'in_progress'`

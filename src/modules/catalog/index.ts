@@ -41,22 +41,29 @@ function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
  * build a headers object per request.
  */
 function jsonResponse(body: CachedBody, request: Request, set: { headers: Record<string, unknown> }): Response {
-  const h = { ...(set.headers as Record<string, string>), etag: body.etag, 'cache-control': 'no-cache' }
-  set.headers = {}
+  const h = { ...takeHeaders(set), etag: body.etag, 'cache-control': 'no-cache' }
   if (notModified(request.headers.get('if-none-match') ?? undefined, body.etag)) return new Response(null, { status: 304, headers: h })
   return new Response(body.json, { status: 200, headers: { ...h, 'content-type': 'application/json' } })
+}
+
+/** Moves the plugins' headers out of `set` (see jsonResponse). */
+function takeHeaders(set: { headers: Record<string, unknown> }): Record<string, string> {
+  const h = set.headers as Record<string, string>
+  set.headers = {}
+  return h
 }
 
 export const catalogModule = new Elysia({ name: 'catalog' })
   .use(authPlugin)
   .get(
     '/products',
-    async ({ query, headers, accessJwt }) => {
+    async ({ query, request, set, accessJwt }) => {
       // Signed-in searches are attributed in analytics; the route itself is public.
-      const user = headers.authorization ? await authenticate(accessJwt as never, headers.authorization).catch(() => null) : null
+      const authorization = request.headers.get('authorization')
+      const user = authorization ? await authenticate(accessJwt as never, authorization).catch(() => null) : null
       // Pre-serialised (cached bodies spliced together): no parse/serialise per item.
       return new Response(await listProductsJson({ ...query, userId: user?.id ?? null }), {
-        headers: { 'content-type': 'application/json' },
+        headers: { ...takeHeaders(set), 'content-type': 'application/json' },
       })
     },
     {

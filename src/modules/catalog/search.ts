@@ -7,7 +7,7 @@ import { type SQL, sql } from 'drizzle-orm'
 import { db } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { key } from '../../infra/redis'
-import { decodeCursor, encodeCursor, type Page, PG_TIMESTAMP_RE } from '../../lib/cursor'
+import { decodeCursor, type Page, PG_TIMESTAMP_RE, toPage } from '../../lib/cursor'
 import { ValidationProblem } from '../../lib/errors'
 import { type RankContext, rankScoreSql, relevanceSql } from '../../lib/ranking'
 import { isUuid } from '../../lib/uuid'
@@ -151,13 +151,8 @@ async function computePage(input: ListInput, q: string, sort: Sort, raw: CursorK
     matcher = 'trigram'
     rows = await runQuery(input, sort, matcher, ctx, after, true)
   }
-  const page = rows.slice(0, input.limit)
-  const last = page[page.length - 1]
-  const nextCursor =
-    rows.length > input.limit && last
-      ? encodeCursor([last.k, last.id as string, sort, matcher, ctx.now.toISOString(), ctx.maxPurchases] satisfies CursorKey)
-      : null
-  return { ids: page.map((r) => r.id as string), nextCursor, total: Number(rows[0]?.total ?? 0), matcher }
+  const page = toPage(rows, input.limit, (r): CursorKey => [r.k, r.id as string, sort, matcher, ctx.now.toISOString(), ctx.maxPurchases])
+  return { ids: page.items.map((r) => r.id as string), nextCursor: page.nextCursor, total: Number(rows[0]?.total ?? 0), matcher }
 }
 
 /**

@@ -207,8 +207,7 @@ export async function settlePaymentSuccessTx(
   // The lines ride along so the receipt email renders from the event alone.
   await transition(tx, { orderId: p.orderId, from: 'pending_payment', to: 'paid', actor, payload: { paymentId, chargeId, items: lines } })
   await commitReservations(tx, p.orderId)
-  await recordPurchases(tx, lines)
-  after.invalidate.push(...lines.map((l) => l.productId))
+  after.invalidate.push(...(await recordPurchases(tx, lines)))
   return { applied: true, after }
 }
 

@@ -3,7 +3,8 @@
 import { config } from '../../config'
 import { sql } from '../../infra/db'
 import { cacheEvents, counter, histogram } from '../../infra/metrics'
-import { key, pingRedis, withRedis } from '../../infra/redis'
+import { key, withRedis } from '../../infra/redis'
+import { jitteredTtlMs } from '../../lib/cache-aside'
 import { NotFoundError } from '../../lib/errors'
 import { aggregateNeighbours, byRank, CooccurrenceCounter, MAX_BASKET, type Measure, type Neighbour, score } from './cooccurrence'
 import { bestSellersByCounter, isLiveProduct, type ProductSummary, recommendableSummaries } from './products'
@@ -64,7 +65,6 @@ export async function rebuildRecommendations(opts: RebuildOptions = {}): Promise
   // Every product seen in an order gets a key, so a product that lost its neighbours does not keep
   // serving last hour's list from Redis.
   const t2 = performance.now()
-  await pingRedis() // a freshly started worker may still be connecting; give it a moment
   const wroteRedis = await writeNeighboursToRedis(model.sold.map((id): [string, Scored[]] => [id, model.lists.get(id) ?? []]))
 
   const t3 = performance.now()
@@ -267,9 +267,8 @@ export async function recommendationsFor(userId: string, limit: number): Promise
   cacheEvents.inc({ cache: 'recommendations', event: cached ? 'hit' : 'miss' })
   if (cached) return (JSON.parse(cached) as RecItem[]).slice(0, limit)
   const items = await computeRecommendations(userId, USER_RECS_MAX)
-  const ttl = Math.max(1, Math.round(config.RECS_USER_TTL_SECONDS * (0.9 + Math.random() * 0.2)))
   await withRedis(
-    (r) => r.set(k, JSON.stringify(items), 'EX', ttl),
+    (r) => r.set(k, JSON.stringify(items), 'PX', jitteredTtlMs(config.RECS_USER_TTL_SECONDS)),
     () => null,
   )
   return items.slice(0, limit)

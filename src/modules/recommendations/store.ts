@@ -5,14 +5,13 @@ import { config } from '../../config'
 import { sql } from '../../infra/db'
 import { cacheEvents } from '../../infra/metrics'
 import { key, withRedis } from '../../infra/redis'
+import { jitteredTtlMs } from '../../lib/cache-aside'
 import type { Neighbour } from './cooccurrence'
 
 /** Sentinel member: "this product has no neighbours", so an empty list is not mistaken for a lost key. */
 const EMPTY = '~'
 
 export type Scored = { id: string; score: number }
-
-const ttl = () => Math.round(config.RECS_REDIS_TTL_SECONDS * (0.9 + Math.random() * 0.2))
 
 /** Writes (replaces) the sorted sets of these products; a product with an empty list gets the sentinel. */
 export async function writeNeighboursToRedis(lists: Iterable<[string, readonly Scored[]]>): Promise<boolean> {
@@ -25,7 +24,7 @@ export async function writeNeighboursToRedis(lists: Iterable<[string, readonly S
         m.del(k)
         if (list.length) m.zadd(k, ...list.flatMap((x) => [x.score, x.id]))
         else m.zadd(k, 0, EMPTY)
-        m.expire(k, ttl())
+        m.pexpire(k, jitteredTtlMs(config.RECS_REDIS_TTL_SECONDS))
         if (++n % 500 === 0) {
           await m.exec()
           m = r.multi()
