@@ -54,7 +54,7 @@ export async function seed(sql: any, opts: SeedOptions, nodeEnv = 'development')
     await wipe(sql)
   }
   const now = opts.now ?? utcMidnight()
-  // Also fits the catalog branch's seedCatalog (reviews + review authors; it ignores `now`).
+  // The catalog step also writes reviews and their authors (a fifth of the customers).
   const catalogOpts = {
     products: opts.products,
     categories: opts.categories,
@@ -101,7 +101,7 @@ const HELP = `Usage: bun run db:seed -- [options]
   --categories N   categories incl. 12 roots (default 120)
   --users N        customers (default 5000)
   --orders N       orders, ~2.8 lines each (default 100000)
-  --reviews N      reviews (default 3 × products; used by the catalog branch's generator)
+  --reviews N      reviews (default 3 × products)
   --seed N         PRNG seed; same seed + same day = same data (default 42)
   --reset          wipe every application table first (refused when NODE_ENV=production)
   --help           this text

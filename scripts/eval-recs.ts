@@ -6,6 +6,7 @@
 // Prints a table and writes bench/results/recs-eval.json. Stock and soft-deletes are ignored
 // offline. Run `bun run db:seed` first.
 import { parseArgs } from 'node:util'
+import { COMPLETED_ORDER_STATUSES } from '../db/schema'
 import { config } from '../src/config'
 import { resolveInfra, stopEmbedded } from '../src/infra/embedded'
 import { aggregateNeighbours, CooccurrenceCounter, type Measure, type Neighbour } from '../src/modules/recommendations/cooccurrence'
@@ -17,14 +18,13 @@ const { values } = parseArgs({
 const K = Number(values.k)
 await resolveInfra()
 const { sql, closeDb } = await import('../src/infra/db')
-const { COMPLETED } = await import('../src/modules/recommendations/service')
 
 const t0 = performance.now()
 type Order = { id: string; user_id: string; p: string[] }
 const orders = await sql<Order[]>`
   select o.id, o.user_id, array_agg(oi.product_id order by oi.product_id) as p
   from orders o join order_items oi on oi.order_id = o.id
-  where o.status in ${sql(COMPLETED)}
+  where o.status in ${sql(COMPLETED_ORDER_STATUSES)}
   group by o.id order by o.user_id, o.created_at, o.id`
 if (orders.length === 0) {
   console.error('no completed orders: run `bun run db:seed` first')

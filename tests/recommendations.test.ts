@@ -4,10 +4,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import postgres from 'postgres'
 import { runMigrations } from '../db/migrate'
+import { COMPLETED_ORDER_STATUSES } from '../db/schema'
 import { SeedRefused, seed } from '../db/seed'
 import { sql } from '../src/infra/db'
 import { deleteByPrefix, key, redis } from '../src/infra/redis'
-import { COMPLETED, countInProcess, onOrderPaid, rebuildRecommendations } from '../src/modules/recommendations/service'
+import { countInProcess, onOrderPaid, rebuildRecommendations } from '../src/modules/recommendations/service'
 import { readNeighbours } from '../src/modules/recommendations/store'
 import { createUser, freePort, req, startApi } from './helpers'
 
@@ -278,7 +279,7 @@ describe('db:seed', () => {
 
     // The production counting code over the seeded orders finds the planted partners.
     const model = await countInProcess({ measure: 'cosine', k: 10, minSupport: 3 }, 1000, a)
-    const completed = await a`select count(*)::int as n from orders where status in ${a(COMPLETED)}`
+    const completed = await a`select count(*)::int as n from orders where status in ${a(COMPLETED_ORDER_STATUSES)}`
     expect(model.orders).toBe(completed[0]?.n)
     const found = ra.plantedPairs.filter(([x, y]) => model.lists.get(x)?.some((n) => n.id === y)).length
     expect(found / ra.plantedPairs.length).toBeGreaterThanOrEqual(0.8)

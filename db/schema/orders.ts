@@ -18,6 +18,8 @@ export const ORDER_STATUSES = [
   'refunded',
 ] as const
 export type OrderStatus = (typeof ORDER_STATUSES)[number]
+/** Paid or any later fulfilment state: a purchase (verified reviews, recommendations, popularity). */
+export const COMPLETED_ORDER_STATUSES = ['paid', 'fulfilled', 'shipped', 'delivered'] as const satisfies readonly OrderStatus[]
 
 const statusList = sql.raw(ORDER_STATUSES.map((s) => `'${s}'`).join(', '))
 

@@ -66,18 +66,6 @@ async function insertColumns(sql: Sql, table: string, columns: [name: string, ty
   }
 }
 
-/** True when the catalog already has rows (the CLI refuses to add to or wipe them without --reset). */
-export async function catalogHasData(sql: Sql): Promise<boolean> {
-  const [row] = await sql`select exists (select 1 from products) or exists (select 1 from categories) as any`
-  return Boolean(row?.any)
-}
-
-/** Empties the catalog (and, by CASCADE, every table that references products or categories). */
-export async function resetCatalog(sql: Sql): Promise<void> {
-  await sql`truncate table reviews, search_queries, inventory, products, categories cascade`
-  await sql`delete from users where email like ${`%@${SEED_EMAIL_DOMAIN}`}`
-}
-
 export async function seedCatalog(sql: Sql, o: CatalogSeedOptions): Promise<SeedReport> {
   const t0 = performance.now()
   const r = rng(o.seed)

@@ -8,9 +8,8 @@
 //     bought outright. Partners are chosen uniformly, so raw co-purchase counts would rank
 //     best-sellers above them — a normalised measure must not.
 // Everything derives from `seed` (ids included), so the planted pairs are recomputable and returned.
+import { COMPLETED_ORDER_STATUSES } from '../schema'
 import { rng, shuffled, WeightedSampler } from './prng'
-
-export const COMPLETED_STATUSES = ['paid', 'fulfilled', 'shipped', 'delivered'] as const
 
 const STATUS_WEIGHTS: [string, number][] = [
   ['delivered', 78],
@@ -194,7 +193,7 @@ export async function seedOrders(sql: any, opts: SeedOrdersOptions): Promise<See
     update products p set purchase_count = x.units
     from (select oi.product_id, sum(oi.quantity)::int as units
           from order_items oi join orders o on o.id = oi.order_id
-          where o.status in ${sql(COMPLETED_STATUSES)} group by oi.product_id) x
+          where o.status in ${sql(COMPLETED_ORDER_STATUSES)} group by oi.product_id) x
     where x.product_id = p.id`
   const plantedPairs = anchors.map(
     (a) => [(products[a] as { id: string }).id, (products[partnerOf.get(a) as number] as { id: string }).id] as [string, string],

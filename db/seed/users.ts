@@ -48,8 +48,6 @@ const LAST = [
   'Wirth',
 ]
 
-export { SEED_PASSWORD }
-
 export type SeedUsersOptions = { users: number; seed: number; now?: Date }
 
 // biome-ignore lint/suspicious/noExplicitAny: postgres.js Sql or TransactionSql

@@ -86,14 +86,15 @@ export class CacheAside<T> {
   }
 
   // Bound label children: a hit costs an increment, not a label-hash lookup.
-  private readonly counters = new Map<string, { inc: () => void }>()
-  private event(event: string): void {
+  private readonly counters = new Map<string, { inc: (n?: number) => void }>()
+  private event(event: string, n = 1): void {
+    if (n <= 0) return
     let c = this.counters.get(event)
     if (!c) {
       c = cacheEvents.labels({ cache: this.opts.name, event })
       this.counters.set(event, c)
     }
-    c.inc()
+    c.inc(n)
   }
 
   /** The cached value of `key`, or `load()`'s result (null = not found, cached briefly). */
@@ -136,9 +137,9 @@ export class CacheAside<T> {
       return keys.map((k) => loaded.get(k) ?? null)
     }
     const missing = keys.filter((_, i) => cached[i] === null)
-    for (let i = 0; i < keys.length - missing.length; i++) this.event('hit')
+    this.event('hit', keys.length - missing.length)
     if (missing.length === 0) return cached.map((s) => this.decode(s as string))
-    for (const _ of missing) this.event('miss')
+    this.event('miss', missing.length)
     // Generations are read before the database, exactly as in get().
     const gens = await withRedis<(string | null)[] | null>(
       (r) => r.mget(...missing.map((k) => `${k}:gen`)),

@@ -50,10 +50,8 @@ function limiterFor(policy: RatePolicy): Limiter {
   return l
 }
 
-export type RateDecision = { policy: RatePolicy; limit: number; window: number; remaining: number; resetSeconds: number }
-
 /** Consumes one point of `policy` for `subject`; throws RateLimitedError (with headers) when over. */
-export async function consume(policy: RatePolicy, subject: string, headers: Record<string, unknown>): Promise<RateDecision> {
+async function consume(policy: RatePolicy, subject: string, headers: Record<string, unknown>): Promise<void> {
   const { points, duration } = RATES[policy]
   let res: RateLimiterRes
   let allowed = true
@@ -62,27 +60,21 @@ export async function consume(policy: RatePolicy, subject: string, headers: Reco
   } catch (e) {
     // Only a RateLimiterRes means "over the limit"; with the memory insurance, store errors never
     // reach here, but if one does the request is allowed rather than failed.
-    if (!(e instanceof RateLimiterRes)) return { policy, limit: points, window: duration, remaining: points, resetSeconds: duration }
+    if (!(e instanceof RateLimiterRes)) return
     res = e
     allowed = false
   }
-  const decision: RateDecision = {
-    policy,
-    limit: points,
-    window: duration,
-    remaining: Math.max(0, res.remainingPoints),
-    resetSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)),
-  }
+  const remaining = Math.max(0, res.remainingPoints)
+  const resetSeconds = Math.max(0, Math.ceil(res.msBeforeNext / 1000))
   appendItem(headers, 'ratelimit-policy', `"${policy}";q=${points};w=${duration}`)
-  appendItem(headers, 'ratelimit', `"${policy}";r=${decision.remaining};t=${decision.resetSeconds}`)
+  appendItem(headers, 'ratelimit', `"${policy}";r=${remaining};t=${resetSeconds}`)
   if (!allowed) {
     rejections.inc({ policy })
-    throw new RateLimitedError(Math.max(1, decision.resetSeconds), {
+    throw new RateLimitedError(Math.max(1, resetSeconds), {
       'RateLimit-Policy': String(headers['ratelimit-policy']),
       RateLimit: String(headers.ratelimit),
     })
   }
-  return decision
 }
 
 /** Structured-field lists: a second policy on the same response is appended as another item. */
@@ -93,10 +85,11 @@ function appendItem(headers: Record<string, unknown>, name: string, item: string
 
 /** Emails become a short hash in Redis keys: no personal data in the limiter's keyspace. */
 function emailSubject(email: string): string {
-  return `email:${new Bun.CryptoHasher('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 32)}`
+  return `email:${new Bun.CryptoHasher('sha256').update(email).digest('hex').slice(0, 32)}`
 }
 
-/** The per-email half of the `auth` policy; the auth controller calls it once the body is parsed. */
+/** The per-email half of the `auth` policy; the auth controller calls it once the body is parsed,
+ * with the email already normalised (normalizeEmail). */
 export async function limitAuthEmail(email: string, headers: Record<string, unknown>): Promise<void> {
   if (!config.RATE_LIMIT_ENABLED) return
   await consume('auth-email', emailSubject(email), headers)
@@ -117,7 +110,7 @@ async function subjectOf(request: Request, ip: string): Promise<string> {
   return `ip:${ip}`
 }
 
-export function policyOf(method: string, path: string): RatePolicy {
+function policyOf(method: string, path: string): RatePolicy {
   if (method === 'POST' && AUTH_PATHS.has(path)) return 'auth'
   return method === 'GET' || method === 'HEAD' ? 'read' : 'write'
 }

@@ -151,12 +151,6 @@ export async function getProductBody(id: string): Promise<CachedBody | null> {
   })
 }
 
-export async function getProduct(id: string): Promise<Product> {
-  const body = await getProductBody(id)
-  if (!body) throw new NotFoundError('Product')
-  return JSON.parse(body.json) as Product
-}
-
 /** Resolves a category id to its name (for the denormalised search column); 422 if unknown. */
 async function categoryNameOf(tx: DbOrTx, categoryId: string | null | undefined): Promise<string> {
   if (!categoryId) return ''

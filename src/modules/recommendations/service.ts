@@ -1,5 +1,6 @@
 // Recommendations (issue 8): the co-occurrence rebuild, the incremental per-order update, and the
 // two read paths ("also bought", "recommended for you"). No Elysia here; errors are domain errors.
+import { COMPLETED_ORDER_STATUSES } from '../../../db/schema'
 import { config } from '../../config'
 import { sql } from '../../infra/db'
 import { cacheEvents, counter, histogram } from '../../infra/metrics'
@@ -11,7 +12,6 @@ import { bestSellersByCounter, isLiveProduct, type ProductSummary, recommendable
 import { insertNeighbourRows, readNeighbours, readPopularity, type Scored, writeNeighboursToRedis } from './store'
 
 /** "Completed" = paid or later: the orders whose baskets describe what people really buy together. */
-export const COMPLETED = ['paid', 'fulfilled', 'shipped', 'delivered'] as const
 /** Serialises the rebuild's swap with incremental updates (both rewrite product_neighbours rows). */
 const MODEL_LOCK = 'stampede:recs:model'
 const POPULAR_KEPT = 500
@@ -108,7 +108,7 @@ export async function countInProcess(o: ModelOpts, batch: number, db: any = sql)
   // order_items for every page (quadratic: measured 105 ms vs 38 ms a page at 278k lines, and
   // growing with the table); with it, each page is one index range scan of order_items' PK.
   const page = (after: string): Promise<{ id: string; p: string[] | null }[]> => db`
-    with b as (select id from orders where status in ${db(COMPLETED)} and id > ${after} order by id limit ${batch})
+    with b as (select id from orders where status in ${db(COMPLETED_ORDER_STATUSES)} and id > ${after} order by id limit ${batch})
     select b.id, array_agg(oi.product_id) filter (where oi.product_id is not null) as p
     from b left join order_items oi on oi.order_id = b.id
       and oi.order_id > ${after} and oi.order_id <= (select id from b order by id desc limit 1)
@@ -145,7 +145,7 @@ async function countInSql(o: ModelOpts): Promise<Model> {
           ? sql`p.c::float8 * (select count(*) from done) / (ia.n::float8 * ib.n)`
           : sql`p.c::float8`
   const rows = await sql<{ a: string; b: string; s: number; c: number }[]>`
-    with done as (select id from orders where status in ${sql(COMPLETED)}),
+    with done as (select id from orders where status in ${sql(COMPLETED_ORDER_STATUSES)}),
     lines as (select oi.order_id, oi.product_id from order_items oi join done d on d.id = oi.order_id),
     item as (select product_id, count(*)::int as n from lines group by product_id),
     p as (select x.product_id as a, y.product_id as b, count(*)::int as c
@@ -162,9 +162,9 @@ async function countInSql(o: ModelOpts): Promise<Model> {
   }
   const pop = await sql<{ id: string; orders: number; lines: number }[]>`
     select oi.product_id as id, count(*)::int as orders from order_items oi join orders o on o.id = oi.order_id
-    where o.status in ${sql(COMPLETED)} group by 1 order by 2 desc, 1`
+    where o.status in ${sql(COMPLETED_ORDER_STATUSES)} group by 1 order by 2 desc, 1`
   const [tot] = await sql<{ orders: number; lines: number }[]>`
-    select count(distinct o.id)::int as orders, count(*)::int as lines from orders o join order_items oi on oi.order_id = o.id where o.status in ${sql(COMPLETED)}`
+    select count(distinct o.id)::int as orders, count(*)::int as lines from orders o join order_items oi on oi.order_id = o.id where o.status in ${sql(COMPLETED_ORDER_STATUSES)}`
   return {
     lists,
     popular: pop.slice(0, POPULAR_KEPT),
@@ -182,7 +182,7 @@ async function countInSql(o: ModelOpts): Promise<Model> {
  */
 export async function onOrderPaid(orderId: string): Promise<{ applied: boolean; products: number }> {
   const [order] = await sql<{ user_id: string; status: string }[]>`select user_id, status from orders where id = ${orderId}`
-  if (!order || !(COMPLETED as readonly string[]).includes(order.status)) {
+  if (!order || !(COMPLETED_ORDER_STATUSES as readonly string[]).includes(order.status)) {
     incremental.inc({ result: 'skipped' })
     return { applied: false, products: 0 }
   }
@@ -219,13 +219,13 @@ async function refreshNeighbours(tx: any, orderId: string): Promise<Map<string, 
   const pairs: { a: string; b: string; c: number }[] = await tx`
     select x.product_id as a, y.product_id as b, count(*)::int as c
     from order_items x join order_items y on y.order_id = x.order_id and y.product_id <> x.product_id
-    join orders o on o.id = x.order_id and o.status in ${sql(COMPLETED)}
+    join orders o on o.id = x.order_id and o.status in ${sql(COMPLETED_ORDER_STATUSES)}
     where x.product_id = any(${basket}::uuid[]) and y.product_id = any(${basket}::uuid[]) group by 1, 2`
   const existing: { product_id: string; neighbour_id: string; support: number }[] = await tx`
     select product_id, neighbour_id, support from product_neighbours where product_id = any(${basket}::uuid[])`
   const involved = [...new Set([...basket, ...existing.map((e) => e.neighbour_id)])]
   const counts: { product_id: string; n: number }[] = await tx`
-    select oi.product_id, count(*)::int as n from order_items oi join orders o on o.id = oi.order_id and o.status in ${sql(COMPLETED)}
+    select oi.product_id, count(*)::int as n from order_items oi join orders o on o.id = oi.order_id and o.status in ${sql(COMPLETED_ORDER_STATUSES)}
     where oi.product_id = any(${involved}::uuid[]) group by 1`
   const n = new Map(counts.map((r) => [r.product_id, r.n]))
   const supports = new Map<string, Map<string, number>>(basket.map((p) => [p, new Map()]))
@@ -284,7 +284,7 @@ export async function invalidateUserRecommendations(userId: string): Promise<voi
 async function computeRecommendations(userId: string, n: number): Promise<RecItem[]> {
   const bought = await sql<{ product_id: string }[]>`
     select oi.product_id from orders o join order_items oi on oi.order_id = o.id
-    where o.user_id = ${userId} and o.status in ${sql(COMPLETED)}
+    where o.user_id = ${userId} and o.status in ${sql(COMPLETED_ORDER_STATUSES)}
     group by oi.product_id order by max(o.created_at) desc, oi.product_id`
   const owned = new Set(bought.map((b) => b.product_id))
   const recent = bought.slice(0, 50).map((b) => b.product_id)
