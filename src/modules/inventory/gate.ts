@@ -27,6 +27,12 @@ export const gateMetrics = {
   loads: counter('inventory_gate_loads_total', 'Gate counters loaded from Postgres on a miss'),
 }
 
+// Lua: the product of KEYS[1] is not sold; the gate drops its counter and stops vouching for it.
+const MARK_NOT_SOLD = `
+redis.call('HDEL', KEYS[1], 'a')
+redis.call('HSET', KEYS[1], 'x', '1')
+redis.call('EXPIRE', KEYS[1], ${GATE_TTL_SECONDS})`
+
 // KEYS[1]; ARGV = value ('' = not sold), expected generation, ttl, force. Installs `a` only if no
 // availability-adding change happened since the caller read the generation. Returns -1 stale,
 // 0 kept existing, 1 loaded, 2 corrected (force and the value differed).
@@ -34,9 +40,7 @@ const LOAD = `
 local g = redis.call('HGET', KEYS[1], 'g') or '0'
 if g ~= ARGV[2] then return -1 end
 if ARGV[1] == '' then
-  redis.call('HDEL', KEYS[1], 'a')
-  redis.call('HSET', KEYS[1], 'x', '1')
-  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+  ${MARK_NOT_SOLD}
   return 1
 end
 local cur = redis.call('HGET', KEYS[1], 'a')
@@ -63,9 +67,7 @@ return n`
 // load that read Postgres before the deletion cannot reinstall a counter.
 const RETIRE = `
 redis.call('HINCRBY', KEYS[1], 'g', 1)
-redis.call('HDEL', KEYS[1], 'a')
-redis.call('HSET', KEYS[1], 'x', '1')
-redis.call('EXPIRE', KEYS[1], ${GATE_TTL_SECONDS})
+${MARK_NOT_SOLD}
 return 1`
 
 // Takes units, all or nothing (checks every line before decrementing any). KEYS[1] = a marker that
@@ -165,8 +167,6 @@ export async function gateReserve(lines: Line[]): Promise<GateResult> {
   )
 }
 
-export type Admission = { admitted: true } | { admitted: false; soldOut: string[] } | null
-
 /**
  * The checkout's door (gated strategy): in one Redis call, either refuse the lines the gate knows
  * are sold out, or take the units from the counters right away, so that no more requests go on to
@@ -175,9 +175,9 @@ export type Admission = { admitted: true } | { admitted: false; soldOut: string[
  * possibly stale after an outage, a product it does not vouch for, or `unlessKey` exists) and took
  * nothing. Whoever holds an admission must hand it to the reservation or give it back.
  */
-export async function gateAdmit(lines: readonly Line[], unlessKey: string): Promise<Admission> {
+export async function gateAdmit(lines: readonly Line[], unlessKey: string): Promise<GateResult> {
   if (stale || reconciling || !redisUsable()) return null
-  return withRedis<Admission>(
+  return withRedis<GateResult>(
     async (r) => {
       const g = gateClient(r)
       let res = await take(g, lines, unlessKey)
@@ -189,9 +189,9 @@ export async function gateAdmit(lines: readonly Line[], unlessKey: string): Prom
         )
         res = await take(g, lines, unlessKey)
       }
-      if (res[0] === 1) return { admitted: true }
+      if (res[0] === 1) return { ok: true }
       if (res[0] !== 0) return null
-      return { admitted: false, soldOut: shortOf(res, lines) }
+      return { ok: false, productIds: shortOf(res, lines) }
     },
     () => null,
   )

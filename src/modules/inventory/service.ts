@@ -48,9 +48,9 @@ export async function admitAtTheDoor(
   const checked = guardStockChange('reserve', lines)
   const res = await gateAdmit(checked, unlessKey)
   if (!res) return null
-  if (!res.admitted) {
+  if (!res.ok) {
     reservationsTotal.inc({ strategy: 'gated-fast-path', outcome: 'out_of_stock' })
-    throw new OutOfStockError(res.soldOut)
+    throw new OutOfStockError(res.productIds)
   }
   return { lines: checked, done: false }
 }
