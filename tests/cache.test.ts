@@ -79,6 +79,7 @@ describe('product cache over HTTP', () => {
     const list = () => req('GET', `/api/v1/products?categoryId=${cat}`)
     expect((await list()).body.items[0].available).toBe(3)
     expect(await delta('search', () => list())).toMatchObject({ local_hit: 1 }) // the page itself is cached (in-process L1)
+    expect(await delta('product', () => list())).toEqual({ local_hit: 1 }) // and so are the bodies it lists
     await db.execute(sql`update inventory set reserved = 3 where product_id = ${p.id}`)
     await invalidateProduct(p.id)
     expect((await list()).body.items[0].available).toBe(0)

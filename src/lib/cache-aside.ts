@@ -127,6 +127,25 @@ export class CacheAside<T> {
    */
   async getMany(keys: string[], loadMany: (missing: string[]) => Promise<Map<string, T>>): Promise<(T | null)[]> {
     if (keys.length === 0) return []
+    if (!this.near) return this.getManyRemote(keys, loadMany)
+    // The L1 first, as in get(); only the rest goes to Redis (and Postgres).
+    if (!this.attached) void this.startNear(0)
+    const near = this.near
+    const local = keys.map((k) => near.get(k))
+    const remote = keys.filter((_, i) => local[i] === undefined)
+    this.event('local_hit', keys.length - remote.length)
+    if (remote.length === 0) return local as T[]
+    const fetched = await this.getManyRemote(remote, loadMany, near.epoch)
+    let j = 0
+    return local.map((v) => (v === undefined ? (fetched[j++] as T | null) : v))
+  }
+
+  /** getMany past the L1; values found in Redis are kept in the L1 unless an invalidation came since `epoch`. */
+  private async getManyRemote(
+    keys: string[],
+    loadMany: (missing: string[]) => Promise<Map<string, T>>,
+    epoch?: number,
+  ): Promise<(T | null)[]> {
     const cached = await withRedis<(string | null)[] | null>(
       (r) => r.mget(...keys),
       () => null,
@@ -136,9 +155,16 @@ export class CacheAside<T> {
       const loaded = await loadMany(keys)
       return keys.map((k) => loaded.get(k) ?? null)
     }
+    const decoded = cached.map((s) => (s === null ? null : this.decode(s)))
+    if (epoch !== undefined) {
+      for (const [i, k] of keys.entries()) {
+        const v = decoded[i]
+        if (v !== null && v !== undefined) this.near?.fill(k, v, epoch)
+      }
+    }
     const missing = keys.filter((_, i) => cached[i] === null)
     this.event('hit', keys.length - missing.length)
-    if (missing.length === 0) return cached.map((s) => this.decode(s as string))
+    if (missing.length === 0) return decoded
     this.event('miss', missing.length)
     // Generations are read before the database, exactly as in get().
     const gens = await withRedis<(string | null)[] | null>(
@@ -162,7 +188,7 @@ export class CacheAside<T> {
         () => undefined,
       )
     }
-    return keys.map((k, i) => (cached[i] === null ? (loaded.get(k) ?? null) : this.decode(cached[i] as string)))
+    return keys.map((k, i) => (cached[i] === null ? (loaded.get(k) ?? null) : (decoded[i] as T | null)))
   }
 
   /** Drops the entries and bumps their generations; call after the write commits, before responding. */
