@@ -9,6 +9,7 @@ import { isUuid } from '../../lib/uuid'
 import { hasPurchased } from '../orders/purchases'
 import { invalidateProduct } from './cache'
 import type { Review, ReviewCreate } from './model'
+import { isLiveProduct } from './service'
 
 type ReviewRow = typeof reviews.$inferSelect
 
@@ -47,8 +48,7 @@ export async function createReview(productId: string, userId: string, input: Rev
 
 /** Newest first, keyset on (created_at, id). */
 export async function listReviews(productId: string, limit: number, cursor?: string): Promise<Page<Review>> {
-  const live = await db.execute(sql`select 1 from products where id = ${productId} and deleted_at is null`)
-  if (live.length === 0) throw new NotFoundError('Product')
+  if (!(await isLiveProduct(productId))) throw new NotFoundError('Product')
   const after = decodeCursor(cursor, 2) as [string, string] | undefined
   if (after && (typeof after[0] !== 'string' || !PG_TIMESTAMP_RE.test(after[0]) || !isUuid(after[1]))) {
     throw ValidationProblem.field('query.cursor', 'is not a cursor of this endpoint')

@@ -177,7 +177,7 @@ export async function createProduct(input: ProductCreate): Promise<Product> {
     return loadProduct(tx, id)
   })
   // A 404 for this id may have been cached by a reader who guessed it; new lists should show it.
-  await Promise.all([invalidateProduct(id), featuredCache.invalidate(FEATURED_KEY()), invalidateListings()])
+  await invalidateAfterProductWrite(id)
   return product as Product
 }
 
@@ -201,7 +201,7 @@ export async function updateProduct(id: string, patch: ProductPatch): Promise<Pr
     if (!row) throw new NotFoundError('Product')
     return loadProduct(tx, id)
   })
-  await Promise.all([invalidateProduct(id), featuredCache.invalidate(FEATURED_KEY()), invalidateListings()])
+  await invalidateAfterProductWrite(id)
   return product as Product
 }
 
@@ -212,7 +212,17 @@ export async function deleteProduct(id: string): Promise<void> {
     .where(and(eq(products.id, id), isNull(products.deletedAt)))
     .returning({ id: products.id })
   if (!row) throw new NotFoundError('Product')
-  await Promise.all([invalidateProduct(id), featuredCache.invalidate(FEATURED_KEY()), invalidateListings(), retireProductStock(id)])
+  await Promise.all([invalidateAfterProductWrite(id), retireProductStock(id)])
+}
+
+/** A product was created, changed or deleted: its page, the featured list and every list page. */
+function invalidateAfterProductWrite(id: string): Promise<unknown> {
+  return Promise.all([invalidateProduct(id), featuredCache.invalidate(FEATURED_KEY()), invalidateListings()])
+}
+
+/** True for a product that exists and is not deleted (through the product cache). */
+export async function isLiveProduct(id: string): Promise<boolean> {
+  return (await getProductBody(id)) !== null
 }
 
 export const FEATURED_SIZE = 12

@@ -2,7 +2,7 @@
 // from the catalog's product cache (bodies carry live availability; stock changes invalidate them).
 import { sql } from '../../infra/db'
 import type { Product } from '../catalog/model'
-import { getProductBodies, getProductBody } from '../catalog/service'
+import { getProductBodies } from '../catalog/service'
 
 export type ProductSummary = {
   id: string
@@ -12,11 +12,6 @@ export type ProductSummary = {
   ratingAvg: number | null
   ratingCount: number
   available: number
-}
-
-/** True for a product that exists and is not deleted. */
-export async function isLiveProduct(id: string): Promise<boolean> {
-  return (await getProductBody(id)) !== null
 }
 
 /**

@@ -7,8 +7,9 @@ import { cacheEvents, counter, histogram } from '../../infra/metrics'
 import { key, withRedis } from '../../infra/redis'
 import { jitteredTtlMs } from '../../lib/cache-aside'
 import { NotFoundError } from '../../lib/errors'
+import { isLiveProduct } from '../catalog/service'
 import { aggregateNeighbours, byRank, CooccurrenceCounter, MAX_BASKET, type Measure, type Neighbour, score } from './cooccurrence'
-import { bestSellersByCounter, isLiveProduct, type ProductSummary, recommendableSummaries } from './products'
+import { bestSellersByCounter, type ProductSummary, recommendableSummaries } from './products'
 import { insertNeighbourRows, readNeighbours, readPopularity, type Scored, writeNeighboursToRedis } from './store'
 
 /** "Completed" = paid or later: the orders whose baskets describe what people really buy together. */
