@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { sql } from 'drizzle-orm'
 import { db } from '../src/infra/db'
+import { encodeCursor } from '../src/lib/cursor'
 import { recordPurchases } from '../src/modules/catalog/service'
 import { createUser, req } from './helpers'
 
@@ -132,6 +133,13 @@ describe('products CRUD', () => {
       JSON.stringify(['1; drop table products', Bun.randomUUIDv7(), 'rank', 'none', new Date().toISOString(), 0]),
     ).toString('base64url')
     expect((await req('GET', `/api/v1/products?cursor=${forged}`)).status).toBe(422)
+    // Keys that JavaScript reads as numbers but Postgres does not take as float8.
+    for (const k of ['', ' ', '0x10', '1e999', 'Infinity']) {
+      const key = encodeCursor([k, Bun.randomUUIDv7(), 'rank', 'none', new Date().toISOString(), 0])
+      const r = await req('GET', `/api/v1/products?cursor=${key}`)
+      expect(r.status, JSON.stringify(k)).toBe(422)
+      expect(r.body.errors[0].field).toBe('query.cursor')
+    }
   })
 })
 
