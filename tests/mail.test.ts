@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm'
 import { mailLog } from '../db/schema'
 import { startWorkerSet, type WorkerSet } from '../jobs/worker'
 import { db } from '../src/infra/db'
-import { renderOrderEmail } from '../src/modules/mail/render'
+import { formatMoney, renderOrderEmail } from '../src/modules/mail/render'
 import { sendOrderEmail } from '../src/modules/mail/service'
 import { createUser, req } from './helpers'
 import { productWithStock, waitFor } from './jobs-helpers'
@@ -124,5 +124,15 @@ describe('order emails', () => {
     expect(r.text).toContain('Total: €15.97')
     expect(r.html).toContain('<td>Ink</td>')
     expect(r.subject).toBe('Your Stampede order o-1 is confirmed')
+  })
+
+  test('money: formatters are kept per currency, and a code Intl refuses still renders', () => {
+    for (let i = 0; i < 2; i++) {
+      // Twice: the second call goes through the kept formatter (or the kept refusal).
+      expect(formatMoney(123456, 'USD')).toBe('$1,234.56')
+      expect(formatMoney(250, 'JPY')).toBe('¥3')
+      expect(formatMoney(199, 'EUR')).toBe('€1.99')
+      expect(formatMoney(199, 'E1')).toBe('1.99 E1')
+    }
   })
 })

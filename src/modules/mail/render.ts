@@ -5,12 +5,21 @@ export type EmailOrder = { orderId: string; customerName: string; lines: EmailLi
 export type EmailKind = 'order_confirmation' | 'payment_receipt'
 export type RenderedEmail = { subject: string; text: string; html: string }
 
+// Building an Intl.NumberFormat costs far more than formatting with it (it was the worker's top
+// cost in a flash sale): one per currency, kept. null = a code Intl does not know.
+const formatters = new Map<string, Intl.NumberFormat | null>()
+
 export function formatMoney(cents: number, currency: string): string {
-  try {
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(cents / 100)
-  } catch {
-    return `${(cents / 100).toFixed(2)} ${currency}`
+  let f = formatters.get(currency)
+  if (f === undefined) {
+    try {
+      f = new Intl.NumberFormat('en-US', { style: 'currency', currency })
+    } catch {
+      f = null
+    }
+    if (formatters.size < 1000) formatters.set(currency, f)
   }
+  return f ? f.format(cents / 100) : `${(cents / 100).toFixed(2)} ${currency}`
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
