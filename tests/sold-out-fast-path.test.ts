@@ -8,6 +8,8 @@ import { and, eq } from 'drizzle-orm'
 import { idempotencyKeys } from '../db/schema'
 import { db } from '../src/infra/db'
 import { key, redis } from '../src/infra/redis'
+import { admitAtTheDoor, OutOfStockError, returnGateTicket } from '../src/modules/inventory/service'
+import { claimedMarker } from '../src/plugins/idempotency'
 import { createUser, metricSum, req } from './helpers'
 import { newKey, order, productWithStock } from './orders-fixtures'
 
@@ -102,6 +104,20 @@ describe('sold-out fast path (gated)', () => {
     expect(rs.filter((r) => r.status === 409)).toHaveLength(95)
     const claims = await Promise.all(keys.map((k, i) => claimed(buyers[i % 20]!.id, k)))
     expect(claims.reduce((a, b) => a + b, 0)).toBe(5)
+  })
+
+  test("the door sets the key's marker in the same call as it admits (the claim then skips its SET), and never when it refuses", async () => {
+    const productId = await productWithStock(1)
+    const admitted = claimedMarker(Bun.randomUUIDv7(), newKey())
+    const ticket = await admitAtTheDoor([{ productId, quantity: 1 }], admitted, 'gated')
+    expect(ticket).not.toBeNull()
+    expect(await redis()!.ttl(admitted.key)).toBeGreaterThan(admitted.ttlSeconds - 60)
+    const refused = claimedMarker(Bun.randomUUIDv7(), newKey())
+    await expect(admitAtTheDoor([{ productId, quantity: 1 }], refused, 'gated')).rejects.toBeInstanceOf(OutOfStockError)
+    expect(await redis()!.exists(refused.key)).toBe(0)
+    await returnGateTicket(ticket!)
+    // The marker now sends that key's retry past the door, to the full path (which replays).
+    expect(await admitAtTheDoor([{ productId, quantity: 1 }], admitted, 'gated')).toBeNull()
   })
 
   test('units taken at the door come back when the request fails after it (422 mixed currencies)', async () => {

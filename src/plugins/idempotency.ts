@@ -48,9 +48,17 @@ export class IdempotencyMismatchError extends AppError {
 /**
  * Redis marker of a claimed key (best effort, same TTL as the row). Fast paths that answer without
  * Postgres (the gated sold-out check) must not answer a retry whose first attempt already ran:
- * they check this marker and take the full path, which replays.
+ * they check this marker and take the full path, which replays. A fast path that lets the request
+ * through may set the marker itself (in the same call) and say so with `markerSet`: the claim then
+ * skips its own SET. Set early, the marker only ever sends a retry down the full path, which is
+ * always correct.
  */
-export const claimedMarkerKey = (userId: string, key: string): string => redisKey('idem', userId, key)
+export const claimedMarker = (userId: string, key: string) => ({
+  key: redisKey('idem', userId, key),
+  ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+})
+const markedEarly = new WeakSet<Request>()
+export const markerSet = (request: Request): void => void markedEarly.add(request)
 
 /** Parses the header: a token or an RFC 8941 sf-string ("…"), 1–255 visible ASCII characters. */
 export function parseIdempotencyKey(raw: string | null | undefined): string {
@@ -182,9 +190,10 @@ async function beforeHandle(ctx: Ctx): Promise<Response | undefined> {
     if (row.claimed) {
       outcomes.inc({ outcome: 'claimed' })
       claims.set(ctx.request, { userId: ctx.user.id, key })
-      const marker = claimedMarkerKey(ctx.user.id, key)
+      if (markedEarly.has(ctx.request)) return
+      const marker = claimedMarker(ctx.user.id, key)
       await withRedis(
-        (r) => r.set(marker, '1', 'EX', config.IDEMPOTENCY_TTL_SECONDS),
+        (r) => r.set(marker.key, '1', 'EX', marker.ttlSeconds),
         () => null,
       )
       return

@@ -72,10 +72,11 @@ return 1`
 
 // Takes units, all or nothing (checks every line before decrementing any). KEYS[1] = a marker that
 // makes the call back off (the checkout door: the request's Idempotency-Key was already claimed, so
-// a retry must replay, not be refused), checked only when ARGV[1] == '1'; KEYS[2..] = gate hashes,
-// ARGV[2..] = quantities. Returns {1} taken, {-1} marker present, {-2} a counter not loaded,
-// {-3} a product not sold (Postgres decides), {0, i...} short (1-based line indexes). Only {1}
-// changes anything.
+// a retry must replay, not be refused), checked only when ARGV[1] == '1' and then set on a take
+// (ARGV[#KEYS + 1] = its TTL): the admitted request goes on to claim that key, so this saves it a
+// round trip; KEYS[2..] = gate hashes, ARGV[2..] = quantities. Returns {1} taken, {-1} marker
+// present, {-2} a counter not loaded, {-3} a product not sold (Postgres decides), {0, i...} short
+// (1-based line indexes). Only {1} changes anything.
 const TAKE = `
 if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
 local short = {}
@@ -87,6 +88,7 @@ for i = 2, #KEYS do
 end
 if #short > 0 then return {0, unpack(short)} end
 for i = 2, #KEYS do redis.call('HINCRBY', KEYS[i], 'a', -tonumber(ARGV[i])) end
+if ARGV[1] == '1' then redis.call('SET', KEYS[1], '1', 'EX', tonumber(ARGV[#KEYS + 1])) end
 return {1}`
 
 type GateRedis = Redis & {
@@ -120,10 +122,20 @@ const gateKey = (productId: string) => key('gate', productId)
 
 type Line = { productId: string; quantity: number }
 
+/** A key whose presence makes the door step aside, and that the door sets when it admits. */
+export type DoorMarker = { key: string; ttlSeconds: number }
+
 /** One TAKE call; `marker` null = no marker to respect (its key slot then repeats a gate key). */
-function take(g: GateRedis, lines: readonly Line[], marker: string | null): Promise<number[]> {
+function take(g: GateRedis, lines: readonly Line[], marker: DoorMarker | null): Promise<number[]> {
   const keys = lines.map((l) => gateKey(l.productId))
-  return g.gateTake(keys.length + 1, marker ?? (keys[0] as string), ...keys, marker ? '1' : '0', ...lines.map((l) => l.quantity))
+  return g.gateTake(
+    keys.length + 1,
+    marker?.key ?? (keys[0] as string),
+    ...keys,
+    marker ? '1' : '0',
+    ...lines.map((l) => l.quantity),
+    marker?.ttlSeconds ?? 0,
+  )
 }
 
 /** The products of TAKE's {0, i...} answer. */
@@ -172,22 +184,23 @@ export async function gateReserve(lines: Line[]): Promise<GateResult> {
  * are sold out, or take the units from the counters right away, so that no more requests go on to
  * Postgres than there are units (a peek would let the whole crowd through while the first buyers'
  * reservations are still on their way). null = the gate can't say (Redis unusable, counters
- * possibly stale after an outage, a product it does not vouch for, or `unlessKey` exists) and took
- * nothing. Whoever holds an admission must hand it to the reservation or give it back.
+ * possibly stale after an outage, a product it does not vouch for, or `marker` exists) and took
+ * nothing. An admission sets `marker`. Whoever holds one must hand it to the reservation or give
+ * it back.
  */
-export async function gateAdmit(lines: readonly Line[], unlessKey: string): Promise<GateResult> {
+export async function gateAdmit(lines: readonly Line[], marker: DoorMarker): Promise<GateResult> {
   if (stale || reconciling || !redisUsable()) return null
   return withRedis<GateResult>(
     async (r) => {
       const g = gateClient(r)
-      let res = await take(g, lines, unlessKey)
+      let res = await take(g, lines, marker)
       if (res[0] === -2) {
         // Cold counters (first buyers of a sale): load them once per process, then try again.
         await loadGateOnce(
           g,
           lines.map((l) => l.productId),
         )
-        res = await take(g, lines, unlessKey)
+        res = await take(g, lines, marker)
       }
       if (res[0] === 1) return { ok: true }
       if (res[0] !== 0) return null

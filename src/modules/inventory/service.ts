@@ -10,7 +10,7 @@ import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
 import { invalidateProduct } from '../catalog/cache'
 import { enqueueReservation } from './batcher'
 import { ContentionError, OutOfStockError, ProductInventoryNotFound } from './errors'
-import { gateAdjust, gateAdmit, gateRefresh, gateReserve, gateRetire, reconcileGate as reconcile } from './gate'
+import { type DoorMarker, gateAdjust, gateAdmit, gateRefresh, gateReserve, gateRetire, reconcileGate as reconcile } from './gate'
 import { guardStockChange } from './guard'
 import { emitStockEvents, insertMovements, type StockRow } from './store'
 import { reserveConditional, reserveOptimistic, reservePessimistic } from './strategies'
@@ -36,17 +36,17 @@ export type GateTicket = { lines: readonly ReserveLine[]; done: boolean }
  * the Redis gate knows the lines cannot be served, otherwise takes the units from the gate and
  * returns a ticket for them. Pass the ticket to reserveForOrder (which then owns it) and call
  * returnGateTicket when the request ends, whatever happened (a no-op once handed over). null = the
- * gate can't vouch (Redis down, counters unloaded or stale, or `unlessKey` present in Redis): take
- * the full path. The Postgres conditional UPDATE stays the fence either way.
+ * gate can't vouch (Redis down, counters unloaded or stale, or `marker` present in Redis): take
+ * the full path. An admission sets `marker` (the caller's Idempotency-Key marker). The Postgres conditional UPDATE stays the fence either way.
  */
 export async function admitAtTheDoor(
   lines: readonly ReserveLine[],
-  unlessKey: string,
+  marker: DoorMarker,
   strategy: Strategy = config.INVENTORY_STRATEGY,
 ): Promise<GateTicket | null> {
   if (strategy !== 'gated') return null
   const checked = guardStockChange('reserve', lines)
-  const res = await gateAdmit(checked, unlessKey)
+  const res = await gateAdmit(checked, marker)
   if (!res) return null
   if (!res.ok) {
     reservationsTotal.inc({ strategy: 'gated-fast-path', outcome: 'out_of_stock' })

@@ -3,7 +3,7 @@
 import { Elysia } from 'elysia'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
-import { claimedMarkerKey, idempotencyPlugin, parseIdempotencyKey } from '../../plugins/idempotency'
+import { claimedMarker, idempotencyPlugin, markerSet, parseIdempotencyKey } from '../../plugins/idempotency'
 import { admitAtTheDoor, type GateTicket, returnGateTicket } from '../inventory/service'
 import { startPayment } from '../payments/service'
 import {
@@ -26,7 +26,8 @@ import { cancelOrder, createOrder, getOrder, listOrders, mergeLines, setStatusBy
  * than there are units, and the crowd behind them is answered from Redis alone.
  * - A refusal happens before the request executes, like a validation failure: nothing is written
  *   and nothing is stored under the key (Stripe's rule); a retry is evaluated afresh. A retry whose
- *   key was already claimed skips the door (marker in Redis) and gets the stored response.
+ *   key was already claimed skips the door (marker in Redis) and gets the stored response. The
+ *   door sets that marker itself when it admits, in the same Redis call.
  * - The ticket goes to the reservation, which owns it from then on; if the request ends any other
  *   way (validation, idempotency replay or conflict, unknown product, an error), afterResponse
  *   gives the units back.
@@ -46,8 +47,11 @@ const checkoutDoor = new Elysia({ name: 'orders-checkout-door' }).macro({
         const idemKey = ctx.request.headers.get('idempotency-key')
         if (!body?.items?.length || body.fromCart !== undefined || !user || !idemKey) return
         const lines = mergeLines(body.items)
-        const ticket = await admitAtTheDoor(lines, claimedMarkerKey(user.id, parseIdempotencyKey(idemKey)))
-        if (ticket) tickets.set(ctx.request, ticket)
+        const ticket = await admitAtTheDoor(lines, claimedMarker(user.id, parseIdempotencyKey(idemKey)))
+        if (ticket) {
+          tickets.set(ctx.request, ticket)
+          markerSet(ctx.request) // the door set the key's marker as it admitted us
+        }
       },
       afterResponse({ request }: { request: Request }) {
         const ticket = tickets.get(request)
