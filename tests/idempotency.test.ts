@@ -54,6 +54,37 @@ describe('Idempotency-Key on POST /orders', () => {
     expect(new Set(firsts.map((r) => r.body.id)).size).toBe(30)
   })
 
+  test('claims of one moment (fresh, replayed, mismatched and duplicated keys together) each get their own answer', async () => {
+    const [u, v] = await Promise.all([createUser(), createUser()])
+    const a = await productWithStock(100)
+    const done = newKey()
+    const first = await order(u.token, [{ productId: a, quantity: 1 }], done)
+    expect(first.status).toBe(201)
+    const dup = newKey()
+    const fresh = Array.from({ length: 8 }, () => newKey())
+    const rs = await Promise.all([
+      order(u.token, [{ productId: a, quantity: 1 }], done), // replay
+      order(u.token, [{ productId: a, quantity: 2 }], done), // same key, other request
+      order(v.token, [{ productId: a, quantity: 1 }], done), // same key, other user: a fresh claim
+      order(u.token, [{ productId: a, quantity: 3 }], dup),
+      order(u.token, [{ productId: a, quantity: 3 }], dup), // the same key twice in one moment
+      ...fresh.map((k) => order(v.token, [{ productId: a, quantity: 1 }], k)),
+    ])
+    expect([rs[0]!.status, rs[1]!.status, rs[2]!.status]).toEqual([201, 422, 201])
+    expect(rs.slice(5).map((r) => r.status)).toEqual(fresh.map(() => 201))
+    expect(rs[0]!.text).toBe(first.text)
+    expect(rs[0]!.headers.get('idempotent-replayed')).toBe('true')
+    expect(rs[1]!.body.code).toBe('idempotency_mismatch')
+    expect(rs[2]!.body.id).not.toBe(first.body.id)
+    // The duplicated key ran once: one 201, the other a 409 in progress or the replay of that 201.
+    const pair = [rs[3]!, rs[4]!]
+    expect(pair.filter((r) => r.status === 201 && r.headers.get('idempotent-replayed') === null)).toHaveLength(1)
+    for (const r of pair.filter((r) => r.status !== 201)) expect(r.body.code).toBe('idempotency_in_progress')
+    expect(await db.select().from(orders).where(eq(orders.userId, u.id))).toHaveLength(2)
+    expect(await db.select().from(orders).where(eq(orders.userId, v.id))).toHaveLength(9)
+    expect(await stock(a)).toEqual({ onHand: 100, reserved: 1 + 1 + 3 + 8 })
+  })
+
   test('same key + different request → 422 idempotency_mismatch; keys are per user', async () => {
     const [u, v] = await Promise.all([createUser(), createUser()])
     const a = await productWithStock(10)

@@ -101,38 +101,64 @@ type Existing = {
   response_headers: Record<string, string> | null
 }
 
+type ClaimInput = { userId: string; key: string; fp: string; method: string; path: string }
+
 /**
- * Claims (user, key) in one round trip: inserts, or takes over an expired row or a stale
- * in-progress row of the same request; otherwise returns the existing row. The second SELECT
- * branch reads the statement snapshot, so a row committed by a racing request a moment later can
- * be invisible to it: then nothing comes back and we simply ask again.
+ * Claims (user, key): inserts, or takes over an expired row or a stale in-progress row of the same
+ * request; otherwise returns the existing row. The claims of one event-loop turn go in ONE
+ * statement and one commit (a flash sale claims hundreds of keys a second), sorted so that two
+ * instances' batches lock keys in the same order. The existing-row branch reads the statement
+ * snapshot, so a row committed by a racing request a moment later can be invisible to it: then
+ * nothing comes back (null) and the caller simply asks again. So does a second claim of the same
+ * key in one batch (one statement cannot insert a row and then conflict with it): by the time it
+ * asks again, the first claim is visible.
  */
-async function claimOrRead(userId: string, key: string, fp: string, method: string, path: string): Promise<Existing | null> {
-  const ttl = config.IDEMPOTENCY_TTL_SECONDS
-  const stale = config.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS
-  const rows = await sql<Existing[]>`
-    with ins as (
-      insert into idempotency_keys (user_id, key, fingerprint, method, path, state, created_at, expires_at)
-      values (${userId}, ${key}, ${fp}, ${method}, ${path}, 'in_progress', now(), now() + make_interval(secs => ${ttl}))
-      on conflict (user_id, key) do update set
-        fingerprint = excluded.fingerprint, method = excluded.method, path = excluded.path, state = 'in_progress',
-        response_status = null, response_body = null, response_headers = null,
-        created_at = now(), expires_at = excluded.expires_at
-      where idempotency_keys.expires_at <= now()
-         or (idempotency_keys.state = 'in_progress'
-             and idempotency_keys.fingerprint = excluded.fingerprint
-             and idempotency_keys.created_at < now() - make_interval(secs => ${stale}))
-      returning 1
+const claimOrRead = coalesce<ClaimInput, Existing | null>(
+  async (inputs) => {
+    const seen = new Set<string>()
+    const firsts: { c: ClaimInput; i: number }[] = []
+    for (const [i, c] of inputs.entries()) {
+      const id = `${c.userId} ${c.key}`
+      if (!seen.has(id)) firsts.push({ c, i })
+      seen.add(id)
+    }
+    firsts.sort((a, b) => (a.c.userId < b.c.userId ? -1 : a.c.userId > b.c.userId ? 1 : a.c.key < b.c.key ? -1 : a.c.key > b.c.key ? 1 : 0))
+    const ttl = config.IDEMPOTENCY_TTL_SECONDS
+    const stale = config.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS
+    // One jsonb parameter, not sql.array(): postgres.js sends an array as a bare string when it is
+    // the first query of a fresh pool (its array types are not fetched yet), which Postgres refuses.
+    const batch = JSON.stringify(
+      firsts.map(({ c }, n) => ({ user_id: c.userId, key: c.key, fingerprint: c.fp, method: c.method, path: c.path, n })),
     )
-    select true as claimed, null as fingerprint, null as state, null::int as response_status,
-           null as response_body, null::jsonb as response_headers
-    from ins
-    union all
-    select false, fingerprint, state, response_status, response_body, response_headers
-    from idempotency_keys
-    where user_id = ${userId} and key = ${key} and not exists (select 1 from ins)`
-  return rows[0] ?? null
-}
+    const rows = await sql<(Existing & { n: number; found: boolean })[]>`
+      with v as (
+        select * from jsonb_to_recordset(${batch}::jsonb) as v(user_id uuid, key text, fingerprint text, method text, path text, n int)
+      ), ins as (
+        insert into idempotency_keys (user_id, key, fingerprint, method, path, state, created_at, expires_at)
+        select user_id, key, fingerprint, method, path, 'in_progress', now(), now() + make_interval(secs => ${ttl})
+        from v order by n
+        on conflict (user_id, key) do update set
+          fingerprint = excluded.fingerprint, method = excluded.method, path = excluded.path, state = 'in_progress',
+          response_status = null, response_body = null, response_headers = null,
+          created_at = now(), expires_at = excluded.expires_at
+        where idempotency_keys.expires_at <= now()
+           or (idempotency_keys.state = 'in_progress'
+               and idempotency_keys.fingerprint = excluded.fingerprint
+               and idempotency_keys.created_at < now() - make_interval(secs => ${stale}))
+        returning user_id, key
+      )
+      select v.n, ins.key is not null as claimed, k.fingerprint, k.state, k.response_status,
+             k.response_body, k.response_headers, k.key is not null or ins.key is not null as found
+      from v
+      left join ins on ins.user_id = v.user_id and ins.key = v.key
+      left join idempotency_keys k on ins.key is null and k.user_id = v.user_id and k.key = v.key`
+    const out: (Existing | null)[] = inputs.map(() => null)
+    for (const { n, found, ...row } of rows) if (found) out[(firsts[n] as { i: number }).i] = row
+    return out
+  },
+  // A batch that fails (e.g. a deadlock with another instance) is retried claim by claim.
+  { isolate: true },
+)
 
 type Completion = { claim: Claim; status: number; body: string; headers: Record<string, string> }
 
@@ -144,12 +170,9 @@ const complete = coalesce<Completion, void>(
   async (cs) => {
     await sql`
       update idempotency_keys k
-      set state = 'completed', response_status = v.status, response_body = v.body, response_headers = v.headers::jsonb
-      from unnest(
-        ${sql.array(cs.map((c) => c.claim.userId))}::uuid[], ${sql.array(cs.map((c) => c.claim.key))}::text[],
-        ${sql.array(cs.map((c) => c.status))}::int[], ${sql.array(cs.map((c) => c.body))}::text[],
-        ${sql.array(cs.map((c) => JSON.stringify(c.headers)))}::text[]
-      ) as v(user_id, key, status, body, headers)
+      set state = 'completed', response_status = v.status, response_body = v.body, response_headers = v.headers
+      from jsonb_to_recordset(${JSON.stringify(cs.map((c) => ({ user_id: c.claim.userId, key: c.claim.key, status: c.status, body: c.body, headers: c.headers })))}::jsonb)
+        as v(user_id uuid, key text, status int, body text, headers jsonb)
       where k.user_id = v.user_id and k.key = v.key and k.state = 'in_progress'`
     return cs.map(() => undefined)
   },
@@ -185,7 +208,7 @@ async function beforeHandle(ctx: Ctx): Promise<Response | undefined> {
   const path = url.pathname + url.search
   const fp = fingerprintOf(ctx.request.method, path, ctx.body)
   for (let i = 0; i < 3; i++) {
-    const row = await claimOrRead(ctx.user.id, key, fp, ctx.request.method, path)
+    const row = await claimOrRead({ userId: ctx.user.id, key, fp, method: ctx.request.method, path })
     if (!row) continue // raced with a commit or a release: look again
     if (row.claimed) {
       outcomes.inc({ outcome: 'claimed' })
