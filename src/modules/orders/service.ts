@@ -8,7 +8,7 @@ import { db, sql as pg, pgOf, type Tx } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
-import { emitEvent } from '../../lib/outbox'
+import { eventInsert } from '../../lib/outbox'
 import { isUniqueViolation } from '../../lib/pg-errors'
 import type { AuthUser } from '../../plugins/auth'
 import { cartLines, clearCart } from '../cart/service'
@@ -93,8 +93,18 @@ export async function createOrder(
   const expiresAt = new Date(createdAt.getTime() + config.RESERVATION_TTL_SECONDS * 1000)
 
   const persist = async (tx: Tx) => {
-    // One statement for the order, its lines and its first history row, prepared (see pgOf).
-    await pgOf(tx)`
+    // ONE statement for the order, its lines, its first history row and its order.created event,
+    // prepared (see pgOf): a deep-stock sale writes hundreds of orders a second.
+    const p = pgOf(tx)
+    const event = eventInsert(p, 'order.created', id, {
+      orderId: id,
+      userId,
+      items,
+      totalCents,
+      currency,
+      reservationExpiresAt: expiresAt.toISOString(),
+    })
+    await p`
       with o as (
         insert into orders (id, user_id, status, total_cents, currency, idempotency_key, reservation_expires_at, created_at, updated_at)
         values (${id}, ${userId}, 'pending_payment', ${totalCents}, ${currency}, ${idempotencyKey}, ${expiresAt.toISOString()}, ${createdAt.toISOString()}, ${createdAt.toISOString()})
@@ -104,17 +114,11 @@ export async function createOrder(
         select ${id}::uuid, x.product_id, x.quantity, x.unit_price_cents
         from jsonb_to_recordset(${JSON.stringify(items.map((i) => ({ product_id: i.productId, quantity: i.quantity, unit_price_cents: i.unitPriceCents })))}::jsonb)
           as x(product_id uuid, quantity int, unit_price_cents int)
+      ), h as (
+        insert into order_status_history (order_id, from_status, to_status, actor, reason)
+        select id, null, 'pending_payment', ${`user:${userId}`}, 'checkout' from o
       )
-      insert into order_status_history (order_id, from_status, to_status, actor, reason)
-      select id, null, 'pending_payment', ${`user:${userId}`}, 'checkout' from o`
-    await emitEvent(tx, 'order.created', id, {
-      orderId: id,
-      userId,
-      items,
-      totalCents,
-      currency,
-      reservationExpiresAt: expiresAt.toISOString(),
-    })
+      ${event.insert}`
   }
 
   try {
