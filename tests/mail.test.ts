@@ -72,6 +72,13 @@ describe('order emails', () => {
     // The same email requested again (job retry or duplicate event) is not sent twice.
     const again = await sendOrderEmail({ orderId, kind: 'order_confirmation', payload: {} })
     expect(again).toEqual({ status: 'duplicate', mailId: confirmation.id })
+    // Even when composing it again would fail now (here: a payload naming no real user).
+    const stale = await sendOrderEmail({
+      orderId,
+      kind: 'order_confirmation',
+      payload: { userId: Bun.randomUUIDv7(), items: [], totalCents: 0, currency: 'USD' },
+    })
+    expect(stale).toEqual({ status: 'duplicate', mailId: confirmation.id })
     expect(await db.select().from(mailLog).where(eq(mailLog.orderId, orderId))).toHaveLength(2)
 
     const list = await req('GET', `/api/v1/admin/mail?orderId=${orderId}`, { token: admin.token })

@@ -1,5 +1,6 @@
 // Transactional email with exactly-once intent. mail_log has UNIQUE (order_id, kind): the row is
-// inserted first, so a retried or duplicated job finds it and does nothing more.
+// inserted first (no lookup before it: one order, one email, so almost every job is a first
+// delivery), so a retried or duplicated job meets the conflict, finds the row and does nothing more.
 //  - No SMTP_URL: the row itself is the delivery (status `logged`), written once by the insert.
 //  - SMTP: the row is claimed (`pending` → `sending`), the message is sent, then marked `sent`.
 //    An SMTP error puts it back to `pending` and the job retries. The one window no design can
@@ -14,8 +15,9 @@ import { and, desc, eq, lt, sql } from 'drizzle-orm'
 import nodemailer, { type Transporter } from 'nodemailer'
 import { mailLog, users } from '../../../db/schema'
 import { config } from '../../config'
-import { db } from '../../infra/db'
+import { db, sql as pg } from '../../infra/db'
 import { counter } from '../../infra/metrics'
+import { coalesce } from '../../lib/coalesce'
 import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
 import { NotFoundError } from '../../lib/errors'
 import { getProductsForOrder } from '../catalog/service'
@@ -61,11 +63,15 @@ const findMail = db
   .from(mailLog)
   .where(and(eq(mailLog.orderId, sql.placeholder('orderId')), eq(mailLog.kind, sql.placeholder('kind'))))
   .prepare('mail_find')
-const findRecipient = db
-  .select({ email: users.email, name: users.name })
-  .from(users)
-  .where(eq(users.id, sql.placeholder('userId')))
-  .prepare('mail_recipient')
+/** Recipients of the emails being composed at once (JOBS_CONCURRENCY per worker) share one read. */
+const findRecipient = coalesce<string, { email: string; name: string } | undefined>(async (userIds) => {
+  const ids = [...new Set(userIds)]
+  // A text literal cast to uuid[] (not sql.array: see the idempotency claims); ids are uuids.
+  const rows = await pg<{ id: string; email: string; name: string }[]>`
+    select id, email, name from users where id = any(${`{${ids.join(',')}}`}::uuid[])`
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  return userIds.map((id) => byId.get(id))
+})
 
 const p = <T>(name: string) => sql.placeholder(name) as unknown as T
 const insertMail = db
@@ -93,7 +99,7 @@ const insertMail = db
 async function compose(orderId: string, kind: EmailKind, raw: unknown) {
   const p = await orderForEmail(orderId, raw)
   // The customer account lives in the identity module; read-only lookup of the address.
-  const [user] = await findRecipient.execute({ userId: p.userId })
+  const user = await findRecipient(p.userId)
   if (!user) throw new UnrecoverableError(`order ${orderId}: user ${p.userId} does not exist`)
   const products = await getProductsForOrder(
     db,
@@ -115,33 +121,36 @@ const messageIdOf = (orderId: string, kind: EmailKind) => `<${kind}.${orderId}@s
 export async function sendOrderEmail(input: { orderId: string; kind: EmailKind; payload: unknown; eventId?: string }): Promise<SendResult> {
   const { orderId, kind } = input
   const find = async () => (await findMail.execute({ orderId, kind }))[0]
-  let row = await find()
-  if (row && (row.status === 'sent' || row.status === 'logged')) return { status: 'duplicate', mailId: row.id }
-
+  const final = (r: MailRow | undefined) => r && (r.status === 'sent' || r.status === 'logged')
   const transport = smtp()
-  if (!row) {
-    const mail = await compose(orderId, kind, input.payload)
-    const [inserted] = await insertMail.execute({
-      id: Bun.randomUUIDv7(),
-      orderId,
-      kind,
-      eventId: input.eventId ?? null,
-      toAddress: mail.to,
-      subject: mail.subject,
-      textBody: mail.text,
-      htmlBody: mail.html,
-      transport: transport ? 'smtp' : 'log',
-      status: transport ? 'pending' : 'logged',
-      sentAt: transport ? null : new Date().toISOString(),
-      attempts: transport ? 0 : 1,
-      messageId: messageIdOf(orderId, kind),
-    })
-    if (!transport) {
-      if (inserted) mailSent.inc({ transport: 'log', outcome: 'logged' })
-      return inserted ? { status: 'logged', mailId: inserted.id } : { status: 'duplicate', mailId: (await find())!.id }
-    }
-    row = inserted ?? (await find())!
+  const mail = await compose(orderId, kind, input.payload).catch(async (err) => {
+    // A duplicate of a delivered email is done, whatever composing it again says now.
+    const done = await find()
+    if (final(done)) return { duplicate: done! }
+    throw err
+  })
+  if ('duplicate' in mail) return { status: 'duplicate', mailId: mail.duplicate.id }
+  const [inserted] = await insertMail.execute({
+    id: Bun.randomUUIDv7(),
+    orderId,
+    kind,
+    eventId: input.eventId ?? null,
+    toAddress: mail.to,
+    subject: mail.subject,
+    textBody: mail.text,
+    htmlBody: mail.html,
+    transport: transport ? 'smtp' : 'log',
+    status: transport ? 'pending' : 'logged',
+    sentAt: transport ? null : new Date().toISOString(),
+    attempts: transport ? 0 : 1,
+    messageId: messageIdOf(orderId, kind),
+  })
+  if (inserted && !transport) {
+    mailSent.inc({ transport: 'log', outcome: 'logged' })
+    return { status: 'logged', mailId: inserted.id }
   }
+  const row = inserted ?? (await find())!
+  if (!inserted && final(row)) return { status: 'duplicate', mailId: row.id }
   if (row.transport === 'log' || !transport) {
     // Logged rows are final; an SMTP row without SMTP configured any more waits for it.
     if (row.transport === 'log') return { status: 'duplicate', mailId: row.id }
