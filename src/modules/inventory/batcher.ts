@@ -230,16 +230,22 @@ async function writeGroup(tx: Tx, productId: string, items: BatchItem[], errors:
   const written: NewReservation[] = ok.flatMap((i) => newReservations(i.orderId, [{ productId, quantity: i.quantity }], i.expiresAt))
   const total = ok.reduce((s, i) => s + i.quantity, 0)
   if (total === 0) return
-  await insertReservations(ptx, written)
-  // The only statement that touches the hot row, as late as possible: its lock lives until COMMIT.
-  const [after] = await ptx<StockRow[]>`
-    update inventory set reserved = reserved + ${total}, version = version + 1, updated_at = now()
-    where product_id = ${productId} and on_hand - reserved >= ${total}
-    returning product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint"`
+  // Three statements sent together, in this order, and awaited together (one round trip). The
+  // UPDATE is the only one that touches the hot row, as late as possible: its lock lives until
+  // COMMIT. The ledger rows do not wait for its answer: if it finds too little stock, the whole
+  // transaction is rolled back anyway.
+  const [, updated] = await Promise.all([
+    insertReservations(ptx, written),
+    ptx<StockRow[]>`
+      update inventory set reserved = reserved + ${total}, version = version + 1, updated_at = now()
+      where product_id = ${productId} and on_hand - reserved >= ${total}
+      returning product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint"`.execute(),
+    insertMovements(ptx, reserveMovements(written)),
+  ])
+  const after = (updated as StockRow[])[0]
   // Too little stock for the whole batch (someone took it since the gate or our read, or the gate
   // is down): redo the batch one request at a time.
   if (!after) throw new SumFailed()
-  await insertMovements(ptx, reserveMovements(written))
   await emitStockEvents(tx, after, -total, 'reserve')
 }
 

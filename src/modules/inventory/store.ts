@@ -20,8 +20,10 @@ export function newReservations(orderId: string, lines: { productId: string; qua
   return lines.map((l) => ({ id: Bun.randomUUIDv7(), orderId, productId: l.productId, quantity: l.quantity, expiresAt }))
 }
 
-export async function insertReservations(ptx: postgres.TransactionSql, rows: NewReservation[]): Promise<void> {
-  if (rows.length === 0) return
+// The inserts are sent the moment they are called (execute()), so a caller can queue several
+// statements of one transaction in order and await them together: one round trip.
+export function insertReservations(ptx: postgres.TransactionSql, rows: NewReservation[]): PromiseLike<unknown> {
+  if (rows.length === 0) return Promise.resolve()
   const values = rows.map((r) => ({
     id: r.id,
     order_id: r.orderId,
@@ -29,11 +31,11 @@ export async function insertReservations(ptx: postgres.TransactionSql, rows: New
     quantity: r.quantity,
     expires_at: r.expiresAt.toISOString(),
   }))
-  await ptx`insert into reservations ${ptx(values, 'id', 'order_id', 'product_id', 'quantity', 'expires_at')}`
+  return ptx`insert into reservations ${ptx(values, 'id', 'order_id', 'product_id', 'quantity', 'expires_at')}`.execute()
 }
 
-export async function insertMovements(ptx: postgres.TransactionSql, rows: Movement[]): Promise<void> {
-  if (rows.length === 0) return
+export function insertMovements(ptx: postgres.TransactionSql, rows: Movement[]): PromiseLike<unknown> {
+  if (rows.length === 0) return Promise.resolve()
   const values = rows.map((m) => ({
     id: Bun.randomUUIDv7(),
     product_id: m.productId,
@@ -44,7 +46,7 @@ export async function insertMovements(ptx: postgres.TransactionSql, rows: Moveme
     order_id: m.orderId ?? null,
     reason: m.reason ?? null,
   }))
-  await ptx`insert into inventory_movements ${ptx(values, 'id', 'product_id', 'kind', 'on_hand_delta', 'reserved_delta', 'reservation_id', 'order_id', 'reason')}`
+  return ptx`insert into inventory_movements ${ptx(values, 'id', 'product_id', 'kind', 'on_hand_delta', 'reserved_delta', 'reservation_id', 'order_id', 'reason')}`.execute()
 }
 
 export const reserveMovements = (rows: NewReservation[]): Movement[] =>
