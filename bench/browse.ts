@@ -76,8 +76,6 @@ try {
       RATE_LIMIT_ENABLED: 'false',
       LOG_LEVEL: 'warn',
       JOBS_ENABLED: 'false',
-      // As docker-compose.yml runs it: JavaScriptCore paces heap growth for 512 MiB, not the host's RAM.
-      BUN_JSC_forceRAMSize: process.env.BUN_JSC_forceRAMSize ?? '536870912',
     },
     stdout: 'inherit',
     stderr: 'inherit',

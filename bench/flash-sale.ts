@@ -90,8 +90,6 @@ const procEnv = (extra: Record<string, string>) => ({
   LOG_LEVEL: 'warn',
   DATABASE_POOL_MAX: P.poolMax,
   WORKER_METRICS_PORT: '0',
-  // As docker-compose.yml runs them: JavaScriptCore paces heap growth for 512 MiB, not the host's RAM.
-  BUN_JSC_forceRAMSize: process.env.BUN_JSC_forceRAMSize ?? '536870912',
   ...extra,
 })
 
