@@ -8,7 +8,7 @@ import { and, eq } from 'drizzle-orm'
 import { idempotencyKeys } from '../db/schema'
 import { db } from '../src/infra/db'
 import { key, redis } from '../src/infra/redis'
-import { admitAtTheDoor, OutOfStockError, returnGateTicket } from '../src/modules/inventory/service'
+import { admitAtTheDoor, OutOfStockError, reconcileGate, returnGateTicket } from '../src/modules/inventory/service'
 import { claimedMarker } from '../src/plugins/idempotency'
 import { createUser, metricSum, req } from './helpers'
 import { newKey, order, productWithStock } from './orders-fixtures'
@@ -118,6 +118,35 @@ describe('sold-out fast path (gated)', () => {
     await returnGateTicket(ticket!)
     // The marker now sends that key's retry past the door, to the full path (which replays).
     expect(await admitAtTheDoor([{ productId, quantity: 1 }], admitted, 'gated')).toBeNull()
+  })
+
+  test('a TAKE failing inside a shared pipeline fails only its caller, is never sent twice, and sends the door to a reconcile', async () => {
+    const good = await productWithStock(5)
+    const bad = await productWithStock(5)
+    const r = redis()!
+    const gate = async (id: string) => Number(await r.hget(key('gate', id), 'a'))
+    const marker = () => claimedMarker(Bun.randomUUIDv7(), newKey())
+    const warm = await admitAtTheDoor([{ productId: good, quantity: 1 }], marker(), 'gated') // loads the counter
+    await returnGateTicket(warm!)
+    expect(await gate(good)).toBe(5)
+    await r.set(key('gate', bad), 'not a hash') // a TAKE on it answers WRONGTYPE
+    // Same turn: one pipeline with both TAKEs.
+    const [ok, broken] = await Promise.all([
+      admitAtTheDoor([{ productId: good, quantity: 1 }], marker(), 'gated'),
+      admitAtTheDoor([{ productId: bad, quantity: 1 }], marker(), 'gated'),
+    ])
+    expect(ok).not.toBeNull()
+    expect(broken).toBeNull()
+    expect(await gate(good)).toBe(4) // taken once, not again by a retry
+    // A lost answer may have taken units: the door stands aside until the counters are reloaded.
+    expect(await admitAtTheDoor([{ productId: good, quantity: 1 }], marker(), 'gated')).toBeNull()
+    await returnGateTicket(ok!)
+    await r.del(key('gate', bad))
+    await reconcileGate()
+    expect(await gate(good)).toBe(5)
+    const again = await admitAtTheDoor([{ productId: good, quantity: 1 }], marker(), 'gated')
+    expect(again).not.toBeNull()
+    await returnGateTicket(again!)
   })
 
   test('units taken at the door come back when the request fails after it (422 mixed currencies)', async () => {

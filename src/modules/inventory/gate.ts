@@ -146,24 +146,28 @@ function take(g: GateRedis, lines: readonly Line[], marker: DoorMarker | null): 
 /**
  * The door's TAKEs of one event-loop turn go to Redis as ONE pipeline: one socket write and one
  * wake-up of Redis for the whole crowd instead of one each (a write to a local socket was the
- * API's largest single cost in the deep-stock sale). A failing pipeline is retried call by call.
+ * API's largest single cost in the deep-stock sale). Each caller gets its own reply or error. A
+ * TAKE is never sent twice: one whose reply is lost may have taken units (the caller's fallback
+ * marks the counters stale, and the next reservation reconciles them).
  */
-const takeTogether = coalesce<{ g: GateRedis; lines: readonly Line[]; marker: DoorMarker }, number[]>(
-  async (calls) => {
-    const p = (calls[0] as { g: GateRedis }).g.pipeline() as unknown as {
-      gateTake(...a: (string | number)[]): void
-      exec(): Promise<[Error | null, unknown][] | null>
-    }
-    for (const c of calls) p.gateTake(...takeArgs(c.lines, c.marker))
-    const res = await p.exec()
-    return calls.map((_, i) => {
-      const [err, v] = res?.[i] ?? [new Error('gate pipeline: no reply'), null]
-      if (err) throw err
-      return v as number[]
-    })
-  },
-  { isolate: true },
-)
+const takeTogether = coalesce<{ g: GateRedis; lines: readonly Line[]; marker: DoorMarker }, number[] | Error>(async (calls) => {
+  const p = (calls[0] as { g: GateRedis }).g.pipeline() as unknown as {
+    gateTake(...a: (string | number)[]): void
+    exec(): Promise<[Error | null, unknown][] | null>
+  }
+  for (const c of calls) p.gateTake(...takeArgs(c.lines, c.marker))
+  const res = await p.exec()
+  return calls.map((_, i) => {
+    const [err, v] = res?.[i] ?? [new Error('gate pipeline: no reply'), null]
+    return err ?? (v as number[])
+  })
+})
+
+async function takeAtTheDoor(g: GateRedis, lines: readonly Line[], marker: DoorMarker): Promise<number[]> {
+  const res = await takeTogether({ g, lines, marker })
+  if (res instanceof Error) throw res
+  return res
+}
 
 /** The products of TAKE's {0, i...} answer. */
 function shortOf(res: number[], lines: readonly Line[]): string[] {
@@ -220,7 +224,7 @@ export async function gateAdmit(lines: readonly Line[], marker: DoorMarker): Pro
   return withRedis<GateResult>(
     async (r) => {
       const g = gateClient(r)
-      let res = await takeTogether({ g, lines, marker })
+      let res = await takeAtTheDoor(g, lines, marker)
       if (res[0] === -2) {
         // Cold counters (first buyers of a sale): load them once per process, then try again.
         await loadGateOnce(
@@ -233,7 +237,12 @@ export async function gateAdmit(lines: readonly Line[], marker: DoorMarker): Pro
       if (res[0] !== 0) return null
       return { ok: false, productIds: shortOf(res, lines) }
     },
-    () => null,
+    () => {
+      // A TAKE whose answer was lost may have taken units: the counters can no longer be trusted.
+      stale = true
+      gateMetrics.fallbacks.inc({ op: 'admit' })
+      return null
+    },
   )
 }
 
