@@ -116,6 +116,20 @@ describe('order emails', () => {
     await expect(missing).rejects.toThrow(/does not exist/)
   })
 
+  test('emails composed together share the recipients read; a malformed user id fails only its own email', async () => {
+    const buyer = await createUser('customer')
+    const productId = await productWithStock(10, 2, 'Shared read')
+    const line = { productId, quantity: 1, unitPriceCents: 1250 }
+    const payload = (userId: string) => ({ userId, items: [line], totalCents: 1250, currency: 'USD' })
+    const [good, bad] = await Promise.allSettled([
+      sendOrderEmail({ orderId: Bun.randomUUIDv7(), kind: 'order_confirmation', payload: payload(buyer.id) }),
+      sendOrderEmail({ orderId: Bun.randomUUIDv7(), kind: 'order_confirmation', payload: payload('not-a-uuid') }),
+    ])
+    expect(good).toMatchObject({ status: 'fulfilled', value: { status: 'logged' } })
+    expect(bad.status).toBe('rejected')
+    expect(String((bad as PromiseRejectedResult).reason)).toMatch(/does not exist/)
+  })
+
   test('rendering: money per currency, lines and total', () => {
     const r = renderOrderEmail('order_confirmation', {
       orderId: 'o-1',

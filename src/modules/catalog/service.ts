@@ -5,7 +5,7 @@ import { categories, products } from '../../../db/schema'
 import { type DbOrTx, db, pgOf } from '../../infra/db'
 import { coalesce } from '../../lib/coalesce'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
-import { isUuid } from '../../lib/uuid'
+import { isUuid, uuidArray } from '../../lib/uuid'
 import { availableByProductIds, createInventory, retireProductStock } from '../inventory/service'
 import {
   type CachedBody,
@@ -26,7 +26,7 @@ async function selectOrderable(tx: DbOrTx, ids: readonly string[]): Promise<Orde
   // Every checkout runs this: a prepared statement (see pgOf).
   return pgOf(tx)<OrderableProduct[]>`
     select id, name, price_cents as "priceCents", currency from products
-    where id = any(${`{${ids.join(',')}}`}::uuid[]) and deleted_at is null`
+    where id = any(${uuidArray(ids)}::uuid[]) and deleted_at is null`
 }
 
 /** Outside a transaction, the checkouts of one event-loop turn share one read (a flash sale's all

@@ -13,13 +13,14 @@ import { Value } from '@sinclair/typebox/value'
 import { UnrecoverableError } from 'bullmq'
 import { and, desc, eq, lt, sql } from 'drizzle-orm'
 import nodemailer, { type Transporter } from 'nodemailer'
-import { mailLog, users } from '../../../db/schema'
+import { mailLog } from '../../../db/schema'
 import { config } from '../../config'
 import { db, sql as pg } from '../../infra/db'
 import { counter } from '../../infra/metrics'
 import { coalesce } from '../../lib/coalesce'
 import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
 import { NotFoundError } from '../../lib/errors'
+import { isUuid, uuidArray } from '../../lib/uuid'
 import { getProductsForOrder } from '../catalog/service'
 import { getOrder } from '../orders/service'
 import { OrderEventPayload } from './model'
@@ -65,10 +66,10 @@ const findMail = db
   .prepare('mail_find')
 /** Recipients of the emails being composed at once (JOBS_CONCURRENCY per worker) share one read. */
 const findRecipient = coalesce<string, { email: string; name: string } | undefined>(async (userIds) => {
-  const ids = [...new Set(userIds)]
-  // A text literal cast to uuid[] (not sql.array: see the idempotency claims); ids are uuids.
+  // An id that is not a uuid (a malformed event) finds no one; it must not fail the others' read.
+  const ids = [...new Set(userIds.filter(isUuid))]
   const rows = await pg<{ id: string; email: string; name: string }[]>`
-    select id, email, name from users where id = any(${`{${ids.join(',')}}`}::uuid[])`
+    select id, email, name from users where id = any(${uuidArray(ids)}::uuid[])`
   const byId = new Map(rows.map((r) => [r.id, r]))
   return userIds.map((id) => byId.get(id))
 })
@@ -121,36 +122,42 @@ const messageIdOf = (orderId: string, kind: EmailKind) => `<${kind}.${orderId}@s
 export async function sendOrderEmail(input: { orderId: string; kind: EmailKind; payload: unknown; eventId?: string }): Promise<SendResult> {
   const { orderId, kind } = input
   const find = async () => (await findMail.execute({ orderId, kind }))[0]
-  const final = (r: MailRow | undefined) => r && (r.status === 'sent' || r.status === 'logged')
   const transport = smtp()
-  const mail = await compose(orderId, kind, input.payload).catch(async (err) => {
-    // A duplicate of a delivered email is done, whatever composing it again says now.
-    const done = await find()
-    if (final(done)) return { duplicate: done! }
-    throw err
-  })
-  if ('duplicate' in mail) return { status: 'duplicate', mailId: mail.duplicate.id }
-  const [inserted] = await insertMail.execute({
-    id: Bun.randomUUIDv7(),
-    orderId,
-    kind,
-    eventId: input.eventId ?? null,
-    toAddress: mail.to,
-    subject: mail.subject,
-    textBody: mail.text,
-    htmlBody: mail.html,
-    transport: transport ? 'smtp' : 'log',
-    status: transport ? 'pending' : 'logged',
-    sentAt: transport ? null : new Date().toISOString(),
-    attempts: transport ? 0 : 1,
-    messageId: messageIdOf(orderId, kind),
-  })
-  if (inserted && !transport) {
-    mailSent.inc({ transport: 'log', outcome: 'logged' })
-    return { status: 'logged', mailId: inserted.id }
+  const composed = await compose(orderId, kind, input.payload).then(
+    (mail) => ({ mail }),
+    (err: unknown) => ({ err }),
+  )
+  let row: MailRow | undefined
+  if ('mail' in composed) {
+    const { mail } = composed
+    const [inserted] = await insertMail.execute({
+      id: Bun.randomUUIDv7(),
+      orderId,
+      kind,
+      eventId: input.eventId ?? null,
+      toAddress: mail.to,
+      subject: mail.subject,
+      textBody: mail.text,
+      htmlBody: mail.html,
+      transport: transport ? 'smtp' : 'log',
+      status: transport ? 'pending' : 'logged',
+      sentAt: transport ? null : new Date().toISOString(),
+      attempts: transport ? 0 : 1,
+      messageId: messageIdOf(orderId, kind),
+    })
+    if (inserted && !transport) {
+      mailSent.inc({ transport: 'log', outcome: 'logged' })
+      return { status: 'logged', mailId: inserted.id }
+    }
+    row = inserted
   }
-  const row = inserted ?? (await find())!
-  if (!inserted && final(row)) return { status: 'duplicate', mailId: row.id }
+  if (!row) {
+    // A duplicate, or a retry of an SMTP row: go on with the stored message (it needs no composing,
+    // so a failure to compose it again does not matter). No row and no message: fail as composing did.
+    row = await find()
+    if (!row) throw 'err' in composed ? composed.err : new Error(`email ${kind} of order ${orderId} is missing`)
+    if (row.status === 'sent' || row.status === 'logged') return { status: 'duplicate', mailId: row.id }
+  }
   if (row.transport === 'log' || !transport) {
     // Logged rows are final; an SMTP row without SMTP configured any more waits for it.
     if (row.transport === 'log') return { status: 'duplicate', mailId: row.id }
