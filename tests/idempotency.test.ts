@@ -85,6 +85,50 @@ describe('Idempotency-Key on POST /orders', () => {
     expect(await stock(a)).toEqual({ onHand: 100, reserved: 1 + 1 + 3 + 8 })
   })
 
+  test('one key sent six times at once with two bodies: one runs, its copies wait (409), the others are 422', async () => {
+    const u = await createUser()
+    const a = await productWithStock(100)
+    const key = newKey()
+    const qty = [1, 2, 2, 2, 2, 1]
+    const rs = await Promise.all(qty.map((q) => order(u.token, [{ productId: a, quantity: q }], key)))
+    const won = rs.filter((r) => r.status === 201 && r.headers.get('idempotent-replayed') === null)
+    expect(won).toHaveLength(1)
+    const winnerQty = won[0]!.body.items[0].quantity
+    for (const [i, r] of rs.entries()) {
+      if (r === won[0]) continue
+      if (qty[i] === winnerQty) expect([409, 201]).toContain(r.status)
+      else expect(r.body.code).toBe('idempotency_mismatch')
+    }
+  })
+
+  test('an expired key taken over by another request meanwhile is not answered from the old row', async () => {
+    const u = await createUser()
+    const a = await productWithStock(10)
+    const key = newKey()
+    const body = { items: [{ productId: a, quantity: 1 }] }
+    // The key's old use: completed, expired, and the same request as the one we are about to send.
+    await pg`insert into idempotency_keys (user_id, key, fingerprint, method, path, state, response_status, response_body, created_at, expires_at)
+      values (${u.id}, ${key}, ${fingerprintOf('POST', '/api/v1/orders', body)}, 'POST', '/api/v1/orders', 'completed', 201, '{"old":true}',
+              now() - interval '2 days', now() - interval '1 day')`
+    // Another request takes the expired row over and holds it (not committed yet)...
+    const other = await pg.reserve()
+    try {
+      await other`begin`
+      await other`update idempotency_keys set fingerprint = 'another request', state = 'in_progress', response_status = null,
+        response_body = null, created_at = now(), expires_at = now() + interval '1 day' where user_id = ${u.id} and key = ${key}`
+      // ...while ours arrives: its claim waits on that row, with a snapshot that still shows the old use.
+      const ours = req('POST', '/api/v1/orders', { token: u.token, body, headers: { 'idempotency-key': key } })
+      await Bun.sleep(300)
+      await other`commit`
+      const r = await ours
+      expect(r.text).not.toContain('old')
+      expect(r.status).toBe(422)
+      expect(r.body.code).toBe('idempotency_mismatch')
+    } finally {
+      other.release()
+    }
+  })
+
   test('same key + different request → 422 idempotency_mismatch; keys are per user', async () => {
     const [u, v] = await Promise.all([createUser(), createUser()])
     const a = await productWithStock(10)

@@ -108,21 +108,20 @@ type ClaimInput = { userId: string; key: string; fp: string; method: string; pat
  * request; otherwise returns the existing row. The claims of one event-loop turn go in ONE
  * statement and one commit (a flash sale claims hundreds of keys a second), sorted so that two
  * instances' batches lock keys in the same order. The existing-row branch reads the statement
- * snapshot, so a row committed by a racing request a moment later can be invisible to it: then
- * nothing comes back (null) and the caller simply asks again. So does a second claim of the same
- * key in one batch (one statement cannot insert a row and then conflict with it): by the time it
- * asks again, the first claim is visible.
+ * snapshot, so a row committed by a racing request a moment later can be invisible to it, or seen
+ * in a version that someone else has just taken over (expired or stale): then nothing comes back
+ * (null) and the caller simply asks again. A second claim of the same key in one batch (one
+ * statement cannot insert a row and then conflict with it) is answered from the first: in
+ * progress if the first claimed it, else the same row.
  */
 const claimOrRead = coalesce<ClaimInput, Existing | null>(
   async (inputs) => {
-    const seen = new Set<string>()
-    const firsts: { c: ClaimInput; i: number }[] = []
-    for (const [i, c] of inputs.entries()) {
-      const id = `${c.userId} ${c.key}`
-      if (!seen.has(id)) firsts.push({ c, i })
-      seen.add(id)
-    }
-    firsts.sort((a, b) => (a.c.userId < b.c.userId ? -1 : a.c.userId > b.c.userId ? 1 : a.c.key < b.c.key ? -1 : a.c.key > b.c.key ? 1 : 0))
+    const idOf = (c: ClaimInput) => `${c.userId} ${c.key}`
+    const byId = new Map<string, { c: ClaimInput; i: number }>()
+    for (const [i, c] of inputs.entries()) if (!byId.has(idOf(c))) byId.set(idOf(c), { c, i })
+    const firsts = [...byId.values()].sort((a, b) =>
+      a.c.userId < b.c.userId ? -1 : a.c.userId > b.c.userId ? 1 : a.c.key < b.c.key ? -1 : a.c.key > b.c.key ? 1 : 0,
+    )
     const ttl = config.IDEMPOTENCY_TTL_SECONDS
     const stale = config.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS
     // One jsonb parameter, not sql.array(): postgres.js sends an array as a bare string when it is
@@ -148,13 +147,23 @@ const claimOrRead = coalesce<ClaimInput, Existing | null>(
         returning user_id, key
       )
       select v.n, ins.key is not null as claimed, k.fingerprint, k.state, k.response_status,
-             k.response_body, k.response_headers, k.key is not null or ins.key is not null as found
+             k.response_body, k.response_headers,
+             -- A snapshot row this statement would have taken over was taken by someone else: ask again.
+             ins.key is not null or (k.key is not null and not (k.expires_at <= now()
+               or (k.state = 'in_progress' and k.fingerprint = v.fingerprint
+                   and k.created_at < now() - make_interval(secs => ${stale})))) as found
       from v
       left join ins on ins.user_id = v.user_id and ins.key = v.key
       left join idempotency_keys k on ins.key is null and k.user_id = v.user_id and k.key = v.key`
-    const out: (Existing | null)[] = inputs.map(() => null)
-    for (const { n, found, ...row } of rows) if (found) out[(firsts[n] as { i: number }).i] = row
-    return out
+    const rowOf = new Map<{ c: ClaimInput; i: number }, Existing>()
+    for (const { n, found, ...row } of rows) if (found) rowOf.set(firsts[n] as { c: ClaimInput; i: number }, row)
+    return inputs.map((c, i) => {
+      const first = byId.get(idOf(c)) as { c: ClaimInput; i: number }
+      const row = rowOf.get(first) ?? null
+      if (first.i === i || !row?.claimed) return row
+      // A second claim of the same key in this turn: the first one now holds it, in progress.
+      return { ...row, claimed: false, fingerprint: first.c.fp, state: 'in_progress' }
+    })
   },
   // A batch that fails (e.g. a deadlock with another instance) is retried claim by claim.
   { isolate: true },
