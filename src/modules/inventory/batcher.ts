@@ -1,9 +1,10 @@
 // Group commit for single-line reservations of a hot product (the gated strategy's DB step).
 // Requests for one product that arrive while a batch is being written are collected (≤ WINDOW_MS
 // or MAX_BATCH) and written in ONE transaction: the order rows of all N requests (persist(tx),
-// pipelined on one connection), one multi-row reservation insert, ONE conditional inventory
-// UPDATE for the summed quantity, one ledger insert, one COMMIT (one WAL flush for N orders).
-// The inventory row is updated last, so its row lock is held only for the UPDATE + COMMIT.
+// pipelined on one connection), then one multi-row reservation insert, ONE conditional inventory
+// UPDATE for the summed quantity and one ledger insert (sent together: one round trip), one
+// COMMIT (one WAL flush for N orders). The inventory row is updated after the order rows, so its
+// row lock is held only for the UPDATE, the ledger insert and the COMMIT.
 // One failing order never sinks the others: the batch is redone with a SAVEPOINT per request.
 // If the summed UPDATE finds too little stock, it is redone one request at a time. The happy path
 // does not read the stock first (the gate already vouched for it): for 30 s after a product came

@@ -37,7 +37,8 @@ export type GateTicket = { lines: readonly ReserveLine[]; done: boolean }
  * returns a ticket for them. Pass the ticket to reserveForOrder (which then owns it) and call
  * returnGateTicket when the request ends, whatever happened (a no-op once handed over). null = the
  * gate can't vouch (Redis down, counters unloaded or stale, or `marker` present in Redis): take
- * the full path. An admission sets `marker` (the caller's Idempotency-Key marker). The Postgres conditional UPDATE stays the fence either way.
+ * the full path. An admission sets `marker` (the caller's Idempotency-Key marker). The Postgres
+ * conditional UPDATE stays the fence either way.
  */
 export async function admitAtTheDoor(
   lines: readonly ReserveLine[],
