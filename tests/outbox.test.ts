@@ -61,7 +61,11 @@ describe('outbox relay', () => {
         return rows.length ? rows : null
       },
       30_000,
-    )
+    ).catch(async (err) => {
+      // Say where it stopped: the relay (event still unpublished) or the email job (worker log).
+      const e = await eventOf(order.id)
+      throw new Error(`${err.message}; event published: ${e?.publishedAt ?? 'no'}; worker log tail:\n${worker.output().slice(-4000)}`)
+    })
     expect(mail!.kind).toBe('order_confirmation')
     expect(mail!.status).toBe('logged')
     expect(mail!.toAddress).toBe(buyer.email)
