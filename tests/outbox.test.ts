@@ -64,7 +64,7 @@ describe('outbox relay', () => {
     ).catch(async (err) => {
       // Say where it stopped: the relay (event still unpublished) or the email job (worker log).
       const e = await eventOf(order.id)
-      throw new Error(`${err.message}; event published: ${e?.publishedAt ?? 'no'}; worker log tail:\n${worker.output().slice(-4000)}`)
+      throw new Error(`${err.message}; event published: ${e?.publishedAt ?? 'no'}; worker log tail:\n${worker?.output().slice(-4000)}`)
     })
     expect(mail!.kind).toBe('order_confirmation')
     expect(mail!.status).toBe('logged')
