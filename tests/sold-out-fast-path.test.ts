@@ -13,6 +13,11 @@ import { claimedMarker } from '../src/plugins/idempotency'
 import { createUser, metricSum, req } from './helpers'
 import { newKey, order, productWithStock } from './orders-fixtures'
 
+/** Units the gate holds for a product (its counter). */
+const gateUnits = async (id: string) => Number(await redis()!.hget(key('gate', id), 'a'))
+/** A door marker for a fresh (user, key). */
+const freshMarker = () => claimedMarker(Bun.randomUUIDv7(), newKey())
+
 const fastPathRejections = () => metricSum('inventory_reservations_total', { strategy: 'gated-fast-path' })
 
 const claimed = async (userId: string, key: string) =>
@@ -108,11 +113,11 @@ describe('sold-out fast path (gated)', () => {
 
   test("the door sets the key's marker in the same call as it admits (the claim then skips its SET), and never when it refuses", async () => {
     const productId = await productWithStock(1)
-    const admitted = claimedMarker(Bun.randomUUIDv7(), newKey())
+    const admitted = freshMarker()
     const ticket = await admitAtTheDoor([{ productId, quantity: 1 }], admitted, 'gated')
     expect(ticket).not.toBeNull()
     expect(await redis()!.ttl(admitted.key)).toBeGreaterThan(admitted.ttlSeconds - 60)
-    const refused = claimedMarker(Bun.randomUUIDv7(), newKey())
+    const refused = freshMarker()
     await expect(admitAtTheDoor([{ productId, quantity: 1 }], refused, 'gated')).rejects.toBeInstanceOf(OutOfStockError)
     expect(await redis()!.exists(refused.key)).toBe(0)
     await returnGateTicket(ticket!)
@@ -124,27 +129,25 @@ describe('sold-out fast path (gated)', () => {
     const good = await productWithStock(5)
     const bad = await productWithStock(5)
     const r = redis()!
-    const gate = async (id: string) => Number(await r.hget(key('gate', id), 'a'))
-    const marker = () => claimedMarker(Bun.randomUUIDv7(), newKey())
-    const warm = await admitAtTheDoor([{ productId: good, quantity: 1 }], marker(), 'gated') // loads the counter
+    const warm = await admitAtTheDoor([{ productId: good, quantity: 1 }], freshMarker(), 'gated') // loads the counter
     await returnGateTicket(warm!)
-    expect(await gate(good)).toBe(5)
+    expect(await gateUnits(good)).toBe(5)
     await r.set(key('gate', bad), 'not a hash') // a TAKE on it answers WRONGTYPE
     // Same turn: one pipeline with both TAKEs.
     const [ok, broken] = await Promise.all([
-      admitAtTheDoor([{ productId: good, quantity: 1 }], marker(), 'gated'),
-      admitAtTheDoor([{ productId: bad, quantity: 1 }], marker(), 'gated'),
+      admitAtTheDoor([{ productId: good, quantity: 1 }], freshMarker(), 'gated'),
+      admitAtTheDoor([{ productId: bad, quantity: 1 }], freshMarker(), 'gated'),
     ])
     expect(ok).not.toBeNull()
     expect(broken).toBeNull()
-    expect(await gate(good)).toBe(4) // taken once, not again by a retry
+    expect(await gateUnits(good)).toBe(4) // taken once, not again by a retry
     // A lost answer may have taken units: the door stands aside until the counters are reloaded.
-    expect(await admitAtTheDoor([{ productId: good, quantity: 1 }], marker(), 'gated')).toBeNull()
+    expect(await admitAtTheDoor([{ productId: good, quantity: 1 }], freshMarker(), 'gated')).toBeNull()
     await returnGateTicket(ok!)
     await r.del(key('gate', bad))
     await reconcileGate()
-    expect(await gate(good)).toBe(5)
-    const again = await admitAtTheDoor([{ productId: good, quantity: 1 }], marker(), 'gated')
+    expect(await gateUnits(good)).toBe(5)
+    const again = await admitAtTheDoor([{ productId: good, quantity: 1 }], freshMarker(), 'gated')
     expect(again).not.toBeNull()
     await returnGateTicket(again!)
   })
@@ -161,16 +164,15 @@ describe('sold-out fast path (gated)', () => {
     // Load both counters.
     expect((await order(u.token, [{ productId: usd, quantity: 1 }])).status).toBe(201)
     expect((await order(u.token, [{ productId: eur.body.id, quantity: 1 }])).status).toBe(201)
-    const gate = async (id: string) => Number(await redis()!.hget(key('gate', id), 'a'))
-    expect([await gate(usd), await gate(eur.body.id)]).toEqual([2, 2])
+    expect([await gateUnits(usd), await gateUnits(eur.body.id)]).toEqual([2, 2])
     const mixed = await order(u.token, [
       { productId: usd, quantity: 2 },
       { productId: eur.body.id, quantity: 2 },
     ])
     expect(mixed.status).toBe(422)
     // afterResponse gives the units back right after the response; allow it a moment.
-    for (let i = 0; i < 50 && (await gate(usd)) !== 2; i++) await Bun.sleep(10)
-    expect([await gate(usd), await gate(eur.body.id)]).toEqual([2, 2])
+    for (let i = 0; i < 50 && (await gateUnits(usd)) !== 2; i++) await Bun.sleep(10)
+    expect([await gateUnits(usd), await gateUnits(eur.body.id)]).toEqual([2, 2])
     // And they are really sellable: two more of each still go through.
     expect((await order(u.token, [{ productId: usd, quantity: 2 }])).status).toBe(201)
     expect((await order(u.token, [{ productId: eur.body.id, quantity: 2 }])).status).toBe(201)

@@ -148,7 +148,8 @@ const claimOrRead = coalesce<ClaimInput, Existing | null>(
       )
       select v.n, ins.key is not null as claimed, k.fingerprint, k.state, k.response_status,
              k.response_body, k.response_headers,
-             -- A snapshot row this statement would have taken over was taken by someone else: ask again.
+             -- The ON CONFLICT test again, on the snapshot: a row it would take over but did not was
+             -- taken over by someone else since (ins saw the newer version): no answer, ask again.
              ins.key is not null or (k.key is not null and not (k.expires_at <= now()
                or (k.state = 'in_progress' and k.fingerprint = v.fingerprint
                    and k.created_at < now() - make_interval(secs => ${stale})))) as found
