@@ -2,7 +2,7 @@
 export type Strategy = 'gated' | 'pessimistic' | 'optimistic'
 
 export type Row = {
-  scenario: 'health' | 'sale' | 'deep-stock' | 'engine-sale' | 'engine-deep'
+  scenario: 'health' | 'sale' | 'sale-warm' | 'deep-stock' | 'engine-sale' | 'engine-deep'
   strategy: Strategy | '-'
   attemptsPerSec: number
   succeeded: number
@@ -15,6 +15,8 @@ export type Row = {
   p50: number
   p95: number
   p99: number
+  /** p99 of the 409 answers alone (the sold-out rejections); 0 where there were none. */
+  rejP99: number
   oversell: number
   rssMb: number
   mismatches: number
@@ -25,11 +27,11 @@ export function printTable(rows: Row[], pgbenchTps: number | null, title: string
   const f = (n: number, d = 0) => n.toFixed(d)
   console.log(`\n${title}`)
   console.log(
-    'scenario    strategy     attempts/s  succeeded  succ/s   rejected  errors(5xx/timeout)  dropped  p50ms  p95ms  p99ms  oversell  RSS MB  check',
+    'scenario    strategy     attempts/s  succeeded  succ/s   rejected  errors(5xx/timeout)  dropped  p50ms  p95ms  p99ms  409p99  oversell  RSS MB  check',
   )
   for (const r of rows) {
     console.log(
-      `${r.scenario.padEnd(11)} ${r.strategy.padEnd(12)} ${f(r.attemptsPerSec).padStart(10)} ${f(r.succeeded).padStart(10)} ${f(r.successesPerSec).padStart(7)} ${f(r.rejected).padStart(9)} ${`${f(r.errors)} (${f(r.serverErrors)}/${f(r.timeouts)})`.padStart(20)} ${f(r.dropped).padStart(8)} ${f(r.p50, 1).padStart(6)} ${f(r.p95, 1).padStart(6)} ${f(r.p99, 1).padStart(6)} ${f(r.oversell).padStart(9)} ${f(r.rssMb).padStart(7)}  ${r.mismatches ? `${r.mismatches} MISMATCH` : 'clean'}`,
+      `${r.scenario.padEnd(11)} ${r.strategy.padEnd(12)} ${f(r.attemptsPerSec).padStart(10)} ${f(r.succeeded).padStart(10)} ${f(r.successesPerSec).padStart(7)} ${f(r.rejected).padStart(9)} ${`${f(r.errors)} (${f(r.serverErrors)}/${f(r.timeouts)})`.padStart(20)} ${f(r.dropped).padStart(8)} ${f(r.p50, 1).padStart(6)} ${f(r.p95, 1).padStart(6)} ${f(r.p99, 1).padStart(6)} ${f(r.rejP99, 1).padStart(7)} ${f(r.oversell).padStart(9)} ${f(r.rssMb).padStart(7)}  ${r.mismatches ? `${r.mismatches} MISMATCH` : 'clean'}`,
     )
   }
   const ratios = computeRatios(rows, pgbenchTps)
@@ -41,6 +43,7 @@ export function computeRatios(rows: Row[], pgbenchTps: number | null): Record<st
   const find = (s: Row['scenario'], st: Row['strategy']) => rows.find((r) => r.scenario === s && r.strategy === st)
   const health = find('health', '-')
   const gs = find('sale', 'gated')
+  const gw = find('sale-warm', 'gated')
   const gd = find('deep-stock', 'gated')
   const pd = find('deep-stock', 'pessimistic')
   const ge = find('engine-deep', 'gated')
@@ -48,6 +51,8 @@ export function computeRatios(rows: Row[], pgbenchTps: number | null): Record<st
   const gse = find('engine-sale', 'gated')
   return {
     'gated sold-out attempts/s ÷ GET /health rate (target ≥ 0.5)': health && gs ? gs.attemptsPerSec / health.attemptsPerSec : null,
+    'gated sold-out p99 ms, sale opening on warm instances to a connected crowd (target ≤ 50)': gw ? gw.p99 : null,
+    'gated sold-out p99 ms of the 409 rejections alone, warm (target ≤ 50)': gw ? gw.rejP99 : null,
     'gated deep-stock reservations/s ÷ pgbench ceiling (target ≥ 2)': gd && pgbenchTps ? gd.successesPerSec / pgbenchTps : null,
     'engine only: gated deep-stock reservations/s ÷ pgbench ceiling': ge && pgbenchTps ? ge.successesPerSec / pgbenchTps : null,
     'engine only: gated ÷ pessimistic deep-stock reservations/s':

@@ -1,15 +1,17 @@
 // `bun run bench:flash-sale [--smoke] [--runs N]`: the flash-sale proof in one command.
 // Fresh database + Redis prefix → 2 API instances per strategy (+ the worker) → buyers by direct
 // insert + signed JWTs → k6 (bench/k6/flash-sale.js): GET /health baseline, then per strategy a
-// sold-out sale (limited stock) and a deep-stock sale (1,000,000 units), `inventory:check` after
+// sold-out sale (limited stock; for gated also `sale-warm`, the same sale opening on warm
+// instances to a connected crowd) and a deep-stock sale (1,000,000 units), `inventory:check` after
 // each, the pgbench single-row conditional-UPDATE ceiling of the same Postgres; prints a table and
 // writes bench/results/flash-sale.json. --smoke: a few seconds per strategy, small stock; exits
 // non-zero on any oversell, unexpected status (5xx, timeouts) or ledger mismatch (CI runs it).
 // env: DATABASE_URL / REDIS_URL (servers), K6 (binary), RATE, DEEP_RATE, HEALTH_RATE, DURATION,
 // VUS, STOCK, BUYERS, BENCH_POOL_MAX, STRATEGIES (comma-separated subset), ONLY=sale (skip the
 // deep-stock and engine-only rows: a quick look at the sold-out sale) or ONLY=deep (the deep-stock
-// HTTP sale alone), BENCH_CPU_PROF=<dir> (a .cpuprofile per API/worker process). API logs (warn and
-// above) go to bench/results/api-<run>-<port>-<n>.log.
+// HTTP sale alone), BENCH_CPU_PROF=<dir> (a .cpuprofile per API/worker process), BENCH_K6_CSV=<path
+// prefix> (k6 also writes every sample to CSV: per-request timings, e.g. of a sale's first second).
+// API logs (warn and above) go to bench/results/api-<run>-<port>-<n>.log.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import postgres from 'postgres'
@@ -168,6 +170,7 @@ type K6Summary = {
   timeouts: number
   droppedIterations: number
   latencyMs: { p50: number; p95: number; p99: number; max: number }
+  rejectionLatencyMs: { p50: number; p99: number }
   thresholdsPassed: boolean
 }
 async function runK6(e: Record<string, string>, pids: number[]): Promise<K6Summary & { rss: number }> {
@@ -176,11 +179,21 @@ async function runK6(e: Record<string, string>, pids: number[]): Promise<K6Summa
   const sampler = setInterval(() => {
     for (const pid of pids) rss = Math.max(rss, rssMb(pid))
   }, 250)
-  const p = Bun.spawn([k6, 'run', '--quiet', '--no-usage-report', resolve(root, 'bench/k6/flash-sale.js')], {
-    env: { ...process.env, SUMMARY_FILE: summary, DURATION: P.duration, VUS: String(P.vus), ...e },
-    stdout: 'ignore',
-    stderr: 'inherit',
-  })
+  const p = Bun.spawn(
+    [
+      k6,
+      'run',
+      '--quiet',
+      '--no-usage-report',
+      ...(process.env.BENCH_K6_CSV ? ['--out', `csv=${process.env.BENCH_K6_CSV}-${Date.now()}.csv`] : []),
+      resolve(root, 'bench/k6/flash-sale.js'),
+    ],
+    {
+      env: { ...process.env, SUMMARY_FILE: summary, DURATION: P.duration, VUS: String(P.vus), ...e },
+      stdout: 'ignore',
+      stderr: 'inherit',
+    },
+  )
   await p.exited
   clearInterval(sampler)
   const s = (await Bun.file(summary).json()) as K6Summary
@@ -190,12 +203,27 @@ async function runK6(e: Record<string, string>, pids: number[]): Promise<K6Summa
 
 const seconds = (d: string) => Number.parseFloat(d) * (d.endsWith('ms') ? 0.001 : d.endsWith('m') ? 60 : 1)
 
-async function sale(scenario: 'sale' | 'deep-stock', strategy: Strategy, urls: string[], pids: number[]): Promise<Row> {
-  const stock = scenario === 'sale' ? P.stock : P.deepStock
+/**
+ * One sale through k6. `sale-warm`: the same sale, opening on instances that have already served
+ * a sale, to buyers who are already connected — k6 first runs a 3 s drop of another product (same
+ * stock, same rate, same buyers), then the measured drop opens 1 s later on the same connections.
+ * A cold `sale` (fresh instances, 1,000 buyers connecting in the first half second) runs before it.
+ */
+async function sale(scenario: 'sale' | 'sale-warm' | 'deep-stock', strategy: Strategy, urls: string[], pids: number[]): Promise<Row> {
+  const stock = scenario === 'deep-stock' ? P.deepStock : P.stock
   const productId = await productWithStock(stock)
-  const rate = scenario === 'sale' ? P.rate : P.deepRate
+  const rate = scenario === 'deep-stock' ? P.deepRate : P.rate
+  const warm: Record<string, string> = scenario === 'sale-warm' ? { WARMUP: '3s', WARMUP_PRODUCT_ID: await productWithStock(stock) } : {}
   const s = await runK6(
-    { MODE: 'order', BASE_URLS: urls.join(','), PRODUCT_ID: productId, STOCK: String(stock), RATE: String(rate), TOKENS_FILE: tokensFile },
+    {
+      MODE: 'order',
+      BASE_URLS: urls.join(','),
+      PRODUCT_ID: productId,
+      STOCK: String(stock),
+      RATE: String(rate),
+      TOKENS_FILE: tokensFile,
+      ...warm,
+    },
     pids,
   )
   await Bun.sleep(300) // let in-flight requests of timed-out clients land before counting
@@ -217,6 +245,7 @@ async function sale(scenario: 'sale' | 'deep-stock', strategy: Strategy, urls: s
     p50: s.latencyMs.p50,
     p95: s.latencyMs.p95,
     p99: s.latencyMs.p99,
+    rejP99: s.rejectionLatencyMs.p99,
     oversell: Math.max(0, (c?.n ?? 0) - stock, (c?.reserved ?? 0) - (c?.onHand ?? 0)),
     rssMb: s.rss,
     mismatches: report.mismatches.length,
@@ -332,6 +361,7 @@ async function engineOnly(strategy: Strategy, deep: boolean): Promise<Row> {
     p50: q(0.5),
     p95: q(0.95),
     p99: q(0.99),
+    rejP99: 0,
     oversell: Math.max(0, (c?.n ?? 0) - stock),
     rssMb: 0,
     mismatches: report.mismatches.length,
@@ -367,6 +397,7 @@ try {
           p50: h.latencyMs.p50,
           p95: h.latencyMs.p95,
           p99: h.latencyMs.p99,
+          rejP99: 0,
           oversell: 0,
           rssMb: h.rss,
           mismatches: 0,
@@ -375,6 +406,8 @@ try {
         pgbenchTps = await runPgbench()
       }
       if (only !== 'deep') rows.push(await sale('sale', strategy, urls, pids))
+      // The sold-out target is about the gate, which only the gated strategy has.
+      if (only !== 'deep' && !smoke && strategy === 'gated') rows.push(await sale('sale-warm', strategy, urls, pids))
       const full = !smoke && !only
       if (full || only === 'deep') rows.push(await sale('deep-stock', strategy, urls, pids))
       if (full) rows.push(await engineOnly(strategy, false), await engineOnly(strategy, true))
@@ -406,6 +439,7 @@ if (allRuns.length) {
       'p50',
       'p95',
       'p99',
+      'rejP99',
       'rssMb',
     ] as const)
       out[k] = median(same.map((x) => x[k]))

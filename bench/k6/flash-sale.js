@@ -18,10 +18,19 @@ const RATE = Number(__ENV.RATE || 1000)
 const VUS = Number(__ENV.VUS || 1000)
 const DURATION = __ENV.DURATION || '10s'
 const PRODUCT_ID = __ENV.PRODUCT_ID || ''
+// WARMUP (e.g. '3s') with WARMUP_PRODUCT_ID (another product with the same stock): the same buyers
+// first go through a drop of that product, so the measured sale opens on warm instances, to a
+// crowd that is already connected. Only the `sale` scenario's figures are reported.
+const WARMUP = (MODE === 'order' && __ENV.WARMUP_PRODUCT_ID && __ENV.WARMUP) || ''
+const WARMUP_PRODUCT_ID = __ENV.WARMUP_PRODUCT_ID || ''
+const secs = (d) => Number.parseFloat(d) * (d.endsWith('ms') ? 0.001 : d.endsWith('m') ? 60 : 1)
+const WARMUP_GAP = 1 // s: the warm-up's graceful stop, so both scenarios can share the same VUs
+const SALE_START = WARMUP ? secs(WARMUP) + WARMUP_GAP : 0
 
 const tokens = new SharedArray('tokens', () => (__ENV.TOKENS_FILE ? JSON.parse(open(__ENV.TOKENS_FILE)) : [__ENV.TOKEN || '']))
 
 const successes = new Counter('successes')
+const warmupSuccesses = new Counter('warmup_successes')
 const rejections = new Counter('rejections')
 const unexpected = new Counter('unexpected')
 const serverErrors = new Counter('server_errors')
@@ -33,18 +42,38 @@ export const options = {
   systemTags: ['status', 'method', 'name', 'scenario', 'expected_response', 'check'],
   summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(50)', 'p(95)', 'p(99)'],
   scenarios: {
+    ...(WARMUP
+      ? {
+          warmup: {
+            executor: 'constant-arrival-rate',
+            exec: 'warmup',
+            rate: RATE,
+            timeUnit: '1s',
+            duration: WARMUP,
+            preAllocatedVUs: VUS,
+            maxVUs: VUS,
+            gracefulStop: `${WARMUP_GAP}s`,
+          },
+        }
+      : {}),
     sale: {
       executor: 'constant-arrival-rate',
       rate: RATE,
       timeUnit: '1s',
       duration: DURATION,
+      startTime: `${SALE_START}s`,
       preAllocatedVUs: VUS,
       maxVUs: VUS,
     },
   },
   thresholds: {
+    // Declared so the summary has the sale's own figures (not the warm-up's), and the rejections'.
+    'http_req_duration{scenario:sale}': ['max>=0'],
+    'http_req_duration{scenario:sale,status:409}': ['max>=0'],
+    'http_reqs{scenario:sale}': ['count>=0'],
     // The proof: never more orders than units.
     successes: [`count<=${MODE === 'order' ? STOCK : 1e12}`],
+    warmup_successes: [`count<=${STOCK}`],
     // 201/409 only (200 for the health baseline): no 5xx, no timeouts, nothing else.
     checks: ['rate==1'],
     unexpected: ['count==0'],
@@ -78,6 +107,25 @@ const healthParams = { tags: { name: 'GET /health' }, responseCallback: expected
 let loggedUnexpected = 0
 const body = JSON.stringify({ items: [{ productId: PRODUCT_ID, quantity: 1 }] })
 
+const warmupBody = JSON.stringify({ items: [{ productId: WARMUP_PRODUCT_ID, quantity: 1 }] })
+export function warmup() {
+  order(warmupBody, warmupSuccesses)
+}
+
+function order(payload, counter) {
+  const base = BASE_URLS[__VU % BASE_URLS.length]
+  const res = http.post(`${base}/api/v1/orders`, payload, orderParams())
+  const ok = check(res, { '201 or 409': (r) => r.status === 201 || r.status === 409 })
+  if (res.status === 201) counter.add(1)
+  else if (res.status === 409 && counter === successes) rejections.add(1)
+  if (!ok) {
+    unexpected.add(1, { status: String(res.status) })
+    if (res.status >= 500) serverErrors.add(1)
+    if (res.status === 0) timeouts.add(1)
+    if (loggedUnexpected++ < 2) console.warn(`unexpected ${res.status} ${res.error || ''} ${String(res.body).slice(0, 300)}`)
+  }
+}
+
 export default function () {
   // Round-robin by buyer: each VU keeps to one instance (one keep-alive connection), as a browser
   // would behind a load balancer, instead of holding a connection to every instance.
@@ -91,16 +139,7 @@ export default function () {
     }
     return
   }
-  const res = http.post(`${base}/api/v1/orders`, body, orderParams())
-  const ok = check(res, { '201 or 409': (r) => r.status === 201 || r.status === 409 })
-  if (res.status === 201) successes.add(1)
-  else if (res.status === 409) rejections.add(1)
-  if (!ok) {
-    unexpected.add(1, { status: String(res.status) })
-    if (res.status >= 500) serverErrors.add(1)
-    if (res.status === 0) timeouts.add(1)
-    if (loggedUnexpected++ < 2) console.warn(`unexpected ${res.status} ${res.error || ''} ${String(res.body).slice(0, 300)}`)
-  }
+  order(body, successes)
 }
 
 export function handleSummary(data) {
@@ -112,8 +151,8 @@ export function handleSummary(data) {
     targetRate: RATE,
     vus: VUS,
     duration: DURATION,
-    requests: v('http_reqs', 'count'),
-    requestsPerSecond: v('http_reqs', 'rate'),
+    requests: v('http_reqs{scenario:sale}', 'count'),
+    requestsPerSecond: v('http_reqs{scenario:sale}', 'count') / secs(DURATION),
     successes: v('successes', 'count'),
     rejections: v('rejections', 'count'),
     unexpected: v('unexpected', 'count'),
@@ -121,10 +160,14 @@ export function handleSummary(data) {
     timeouts: v('timeouts', 'count'),
     droppedIterations: v('dropped_iterations', 'count'),
     latencyMs: {
-      p50: v('http_req_duration', 'p(50)'),
-      p95: v('http_req_duration', 'p(95)'),
-      p99: v('http_req_duration', 'p(99)'),
-      max: v('http_req_duration', 'max'),
+      p50: v('http_req_duration{scenario:sale}', 'p(50)'),
+      p95: v('http_req_duration{scenario:sale}', 'p(95)'),
+      p99: v('http_req_duration{scenario:sale}', 'p(99)'),
+      max: v('http_req_duration{scenario:sale}', 'max'),
+    },
+    rejectionLatencyMs: {
+      p50: v('http_req_duration{scenario:sale,status:409}', 'p(50)'),
+      p99: v('http_req_duration{scenario:sale,status:409}', 'p(99)'),
     },
     checksRate: v('checks', 'rate'),
     thresholdsPassed: Object.values(m).every((x) => !x.thresholds || Object.values(x.thresholds).every((t) => t.ok)),
