@@ -12,7 +12,7 @@ import { ConflictError } from '../src/lib/errors'
 import { purgeExpiredIdempotencyKeys } from '../src/modules/orders/service'
 import { authPlugin } from '../src/plugins/auth'
 import { errorsPlugin } from '../src/plugins/errors'
-import { canonicalJson, fingerprintOf, idempotencyPlugin } from '../src/plugins/idempotency'
+import { canonicalJson, completeClaims, fingerprintOf, idempotencyPlugin } from '../src/plugins/idempotency'
 import { createUser, req, startApi } from './helpers'
 import { newKey, order, productWithStock, reservationsOf, stock } from './orders-fixtures'
 
@@ -126,6 +126,44 @@ describe('Idempotency-Key on POST /orders', () => {
       expect(r.body.code).toBe('idempotency_mismatch')
     } finally {
       other.release()
+    }
+  })
+
+  test("completions lock their keys in the claims' order, whatever order they arrive in", async () => {
+    const u = await createUser()
+    // 'b' is written first (and so comes first on disk) and completes first; the claims lock 'a' first.
+    for (const key of ['b', 'a'])
+      await pg`insert into idempotency_keys (user_id, key, fingerprint, method, path, state, expires_at)
+        values (${u.id}, ${key}, 'fp', 'POST', '/x', 'in_progress', now() + interval '1 day')`
+    const holder = await pg.reserve()
+    const probe = await pg.reserve()
+    try {
+      await holder`begin`
+      await holder`select 1 from idempotency_keys where user_id = ${u.id} and key = 'b' for update`
+      // One batch (same turn), 'b' first: it must take 'a' and then wait for 'b'. Locking 'b' first
+      // (and 'a' only after it) is the order a claim batch could deadlock with.
+      const done = Promise.all(
+        ['b', 'a'].map((key) => completeClaims({ claim: { userId: u.id, key }, status: 201, body: key, headers: {} })),
+      )
+      await Bun.sleep(300)
+      await probe`begin`
+      const aFree = await probe`select 1 from idempotency_keys where user_id = ${u.id} and key = 'a' for update nowait`.then(
+        () => true,
+        (err) => (err.code === '55P03' ? false : Promise.reject(err)),
+      )
+      await probe`rollback`
+      expect(aFree).toBe(false)
+      await holder`rollback`
+      await done
+      const rows = await pg<{ key: string; state: string; response_body: string }[]>`
+        select key, state, response_body from idempotency_keys where user_id = ${u.id} order by key`
+      expect([...rows]).toEqual([
+        { key: 'a', state: 'completed', response_body: 'a' },
+        { key: 'b', state: 'completed', response_body: 'b' },
+      ])
+    } finally {
+      holder.release()
+      probe.release()
     }
   })
 

@@ -103,6 +103,9 @@ type Existing = {
 
 type ClaimInput = { userId: string; key: string; fp: string; method: string; path: string }
 
+/** The one order in which statements lock keys (claims and completions alike), so no two deadlock. */
+const lockOrder = (a: Claim, b: Claim) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+
 /**
  * Claims (user, key): inserts, or takes over an expired row or a stale in-progress row of the same
  * request; otherwise returns the existing row. The claims of one event-loop turn go in ONE
@@ -119,9 +122,7 @@ const claimOrRead = coalesce<ClaimInput, Existing | null>(
     const idOf = (c: ClaimInput) => `${c.userId} ${c.key}`
     const byId = new Map<string, { c: ClaimInput; i: number }>()
     for (const [i, c] of inputs.entries()) if (!byId.has(idOf(c))) byId.set(idOf(c), { c, i })
-    const firsts = [...byId.values()].sort((a, b) =>
-      a.c.userId < b.c.userId ? -1 : a.c.userId > b.c.userId ? 1 : a.c.key < b.c.key ? -1 : a.c.key > b.c.key ? 1 : 0,
-    )
+    const firsts = [...byId.values()].sort((a, b) => lockOrder(a.c, b.c))
     const ttl = config.IDEMPOTENCY_TTL_SECONDS
     const stale = config.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS
     // One jsonb parameter, not sql.array(): postgres.js sends an array as a bare string when it is
@@ -174,16 +175,29 @@ type Completion = { claim: Claim; status: number; body: string; headers: Record<
 
 /**
  * Stores outcomes: the completions of one event-loop turn go in ONE statement and one commit (a
- * deep-stock sale completes hundreds of keys a second), before any of their responses leaves.
+ * deep-stock sale completes hundreds of keys a second), before any of their responses leaves. The
+ * rows are locked in `lockOrder` first, as claims lock them: a claim batch that meets a key being
+ * completed (a client's early retry) waits for it instead of deadlocking with it. Exported for tests.
  */
-const complete = coalesce<Completion, void>(
+export const completeClaims = coalesce<Completion, void>(
   async (cs) => {
+    const batch = [...cs]
+      .sort((a, b) => lockOrder(a.claim, b.claim))
+      .map((c, n) => ({ user_id: c.claim.userId, key: c.claim.key, status: c.status, body: c.body, headers: c.headers, n }))
     await sql`
+      with v as (
+        select * from jsonb_to_recordset(${JSON.stringify(batch)}::jsonb)
+          as v(user_id uuid, key text, status int, body text, headers jsonb, n int)
+      ), locked as (
+        select k.user_id, k.key from idempotency_keys k join v on k.user_id = v.user_id and k.key = v.key
+        where k.state = 'in_progress'
+        order by v.n
+        for update of k
+      )
       update idempotency_keys k
       set state = 'completed', response_status = v.status, response_body = v.body, response_headers = v.headers
-      from jsonb_to_recordset(${JSON.stringify(cs.map((c) => ({ user_id: c.claim.userId, key: c.claim.key, status: c.status, body: c.body, headers: c.headers })))}::jsonb)
-        as v(user_id uuid, key text, status int, body text, headers jsonb)
-      where k.user_id = v.user_id and k.key = v.key and k.state = 'in_progress'`
+      from v join locked l on l.user_id = v.user_id and l.key = v.key
+      where k.user_id = l.user_id and k.key = l.key and k.state = 'in_progress'`
     return cs.map(() => undefined)
   },
   // One bad row must not cost the others their stored response.
@@ -286,7 +300,7 @@ async function mapResponse(ctx: Ctx): Promise<Response | undefined> {
 async function settle(claim: Claim, status: number, body: () => Promise<string>, headers: Record<string, string>): Promise<void> {
   try {
     if (status >= 500) await release(claim)
-    else await complete({ claim, status, body: await body(), headers })
+    else await completeClaims({ claim, status, body: await body(), headers })
     outcomes.inc({ outcome: status >= 500 ? 'released' : 'stored' })
   } catch (err) {
     // The claim stays in_progress until IDEMPOTENCY_LOCK_TIMEOUT_SECONDS; a retry meanwhile gets 409.
