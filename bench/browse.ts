@@ -11,6 +11,7 @@ import { runMigrations } from '../db/migrate'
 import { seedCatalog } from '../db/seed/catalog'
 import { dropPrefix } from '../src/infra/redis'
 import { median } from './flash-sale-table'
+import { k6Binary, k6Env } from './lib/k6'
 
 const root = resolve(import.meta.dir, '..')
 const { values } = parseArgs({
@@ -40,8 +41,8 @@ if (!redisUrl) {
   redisUrl = `redis://127.0.0.1:${port}`
   await Bun.sleep(300)
 }
-const k6 = [`${process.env.HOME}/go/bin/k6`, Bun.which('k6')].find((p) => p && Bun.file(p).size > 0)
-if (!k6) throw new Error('k6 not found (~/go/bin/k6 or PATH)')
+const k6 = k6Binary
+if (!k6) throw new Error('k6 not found (K6, ~/go/bin/k6 or PATH)')
 
 const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`
 const dbName = `stampede_bench_${runId}`
@@ -100,6 +101,7 @@ try {
       cwd: root,
       env: {
         ...process.env,
+        ...k6Env,
         BASE_URL: base,
         IDS_FILE: idsFile,
         SUMMARY_FILE: summaryFile,

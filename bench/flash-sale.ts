@@ -17,6 +17,7 @@ import { resolve } from 'node:path'
 import postgres from 'postgres'
 import { runMigrations } from '../db/migrate'
 import { computeRatios, median, printTable, type Row, type Strategy } from './flash-sale-table'
+import { k6Binary, k6Env } from './lib/k6'
 
 const STRATEGIES = (process.env.STRATEGIES?.split(',') ?? ['gated', 'pessimistic', 'optimistic']) as Strategy[]
 const args = process.argv.slice(2)
@@ -36,7 +37,7 @@ const P = {
   poolMax: env('BENCH_POOL_MAX', '8'),
 }
 const root = resolve(import.meta.dir, '..')
-const k6 = process.env.K6 ?? [`${process.env.HOME}/go/bin/k6`, '/usr/local/bin/k6', '/usr/bin/k6'].find((p) => existsSync(p)) ?? 'k6'
+const k6 = k6Binary ?? 'k6'
 const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`
 const dbName = `stampede_bench_${runId}`
 const prefix = `stampede-bench-${runId}`
@@ -189,7 +190,7 @@ async function runK6(e: Record<string, string>, pids: number[]): Promise<K6Summa
       resolve(root, 'bench/k6/flash-sale.js'),
     ],
     {
-      env: { ...process.env, SUMMARY_FILE: summary, DURATION: P.duration, VUS: String(P.vus), ...e },
+      env: { ...process.env, ...k6Env, SUMMARY_FILE: summary, DURATION: P.duration, VUS: String(P.vus), ...e },
       stdout: 'ignore',
       stderr: 'inherit',
     },
