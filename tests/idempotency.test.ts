@@ -145,7 +145,13 @@ describe('Idempotency-Key on POST /orders', () => {
       const done = Promise.all(
         ['b', 'a'].map((key) => completeClaims({ claim: { userId: u.id, key }, status: 201, body: key, headers: {} })),
       )
-      await Bun.sleep(300)
+      // Once the completion waits for 'b', whatever it locks first is locked.
+      for (let i = 0; i < 100; i++) {
+        const [w] = await pg`select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock' and query like '%update idempotency_keys k%'`
+        if (w?.n) break
+        await Bun.sleep(50)
+      }
       await probe`begin`
       const aFree = await probe`select 1 from idempotency_keys where user_id = ${u.id} and key = 'a' for update nowait`.then(
         () => true,
