@@ -109,17 +109,18 @@ const body = JSON.stringify({ items: [{ productId: PRODUCT_ID, quantity: 1 }] })
 
 const warmupBody = JSON.stringify({ items: [{ productId: WARMUP_PRODUCT_ID, quantity: 1 }] })
 export function warmup() {
-  order(warmupBody, warmupSuccesses)
+  order(warmupBody, warmupSuccesses, null)
 }
 
-function order(payload, counter) {
+/** One checkout attempt: a 201 adds to `won`, a 409 to `lost` (when given); anything else is unexpected. */
+function order(payload, won, lost) {
   // Round-robin by buyer: each VU keeps to one instance (one keep-alive connection), as a browser
   // would behind a load balancer, instead of holding a connection to every instance.
   const base = BASE_URLS[__VU % BASE_URLS.length]
   const res = http.post(`${base}/api/v1/orders`, payload, orderParams())
   const ok = check(res, { '201 or 409': (r) => r.status === 201 || r.status === 409 })
-  if (res.status === 201) counter.add(1)
-  else if (res.status === 409 && counter === successes) rejections.add(1)
+  if (res.status === 201) won.add(1)
+  else if (res.status === 409 && lost) lost.add(1)
   if (!ok) {
     unexpected.add(1, { status: String(res.status) })
     if (res.status >= 500) serverErrors.add(1)
@@ -139,7 +140,7 @@ export default function () {
     }
     return
   }
-  order(body, successes)
+  order(body, successes, rejections)
 }
 
 export function handleSummary(data) {
