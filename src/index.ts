@@ -81,6 +81,9 @@ async function main(): Promise<void> {
     // Join the cache invalidation bus before serving, so this instance's L1 is on from the first read.
     const { pageCache, productCache } = await import('./modules/catalog/cache')
     await Promise.all([productCache.startNear(), pageCache.startNear()])
+    // Warm before listening: a fresh process is slowest exactly when a sale's crowd arrives.
+    const { warmUp } = await import('./warmup')
+    await warmUp(app, config.WARMUP_ROUNDS)
     app.listen({ port: config.PORT, hostname: config.HOST, reusePort: true })
     const url = `http://localhost:${app.server?.port}`
     logger.info({ url, swagger: `${url}/swagger`, role: config.ROLE }, `Stampede API listening on ${url} (Swagger UI: ${url}/swagger)`)

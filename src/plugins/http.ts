@@ -1,9 +1,11 @@
 // Cross-cutting HTTP policy: body size limit (413 before parsing), security headers, and the
-// request duration histogram. Runs first so even rejected requests are measured and labelled.
+// request duration histogram. Runs first so even rejected requests are measured and labelled
+// (the process's own warm-up requests are not: lib/own-requests.ts).
 import { Elysia } from 'elysia'
 import { config } from '../config'
 import { logger } from '../infra/logger'
 import { httpDuration } from '../infra/metrics'
+import { isOwnRequest } from '../lib/own-requests'
 import { problemResponse, problemStatus } from './errors'
 
 const started = new WeakMap<Request, number>()
@@ -43,7 +45,7 @@ export const httpPlugin = new Elysia({ name: 'http' })
   .onAfterResponse({ as: 'global' }, (ctx) => {
     const { request, set } = ctx
     const t0 = started.get(request)
-    if (t0 === undefined) return
+    if (t0 === undefined || isOwnRequest(request)) return
     const seconds = (performance.now() - t0) / 1000
     // `route` is the matched pattern (e.g. /api/v1/products/:id): bounded label cardinality.
     const route = (ctx as { route?: string }).route || 'unmatched'

@@ -17,6 +17,7 @@ import { counter } from '../infra/metrics'
 import { key, redis } from '../infra/redis'
 import { clientIp } from '../lib/client-ip'
 import { RateLimitedError } from '../lib/errors'
+import { isOwnRequest } from '../lib/own-requests'
 import { accessJwt, authenticate } from './auth'
 
 export type RatePolicy = 'auth' | 'auth-email' | 'write' | 'read'
@@ -116,7 +117,7 @@ function policyOf(method: string, path: string): RatePolicy {
 }
 
 export const rateLimitPlugin = new Elysia({ name: 'rate-limit' }).onRequest(async ({ request, set, server }) => {
-  if (!config.RATE_LIMIT_ENABLED || request.method === 'OPTIONS') return
+  if (!config.RATE_LIMIT_ENABLED || request.method === 'OPTIONS' || isOwnRequest(request)) return
   const url = request.url
   const q = url.indexOf('?', 8)
   const path = url.slice(url.indexOf('/', 8), q === -1 ? undefined : q).replace(/(.)\/$/, '$1')
