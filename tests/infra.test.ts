@@ -4,7 +4,7 @@ import { treaty } from '@elysiajs/eden'
 import { sql as dsql } from 'drizzle-orm'
 import { app } from '../src/app'
 import { config } from '../src/config'
-import { db } from '../src/infra/db'
+import { db, pgOf, sql } from '../src/infra/db'
 import { logger } from '../src/infra/logger'
 import { withRedis } from '../src/infra/redis'
 import { CircuitBreaker } from '../src/lib/circuit-breaker'
@@ -51,6 +51,29 @@ describe('database', () => {
       await tx.execute(dsql`select pg_sleep(0.12)`)
     })
     expect(await metricSum('db_slow_queries_total')).toBe(before + 1)
+  })
+
+  test('tagged-template statements (the hot paths, through pgOf) are seen too: pool, transaction, savepoint', async () => {
+    const warn = spyOn(logger, 'warn')
+    try {
+      const before = await metricSum('db_slow_queries_total')
+      const [fast] = await sql<{ n: number }[]>`select ${41}::int + 1 as n where 1 = any(${sql.array([1, 2])}::int[])`
+      expect(fast?.n).toBe(42)
+      expect(await metricSum('db_slow_queries_total')).toBe(before)
+      await sql`select pg_sleep(${0.12})`
+      await db.transaction(async (tx) => {
+        await pgOf(tx)`select pg_sleep(0.12)`
+        await tx.transaction(async (sp) => {
+          await pgOf(sp)`select pg_sleep(0.12), ${'savepoint'}::text`
+        })
+      })
+      expect(await metricSum('db_slow_queries_total')).toBe(before + 3)
+      const logged = warn.mock.calls.filter((c) => c[1] === 'slow query').map((c) => (c[0] as { query: string }).query)
+      expect(logged).toContain('select pg_sleep($1)')
+      expect(logged).toContain('select pg_sleep(0.12), $1::text')
+    } finally {
+      warn.mockRestore()
+    }
   })
 })
 

@@ -40,7 +40,7 @@ function flushUnlogged(): void {
   slowUnlogged = 0
 }
 
-function noteDuration(query: string, t0: number): void {
+function noteDuration(query: () => string, t0: number): void {
   const ms = performance.now() - t0
   if (ms <= config.SLOW_QUERY_MS) return
   slowQueries.inc()
@@ -49,50 +49,66 @@ function noteDuration(query: string, t0: number): void {
     slowWindow = now
     slowLogged = 0
   }
-  if (slowLogged++ < SLOW_LOGS_PER_SECOND) logger.warn({ ms: Math.round(ms), query: query.slice(0, 500) }, 'slow query')
+  if (slowLogged++ < SLOW_LOGS_PER_SECOND) logger.warn({ ms: Math.round(ms), query: query().slice(0, 500) }, 'slow query')
   else if (slowUnlogged++ === 0) setTimeout(flushUnlogged, slowWindow + 1000 - now).unref()
 }
 
 /**
- * Wraps `unsafe` (what Drizzle calls) so statements slower than SLOW_QUERY_MS are counted and
- * logged. postgres.js sends a query when it is first awaited, so timing starts at the first
- * `then`; later awaits of the same query (Drizzle does this in transactions) are not re-timed.
+ * Times a query from its first `then`: postgres.js sends a query when it is first awaited, and
+ * later awaits of the same query (Drizzle does this in transactions) are not re-timed.
+ */
+function timed<Q extends Thenable>(pending: Q, query: () => string): Q {
+  const then = pending.then.bind(pending)
+  let started = false
+  // biome-ignore lint/suspicious/noThenProperty: deliberately wrapping the thenable
+  pending.then = (ok, fail) => {
+    if (started) return then(ok, fail)
+    started = true
+    const t0 = performance.now()
+    return then(
+      (v) => {
+        noteDuration(query, t0)
+        return ok ? ok(v) : v
+      },
+      (e) => {
+        noteDuration(query, t0)
+        if (fail) return fail(e)
+        throw e
+      },
+    )
+  }
+  return pending
+}
+
+/**
+ * Counts and logs statements slower than SLOW_QUERY_MS, whichever way they are written: `unsafe`
+ * (what Drizzle calls) and tagged templates (sql`…`, what the hot paths write through pgOf), in
+ * the pool, its transactions and their savepoints.
  */
 function instrument<T extends Sql | postgres.TransactionSql>(sql: T): T {
-  const target = sql as unknown as { unsafe: Unsafe; begin?: Begin }
+  const target = sql as unknown as { unsafe: Unsafe; begin?: Begin; savepoint?: Begin }
   const unsafe = target.unsafe.bind(sql)
-  target.unsafe = (query, params, options) => {
-    const pending = unsafe(query, params, options)
-    const then = pending.then.bind(pending)
-    let timed = false
-    // biome-ignore lint/suspicious/noThenProperty: deliberately wrapping the thenable
-    pending.then = (ok, fail) => {
-      if (timed) return then(ok, fail)
-      timed = true
-      const t0 = performance.now()
-      return then(
-        (v) => {
-          noteDuration(query, t0)
-          return ok ? ok(v) : v
-        },
-        (e) => {
-          noteDuration(query, t0)
-          if (fail) return fail(e)
-          throw e
-        },
-      )
-    }
-    return pending
-  }
-  const begin = target.begin?.bind(sql)
-  if (begin) {
-    target.begin = (...args) => {
+  target.unsafe = (query, params, options) => timed(unsafe(query, params, options), () => query)
+  for (const name of ['begin', 'savepoint'] as const) {
+    const open = target[name]?.bind(sql)
+    if (!open) continue
+    target[name] = (...args) => {
       const fn = args[args.length - 1] as (tx: postgres.TransactionSql) => unknown
       args[args.length - 1] = (tx: postgres.TransactionSql) => fn(instrument(tx))
-      return begin(...args)
+      return open(...args)
     }
   }
-  return sql
+  // A tagged template is a call of the client itself; helper calls (sql(ids), sql(row, 'col'))
+  // build fragments, which are never awaited, and pass through untouched.
+  return new Proxy(sql, {
+    apply(fn, self, args: unknown[]) {
+      const result = Reflect.apply(fn as (...a: unknown[]) => unknown, self, args)
+      const strings = args[0] as { raw?: unknown } | undefined
+      if (!Array.isArray(strings?.raw)) return result
+      // The text is built only for the log line of a slow one.
+      return timed(result as Thenable, () => (strings as unknown as string[]).reduce((q, part, i) => `${q}$${i}${part}`))
+    },
+  })
 }
 
 export const sql = instrument(
@@ -118,6 +134,7 @@ export type DbOrTx = Db | Tx
  * runs. Its tagged templates are prepared once per connection and then cost one round trip;
  * Drizzle 0.45 sends its queries (execute() included) unprepared, and postgres.js then describes
  * each parameterised one before binding it: two round trips, and a parse and plan every time.
+ * Slow-query timing covers these too (instrument).
  */
 export function pgOf(tx: DbOrTx): postgres.TransactionSql {
   return (tx as unknown as { session: { client: postgres.TransactionSql } }).session.client
