@@ -130,9 +130,8 @@ function order(payload, won, lost) {
 }
 
 export default function () {
-  const base = BASE_URLS[__VU % BASE_URLS.length]
   if (MODE === 'health') {
-    const res = http.get(`${base}/health`, healthParams)
+    const res = http.get(`${BASE_URLS[__VU % BASE_URLS.length]}/health`, healthParams)
     if (!check(res, { 'health 200': (r) => r.status === 200 })) {
       unexpected.add(1)
       if (res.status >= 500) serverErrors.add(1)
