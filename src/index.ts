@@ -76,6 +76,8 @@ async function main(): Promise<void> {
 
   const { startBackground } = await import('./boot')
   closers.push(await startBackground())
+  const { startMemoryLimit } = await import('./infra/memory-limit')
+  closers.push(startMemoryLimit(config.MEMORY_SOFT_LIMIT_MB))
   if (config.ROLE !== 'worker') {
     const { app } = await import('./app')
     // Join the cache invalidation bus before serving, so this instance's L1 is on from the first read.
