@@ -3,7 +3,7 @@
 // under a steady stream of orders an instance settles well above what it needs (~175 MB for
 // ~45 MB of live objects): garbage and freed pages are kept for the next burst. A full collection
 // gives them back, but it stops the process while it runs: 35–50 ms for a ~50 MB heap on an idle
-// machine, 80–170 ms in the deep-stock sale on this 2-core box. So it is off by default: it is for
+// machine, 80–250 ms in the deep-stock sale on this 2-core box. So it is off by default: it is for
 // an operator whose container limit matters more than tail latency (README, "Memory").
 // Guard against thrashing: if a collection does not bring RSS back under the limit (the limit is
 // below the working set), the next one waits twice as long (up to 30 s) and a warning says so.
