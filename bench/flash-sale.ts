@@ -64,7 +64,7 @@ Object.assign(process.env, {
   DATABASE_POOL_MAX: '4',
 })
 const { sql, db } = await import('../src/infra/db')
-const { accessJwt } = await import('../src/plugins/auth')
+const { signAccessToken } = await import('../src/plugins/auth')
 const { createInventory } = await import('../src/modules/inventory/service')
 const { checkInventory } = await import('../scripts/inventory-check')
 const { products } = await import('../db/schema')
@@ -144,8 +144,7 @@ const ids = await sql<{ id: string }[]>`
   insert into users (id, email, name, password_hash, role)
   select gen_random_uuid(), 'buyer' || g || '@bench.local', 'Buyer ' || g, 'not-a-login', 'customer'
   from generate_series(1, ${P.buyers}) g returning id`
-const sign = accessJwt.decorator.accessJwt.sign
-const tokens = await Promise.all(ids.map((u) => sign({ sub: u.id, role: 'customer', jti: Bun.randomUUIDv7() })))
+const tokens = await Promise.all(ids.map((u) => signAccessToken(u.id, 'customer')))
 await Bun.write(tokensFile, JSON.stringify(tokens))
 console.log(`setup: ${P.buyers} buyers in ${Math.round(performance.now() - t0)} ms`)
 

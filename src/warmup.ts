@@ -13,9 +13,7 @@ import { requestContext } from './infra/context'
 import { sql } from './infra/db'
 import { logger } from './infra/logger'
 import { ownRequest } from './lib/own-requests'
-import { accessJwt } from './plugins/auth'
-
-type Signer = { sign: (payload: Record<string, string>) => Promise<string> }
+import { signAccessToken } from './plugins/auth'
 
 export type WarmUpResult = { requests: number; ms: number; stoppedAt?: { status: number; expected: number } }
 
@@ -36,9 +34,8 @@ export async function warmUp(app: AnyElysia, rounds: number): Promise<WarmUpResu
   // request verifies a token this process has not seen (the verified-token cache only helps from
   // the second), so the verification must be compiled too, not just the cache hit. (Their cache
   // entries stay behind, unreachable by any client, and are the first to go when the cache is full.)
-  const signer = (accessJwt.decorator as unknown as { accessJwt: Signer }).accessJwt
   const userId = Bun.randomUUIDv7()
-  const newToken = () => signer.sign({ sub: userId, role: 'customer', jti: Bun.randomUUIDv7() })
+  const newToken = () => signAccessToken(userId, 'customer')
   const token = await newToken()
   const origin = `http://127.0.0.1:${config.PORT}`
   const order = (body: unknown, bearer = token) =>

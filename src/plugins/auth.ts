@@ -19,6 +19,10 @@ export const accessJwt = jwt({
   schema: t.Object({ sub: t.String(), role: t.Union([t.Literal('customer'), t.Literal('admin')]), jti: t.String() }),
 })
 
+/** An access token for a user: the one place its claims are written (a fresh `jti` each time). */
+export const signAccessToken = (userId: string, role: Role): Promise<string> =>
+  accessJwt.decorator.accessJwt.sign({ sub: userId, role, jti: Bun.randomUUIDv7() })
+
 type Verifier = { verify: (token?: string, options?: { algorithms: string[] }) => Promise<false | Record<string, unknown>> }
 
 /**

@@ -3,18 +3,14 @@ import { Elysia, t } from 'elysia'
 import { config } from '../../config'
 import { clientIp } from '../../lib/client-ip'
 import { problems } from '../../lib/problem-schema'
-import { accessJwt, authPlugin, type Role } from '../../plugins/auth'
+import { authPlugin, type Role, signAccessToken } from '../../plugins/auth'
 import { limitAuthEmail } from '../../plugins/rate-limit'
 import { requestIdPlugin } from '../../plugins/request-id'
 import { LoginBody, PublicUser, RefreshBody, RegisterBody, TokenPair } from './model'
 import { currentUser, type Issued, login, logout, normalizeEmail, type RequestMeta, refresh, register } from './service'
 
 async function tokenPair(issued: Issued) {
-  const accessToken = await accessJwt.decorator.accessJwt.sign({
-    sub: issued.user.id,
-    role: issued.user.role as Role,
-    jti: Bun.randomUUIDv7(),
-  })
+  const accessToken = await signAccessToken(issued.user.id, issued.user.role as Role)
   return {
     user: issued.user,
     accessToken,
