@@ -88,6 +88,12 @@ export const ConfigSchema = T.Object({
   }),
   OUTBOX_RELAY_ENABLED: Bool(true, 'false = this worker process does not run the outbox relay'),
   WORKER_METRICS_PORT: Int(9464, 0, 65535, 'ROLE=worker serves /metrics here (0 = off)'),
+  WORKER_NICE: Int(
+    19,
+    0,
+    19,
+    'ROLE=worker lowers its CPU priority to this nice value (19 = lowest), so jobs yield to requests on a shared host; 0 = unchanged',
+  ),
   OUTBOX_POLL_MS: Int(250, 50, 600000, 'outbox relay poll interval'),
   OUTBOX_BATCH_SIZE: Int(100, 1, 10000, 'outbox rows claimed per relay round'),
   OUTBOX_RETENTION_DAYS: Int(7, 1, 3650, 'published outbox events are deleted after this many days'),

@@ -74,6 +74,11 @@ async function main(): Promise<void> {
   await prepare()
   if (config.ROLE !== 'worker' && config.WEB_CONCURRENCY > 1 && !isChild) return forkApiProcesses()
 
+  if (config.ROLE === 'worker' && config.WORKER_NICE > 0) {
+    // After prepare(): a Postgres or Redis this process started must not inherit the lower priority.
+    const { lowerCpuPriority } = await import('./infra/priority')
+    logger.info({ nice: lowerCpuPriority(config.WORKER_NICE) }, 'worker CPU priority lowered (WORKER_NICE)')
+  }
   const { startBackground } = await import('./boot')
   closers.push(await startBackground())
   const { startMemoryLimit } = await import('./infra/memory-limit')

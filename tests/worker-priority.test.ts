@@ -1,0 +1,29 @@
+// WORKER_NICE: a worker-only process runs every one of its threads at the lowered priority, so its
+// jobs yield to API processes on the same host. A real worker process; the nice value is read
+// from /proc (field 19 of /proc/<pid>/task/<tid>/stat).
+import { expect, test } from 'bun:test'
+import { readdirSync, readFileSync } from 'node:fs'
+import { startWorkerProcess } from './jobs-helpers'
+
+function threadNices(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    // The command name (field 2) may contain spaces: count the fields after its closing parenthesis.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+  })
+}
+
+test('a worker process lowers every thread to WORKER_NICE; 0 leaves it alone', async () => {
+  const base = threadNices(process.pid)[0] as number
+  const niced = await startWorkerProcess({ WORKER_NICE: String(Math.min(19, base + 7)) })
+  const plain = await startWorkerProcess({ WORKER_NICE: '0' })
+  try {
+    const nices = threadNices(niced.proc.pid)
+    expect(nices.length).toBeGreaterThan(1) // the runtime's threads, not only the main one
+    expect(new Set(nices)).toEqual(new Set([Math.min(19, base + 7)]))
+    expect(niced.output()).toContain('worker CPU priority lowered')
+    expect(new Set(threadNices(plain.proc.pid))).toEqual(new Set([base]))
+  } finally {
+    await Promise.all([niced.stop(), plain.stop()])
+  }
+})
