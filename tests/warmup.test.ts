@@ -1,9 +1,15 @@
 // The boot warm-up (src/warmup.ts) against a real API process: it runs before the process listens,
 // gets the answers it expects even under a tight write limit (its requests are the process's own),
-// and writes nothing: no orders, no idempotency keys, no request log lines, no HTTP metrics.
+// including the checkout door's 409 for its sold-out probe, and leaves nothing behind: no orders,
+// no idempotency keys, no probe counter in Redis, no request log lines, no HTTP metrics, no
+// refusals in the inventory counters. And the guard that makes that safe: an own request that the
+// door does not refuse is stopped before it could claim an Idempotency-Key.
 import { afterAll, expect, test } from 'bun:test'
+import { app } from '../src/app'
 import { sql } from '../src/infra/db'
-import { type ApiProcess, startApi } from './helpers'
+import { key, withRedis } from '../src/infra/redis'
+import { ownRequest } from '../src/lib/own-requests'
+import { type ApiProcess, createUser, startApi } from './helpers'
 
 const started: ApiProcess[] = []
 afterAll(async () => {
@@ -30,11 +36,48 @@ test('warms up before listening, past a write limit smaller than its requests, a
   const warmed = lines.findIndex((l) => l.msg === 'warmed up')
   const listening = lines.findIndex((l) => String(l.msg).startsWith('Stampede API listening'))
   expect(warmed).toBeGreaterThanOrEqual(0)
-  expect(lines[warmed]).toMatchObject({ requests: 120 })
+  expect(lines[warmed]).toMatchObject({ requests: 160, soldOut: 40 })
   expect(lines[warmed].stoppedAt).toBeUndefined()
   expect(listening).toBeGreaterThan(warmed)
   // Its requests are not client traffic: no request log lines, no samples for the orders route.
   expect(lines.filter((l) => l.msg === 'request' && l.route === '/api/v1/orders')).toEqual([])
   expect(metrics).not.toContain('route="/api/v1/orders"')
+  expect(metrics).toMatch(/^inventory_gate_rejections_total 0$/m)
+  expect(metrics).not.toContain('outcome="out_of_stock"')
   expect(await counts()).toEqual(before)
+  // Every gate counter left in Redis belongs to a product that exists (the probe's is gone).
+  const gateKeys = await withRedis(
+    (r) => r.keys(key('gate', '*')),
+    () => {
+      throw new Error('Redis is not usable')
+    },
+  )
+  const ids = gateKeys.map((k) => k.slice(key('gate', '').length))
+  const known = ids.length ? await sql<{ id: string }[]>`select id from products where id in ${sql(ids)}` : []
+  expect(ids.filter((id) => !known.some((p) => p.id === id))).toEqual([])
+})
+
+test('an own request the checkout door does not refuse is stopped before it claims an Idempotency-Key', async () => {
+  const user = await createUser()
+  const unknownProduct = Bun.randomUUIDv7() // the gate does not vouch for it: the door steps aside
+  const res = await app.handle(
+    ownRequest('http://localhost/api/v1/orders', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json', 'idempotency-key': 'own-1' },
+      body: JSON.stringify({ items: [{ productId: unknownProduct, quantity: 1 }] }),
+    }),
+  )
+  expect(res.status).toBe(503)
+  expect(((await res.json()) as { code: string }).code).toBe('own_request')
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from idempotency_keys where user_id = ${user.id}`
+  expect(row?.n).toBe(0)
+  // The same request from a client goes on: its key is claimed, and the unknown product is a 422.
+  const client = await app.handle(
+    new Request('http://localhost/api/v1/orders', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json', 'idempotency-key': 'own-1' },
+      body: JSON.stringify({ items: [{ productId: unknownProduct, quantity: 1 }] }),
+    }),
+  )
+  expect(client.status).toBe(422)
 })

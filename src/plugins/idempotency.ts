@@ -23,7 +23,8 @@ import { logger } from '../infra/logger'
 import { counter } from '../infra/metrics'
 import { key as redisKey, withRedis } from '../infra/redis'
 import { coalesce } from '../lib/coalesce'
-import { AppError, BadRequestError, ConflictError } from '../lib/errors'
+import { AppError, BadRequestError, ConflictError, UnavailableError } from '../lib/errors'
+import { isOwnRequest } from '../lib/own-requests'
 
 type Claim = { userId: string; key: string }
 
@@ -231,6 +232,9 @@ async function beforeHandle(ctx: Ctx): Promise<Response | undefined> {
   const url = new URL(ctx.request.url)
   const path = url.pathname + url.search
   const fp = fingerprintOf(ctx.request.method, path, ctx.body)
+  // The process's own requests (the boot warm-up) never claim a key, so none of them can go on to
+  // write anything: a warm-up order the checkout door did not refuse ends here.
+  if (isOwnRequest(ctx.request)) throw new UnavailableError('Own requests do not execute idempotent writes', 'own_request')
   for (let i = 0; i < 3; i++) {
     const row = await claimOrRead({ userId: ctx.user.id, key, fp, method: ctx.request.method, path })
     if (!row) continue // raced with a commit or a release: look again

@@ -361,3 +361,30 @@ export async function gateRefresh(productIds: string[]): Promise<void> {
     },
   )
 }
+
+/**
+ * A sold-out counter (0 units) for `productId`, a product that does not exist, for `ttlSeconds`:
+ * the boot warm-up's probe (src/warmup.ts), so the door's refusal is compiled before the first
+ * sale. Install it again before each use: a reconcile marks unknown products "not sold". false =
+ * Redis is not usable (no probe).
+ */
+export async function gateSoldOutProbe(productId: string, ttlSeconds: number): Promise<boolean> {
+  const k = gateKey(productId)
+  return withRedis(
+    async (r) => {
+      await r.multi().hdel(k, 'x').hset(k, 'a', 0).expire(k, ttlSeconds).exec()
+      return true
+    },
+    () => false,
+  )
+}
+
+/** Removes a probe counter (best effort: it expires anyway). */
+export async function gateDropProbe(productId: string): Promise<void> {
+  await withRedis(
+    async (r) => {
+      await r.del(gateKey(productId))
+    },
+    () => {},
+  )
+}

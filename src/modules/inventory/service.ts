@@ -66,6 +66,9 @@ export async function returnGateTicket(ticket: GateTicket): Promise<void> {
   )
 }
 
+/** The boot warm-up's sold-out probe (src/warmup.ts): a 0-unit gate counter for a made-up product. */
+export { gateDropProbe as dropSoldOutProbe, gateSoldOutProbe as soldOutProbe } from './gate'
+
 /** The product was deleted (after the commit): the checkout door stops answering for it. */
 export async function retireProductStock(productId: string): Promise<void> {
   await gateRetire(productId)
