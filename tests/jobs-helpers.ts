@@ -56,8 +56,10 @@ export type WorkerProcess = { proc: Bun.Subprocess; output: () => string; stop: 
 /** Starts `bun src/index.ts` with ROLE=worker; resolves once it logged "workers started". */
 export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
   const proc = Bun.spawn(['bun', `${import.meta.dir}/../src/index.ts`], {
-    // Small pools: the shared Postgres has 100 connections for every engineer's test runs.
-    env: { ...process.env, ROLE: 'worker', LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0', DATABASE_POOL_MAX: '3', ...env },
+    // Small pools: the shared Postgres has 100 connections for every engineer's test runs. Normal
+    // CPU priority: a test waits on these jobs while its own processes keep the CPU busy (the
+    // lowered default is tested in worker-priority.test.ts).
+    env: { ...process.env, ROLE: 'worker', LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0', DATABASE_POOL_MAX: '3', WORKER_NICE: '0', ...env },
     stdout: 'pipe',
     stderr: 'inherit',
   })
