@@ -35,7 +35,7 @@ const counts = async () =>
 test('warms up before listening, past a write limit smaller than its requests, and writes nothing', async () => {
   const before = await counts()
   const gateKeysBefore = await gateKeys()
-  // 40 rounds = 80 order POSTs by one (made-up) user, against a limit of 5 writes a minute.
+  // 40 rounds = 120 order POSTs by one (made-up) user, against a limit of 5 writes a minute.
   const api = await startApi({ LOG_LEVEL: 'info', WARMUP_ROUNDS: '40', RATE_LIMIT_WRITE: '5/60' }, { stdout: 'pipe' })
   started.push(api)
   const metrics = await (await fetch(`${api.url}/metrics`)).text()
