@@ -74,9 +74,11 @@ const { products } = await import('../db/schema')
 const { queue, closeQueues, QUEUES } = await import('../jobs/queues')
 
 /**
- * Waits until the worker has caught up (no unpublished outbox event, no waiting or running job),
- * so each measurement starts on a quiet machine: the worker runs at WORKER_NICE and may defer a
- * sale's mail jobs until the sale ends. Returns how long that took (ms).
+ * Called after each measurement: waits until the worker has caught up (no unpublished outbox
+ * event, no waiting or running job), so the next one starts on a quiet machine: the worker runs at
+ * WORKER_NICE and may defer a sale's mail jobs until the sale ends. (Delayed jobs are not counted:
+ * the schedulers always have some, and the bench's mail jobs do not fail and retry.) Returns how
+ * long that took (ms); after `limitMs` it says so and lets the bench go on.
  */
 async function workerCaughtUp(limitMs = 180_000): Promise<number> {
   const t = performance.now()
@@ -86,7 +88,8 @@ async function workerCaughtUp(limitMs = 180_000): Promise<number> {
     if ((o?.n ?? 0) === 0 && counts.every((c) => Object.values(c).every((n) => n === 0))) return performance.now() - t
     await Bun.sleep(200)
   }
-  throw new Error(`the worker did not catch up within ${limitMs / 1000} s`)
+  console.warn(`note: the worker had not caught up after ${limitMs / 1000} s; measuring anyway`)
+  return limitMs
 }
 
 const procs = new Set<Bun.Subprocess>()

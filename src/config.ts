@@ -49,7 +49,12 @@ export const ConfigSchema = T.Object({
   ),
   CORS_ORIGINS: Str('*', 'comma-separated allowed origins, or *'),
   BODY_LIMIT_BYTES: Int(1048576, 1024, 104857600, 'largest accepted request body'),
-  WARMUP_ROUNDS: Int(300, 0, 100000, 'in-process checkout requests (4 per round) an API process answers before it listens; 0 = none'),
+  WARMUP_ROUNDS: Int(
+    300,
+    0,
+    100000,
+    'in-process requests (4 per round: 3 checkouts, /health) an API process answers before it listens; 0 = none',
+  ),
   MEMORY_SOFT_LIMIT_MB: Int(0, 0, 1_000_000, 'RSS above which a process runs a full garbage collection (like GOMEMLIMIT); 0 = no limit'),
   SHUTDOWN_TIMEOUT_MS: Int(10000, 100, 120000, 'grace period to drain requests on SIGTERM'),
   RATE_LIMIT_ENABLED: Bool(true, 'false turns rate limiting off (benchmarks)'),

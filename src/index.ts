@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   if (config.ROLE === 'worker' && config.WORKER_NICE > 0) {
     // After prepare(): a Postgres or Redis this process started must not inherit the lower priority.
     const { lowerCpuPriority } = await import('./infra/priority')
-    logger.info({ nice: lowerCpuPriority(config.WORKER_NICE) }, 'worker CPU priority lowered (WORKER_NICE)')
+    logger.info({ nice: lowerCpuPriority(config.WORKER_NICE) }, 'worker CPU priority (WORKER_NICE)')
   }
   const { startBackground } = await import('./boot')
   closers.push(await startBackground())

@@ -3,7 +3,7 @@
 // Postgres connections. On fresh instances, that is exactly when a flash sale's crowd arrives.
 // So, first, open the pool; then send the checkout route requests in-process (app.handle, no
 // socket; not rate limited, logged or counted: lib/own-requests.ts) that all end before anything
-// is written: a signed-in order without an Idempotency-Key (auth, body validation, the door
+// is written to Postgres: a signed-in order without an Idempotency-Key (auth, body validation, the door
 // stepping aside, 400 problem+json), an invalid one (422 problem+json), /health, and an order for
 // a sold-out product (the door's 409 out_of_stock: what most of a sale's crowd gets). That product
 // does not exist: it is a 0-unit gate counter in Redis for the warm-up's duration (skipped when
@@ -14,9 +14,8 @@ import { config } from './config'
 import { requestContext } from './infra/context'
 import { sql } from './infra/db'
 import { logger } from './infra/logger'
-import { registry } from './infra/metrics'
 import { ownRequest } from './lib/own-requests'
-import { dropSoldOutProbe, soldOutProbe } from './modules/inventory/service'
+import { dropSoldOutProbe, forgetProbeRefusals, soldOutProbe } from './modules/inventory/service'
 import { signAccessToken } from './plugins/auth'
 
 /** `soldOut`: how many of the sold-out probe's orders the door refused (409) — its path was compiled. */
@@ -85,6 +84,6 @@ export async function warmUp(app: AnyElysia, rounds: number): Promise<WarmUpResu
   })
   await dropSoldOutProbe(soldOutId)
   // The probe's refusals were counted as a sale's: no client has been answered yet, start at zero.
-  for (const name of ['inventory_gate_rejections_total', 'inventory_reservations_total']) registry.getSingleMetric(name)?.reset()
+  forgetProbeRefusals()
   return done(requests, stoppedAt)
 }

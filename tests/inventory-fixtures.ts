@@ -18,12 +18,16 @@ export async function productWithStock(stock: number, reorderPoint = 10): Promis
   })
 }
 
-/** A persist callback that leaves a visible trace of the order (an outbox row) or fails on purpose. */
+/**
+ * A persist callback that leaves a visible trace of the order (an outbox row) or fails on purpose.
+ * The event is one no job consumes: these orders do not exist, and an order.created would send
+ * any worker that relays it failing confirmation-mail jobs (the outbox outage test's worker did).
+ */
 export const persistOrder =
   (orderId: string, fail = false) =>
   async (tx: Tx): Promise<void> => {
     await tx.execute(
-      `insert into outbox_events (id, type, aggregate_id, payload) values ('${Bun.randomUUIDv7()}', 'order.created', '${orderId}', '{}')`,
+      `insert into outbox_events (id, type, aggregate_id, payload) values ('${Bun.randomUUIDv7()}', 'order.status_changed', '${orderId}', '{}')`,
     )
     if (fail) throw new Error('persist failed on purpose')
   }

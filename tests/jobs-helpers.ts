@@ -58,7 +58,7 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
   const proc = Bun.spawn(['bun', `${import.meta.dir}/../src/index.ts`], {
     // Small pools: the shared Postgres has 100 connections for every engineer's test runs. Normal
     // CPU priority: a test waits on these jobs while its own processes keep the CPU busy (the
-    // lowered default is tested in worker-priority.test.ts).
+    // lowered default is tested in worker-priority.test.ts, which asks for it).
     env: { ...process.env, ROLE: 'worker', LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0', DATABASE_POOL_MAX: '3', WORKER_NICE: '0', ...env },
     stdout: 'pipe',
     stderr: 'inherit',

@@ -25,8 +25,10 @@ export function lowerCpuPriority(nice: number): number {
     try {
       if (getPriority(tid) < nice) setPriority(tid, nice)
     } catch (err) {
-      // A thread that exited between the listing and here; anything else is worth a line.
-      if ((err as { code?: string }).code !== 'ESRCH')
+      // A thread that exited between the listing and here (Bun reports it as ERR_SYSTEM_ERROR with
+      // the errno in `info`); anything else is worth a line.
+      const e = err as { info?: { code?: string }; message?: string }
+      if (e.info?.code !== 'ESRCH' && !/ESRCH/.test(e.message ?? ''))
         logger.warn({ err: (err as Error).message, tid }, 'could not lower a thread priority')
     }
   }

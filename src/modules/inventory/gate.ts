@@ -372,8 +372,8 @@ export async function gateSoldOutProbe(productId: string, ttlSeconds: number): P
   const k = gateKey(productId)
   return withRedis(
     async (r) => {
-      await r.multi().hdel(k, 'x').hset(k, 'a', 0).expire(k, ttlSeconds).exec()
-      return true
+      const res = await r.multi().hdel(k, 'x').hset(k, 'a', 0).expire(k, ttlSeconds).exec()
+      return !!res && res.every(([err]) => !err)
     },
     () => false,
   )

@@ -10,7 +10,16 @@ import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
 import { invalidateProduct } from '../catalog/cache'
 import { enqueueReservation } from './batcher'
 import { ContentionError, OutOfStockError, ProductInventoryNotFound } from './errors'
-import { type DoorMarker, gateAdjust, gateAdmit, gateRefresh, gateReserve, gateRetire, reconcileGate as reconcile } from './gate'
+import {
+  type DoorMarker,
+  gateAdjust,
+  gateAdmit,
+  gateMetrics,
+  gateRefresh,
+  gateReserve,
+  gateRetire,
+  reconcileGate as reconcile,
+} from './gate'
 import { guardStockChange } from './guard'
 import { emitStockEvents, insertMovements, type StockRow } from './store'
 import { reserveConditional, reserveOptimistic, reservePessimistic } from './strategies'
@@ -68,6 +77,12 @@ export async function returnGateTicket(ticket: GateTicket): Promise<void> {
 
 /** The boot warm-up's sold-out probe (src/warmup.ts): a 0-unit gate counter for a made-up product. */
 export { gateDropProbe as dropSoldOutProbe, gateSoldOutProbe as soldOutProbe } from './gate'
+
+/** Zeroes the counts the door's refusals add to, after the warm-up's probe (before any client). */
+export function forgetProbeRefusals(): void {
+  gateMetrics.rejections.reset()
+  reservationsTotal.reset()
+}
 
 /** The product was deleted (after the commit): the checkout door stops answering for it. */
 export async function retireProductStock(productId: string): Promise<void> {
