@@ -21,6 +21,11 @@ export type Row = {
   rssMb: number
   mismatches: number
   thresholdsPassed: boolean
+  /**
+   * Deep stock over HTTP: CPU ms per successful reservation by process group (bench/lib/cpu.ts),
+   * during the sale and until the worker had caught up with its mail jobs.
+   */
+  cpuMsPerReservation?: { sale: Record<string, number>; caughtUp: Record<string, number> }
 }
 
 export function printTable(rows: Row[], pgbenchTps: number | null, title: string) {
@@ -33,6 +38,18 @@ export function printTable(rows: Row[], pgbenchTps: number | null, title: string
     console.log(
       `${r.scenario.padEnd(11)} ${r.strategy.padEnd(12)} ${f(r.attemptsPerSec).padStart(10)} ${f(r.succeeded).padStart(10)} ${f(r.successesPerSec).padStart(7)} ${f(r.rejected).padStart(9)} ${`${f(r.errors)} (${f(r.serverErrors)}/${f(r.timeouts)})`.padStart(20)} ${f(r.dropped).padStart(8)} ${f(r.p50, 1).padStart(6)} ${f(r.p95, 1).padStart(6)} ${f(r.p99, 1).padStart(6)} ${f(r.rejP99, 1).padStart(7)} ${f(r.oversell).padStart(9)} ${f(r.rssMb).padStart(7)}  ${r.mismatches ? `${r.mismatches} MISMATCH` : 'clean'}`,
     )
+  }
+  const cores = navigator.hardwareConcurrency
+  for (const r of rows.filter((x) => x.cpuMsPerReservation)) {
+    const cpu = r.cpuMsPerReservation as NonNullable<Row['cpuMsPerReservation']>
+    const line = (w: Record<string, number>) => {
+      const total = Object.values(w).reduce((a, b) => a + b, 0)
+      const groups = Object.entries(w).map(([g, ms]) => `${g} ${ms.toFixed(3)}`)
+      return `${groups.join(', ')}; total ${total.toFixed(3)} → at most ${f((cores * 1000) / total)}/s on ${cores} cores`
+    }
+    console.log(`${r.scenario}/${r.strategy} CPU ms per reservation, during the sale: ${line(cpu.sale)}`)
+    console.log(`${r.scenario}/${r.strategy} CPU ms per reservation, until the worker caught up: ${line(cpu.caughtUp)}`)
+    if (pgbenchTps) console.log(`2 × the pgbench ceiling leaves ${((cores * 1000) / (2 * pgbenchTps)).toFixed(3)} ms per reservation`)
   }
   const ratios = computeRatios(rows, pgbenchTps)
   console.log(`pgbench single-row conditional UPDATE ceiling: ${pgbenchTps === null ? 'n/a' : `${f(pgbenchTps)} tps`}`)

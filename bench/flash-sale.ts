@@ -17,6 +17,7 @@ import { resolve } from 'node:path'
 import postgres from 'postgres'
 import { runMigrations } from '../db/migrate'
 import { computeRatios, median, printTable, type Row, type Strategy } from './flash-sale-table'
+import { cpuBetween, cpuSnapshot } from './lib/cpu'
 import { k6Binary, k6Env } from './lib/k6'
 
 const STRATEGIES = (process.env.STRATEGIES?.split(',') ?? ['gated', 'pessimistic', 'optimistic']) as Strategy[]
@@ -197,7 +198,7 @@ type K6Summary = {
   rejectionLatencyMs: { p50: number; p99: number }
   thresholdsPassed: boolean
 }
-async function runK6(e: Record<string, string>, pids: number[]): Promise<K6Summary & { rss: number }> {
+async function runK6(e: Record<string, string>, pids: number[]): Promise<K6Summary & { rss: number; k6CpuMs: number }> {
   const summary = resolve(tmp, `k6-${runId}.tmp.json`)
   let rss = 0
   const sampler = setInterval(() => {
@@ -222,7 +223,9 @@ async function runK6(e: Record<string, string>, pids: number[]): Promise<K6Summa
   clearInterval(sampler)
   const s = (await Bun.file(summary).json()) as K6Summary
   rmSync(summary, { force: true })
-  return { ...s, rss }
+  // Its whole run, start-up of the VUs included (µs).
+  const k6CpuMs = Number(p.resourceUsage()?.cpuTime.total ?? 0) / 1000
+  return { ...s, rss, k6CpuMs }
 }
 
 const seconds = (d: string) => Number.parseFloat(d) * (d.endsWith('ms') ? 0.001 : d.endsWith('m') ? 60 : 1)
@@ -238,6 +241,10 @@ async function sale(scenario: 'sale' | 'sale-warm' | 'deep-stock', strategy: Str
   const productId = await productWithStock(stock)
   const rate = scenario === 'deep-stock' ? P.deepRate : P.rate
   const warm: Record<string, string> = scenario === 'sale-warm' ? { WARMUP: '3s', WARMUP_PRODUCT_ID: await productWithStock(stock) } : {}
+  // Deep stock: the CPU each reservation costs, per process group: during the sale, and until the
+  // worker has caught up (its mail jobs and their writes are part of an order's cost too).
+  const groups = () => ({ apis: pids, worker: [workerPid] })
+  const cpuBefore = scenario === 'deep-stock' ? cpuSnapshot(groups()) : null
   const s = await runK6(
     {
       MODE: 'order',
@@ -250,9 +257,18 @@ async function sale(scenario: 'sale' | 'sale-warm' | 'deep-stock', strategy: Str
     },
     pids,
   )
+  const cpuSale = cpuBefore ? cpuSnapshot(groups()) : null
   await Bun.sleep(300) // let in-flight requests of timed-out clients land before counting
   const caughtUpMs = await workerCaughtUp()
   if (caughtUpMs > 1000) console.log(`${scenario}/${strategy}: the worker caught up ${(caughtUpMs / 1000).toFixed(1)} s after the sale`)
+  const perReservation = (cpu: Record<string, number>) => Object.fromEntries(Object.entries(cpu).map(([g, ms]) => [g, ms / s.successes]))
+  const cpu =
+    cpuBefore && cpuSale && s.successes > 0
+      ? {
+          sale: perReservation({ ...cpuBetween(cpuBefore, cpuSale), k6: s.k6CpuMs }),
+          caughtUp: perReservation({ ...cpuBetween(cpuBefore, cpuSnapshot(groups())), k6: s.k6CpuMs }),
+        }
+      : null
   const [c] = await sql<{ n: number; onHand: number; reserved: number }[]>`
     select (select count(*)::int from reservations where product_id = ${productId}) as n, on_hand as "onHand", reserved
     from inventory where product_id = ${productId}`
@@ -276,6 +292,7 @@ async function sale(scenario: 'sale' | 'sale-warm' | 'deep-stock', strategy: Str
     rssMb: s.rss,
     mismatches: report.mismatches.length,
     thresholdsPassed: s.thresholdsPassed,
+    ...(cpu ? { cpuMsPerReservation: cpu } : {}),
   }
 }
 
@@ -398,8 +415,10 @@ async function engineOnly(strategy: Strategy, deep: boolean): Promise<Row> {
 
 const allRuns: { rows: Row[]; pgbenchTps: number | null }[] = []
 let failed = false
+let workerPid = 0
 try {
   const worker = await spawnApp({ ROLE: 'worker' })
+  workerPid = worker.proc.pid
   for (let run = 0; run < runs; run++) {
     const rows: Row[] = []
     let pgbenchTps: number | null = null
@@ -470,6 +489,10 @@ if (allRuns.length) {
       'rssMb',
     ] as const)
       out[k] = median(same.map((x) => x[k]))
+    const cpu = same.map((x) => x.cpuMsPerReservation).filter((c) => c !== undefined)
+    const med = (w: 'sale' | 'caughtUp') =>
+      Object.fromEntries(Object.keys(cpu[0]![w]).map((g) => [g, median(cpu.map((c) => c[w][g] ?? 0))]))
+    if (cpu.length) out.cpuMsPerReservation = { sale: med('sale'), caughtUp: med('caughtUp') }
     out.oversell = Math.max(...same.map((x) => x.oversell))
     out.mismatches = Math.max(...same.map((x) => x.mismatches))
     out.thresholdsPassed = same.every((x) => x.thresholdsPassed)

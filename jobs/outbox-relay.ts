@@ -112,6 +112,7 @@ export async function purgePublishedEvents(days: number): Promise<number> {
 export function startOutboxRelay(): () => Promise<void> {
   let stopped = false
   let failures = 0
+  let lastError = ''
   let sleeping: { resolve: () => void; timer: Timer } | null = null
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -123,11 +124,16 @@ export function startOutboxRelay(): () => Promise<void> {
         await drainOutbox()
         if (failures > 0) logger.info({ after: failures }, 'outbox relay recovered')
         failures = 0
+        lastError = ''
       } catch (err) {
         failures++
         outboxRelayErrors.inc()
-        if (failures === 1 || failures % 30 === 0)
-          logger.warn({ err: (err as Error).message, failures }, 'outbox relay round failed; events wait in Postgres')
+        // Once per outage and every 30th round, plus whenever the error changes (a new failure mode
+        // after Redis came back, say, is not hidden behind the first one).
+        const message = (err as Error).message
+        if (failures === 1 || failures % 30 === 0 || message !== lastError)
+          logger.warn({ err: message, failures }, 'outbox relay round failed; events wait in Postgres')
+        lastError = message
       }
       if (stopped) break
       await sleep(failures ? Math.min(config.OUTBOX_POLL_MS * 2 ** Math.min(failures, 4), 10_000) : config.OUTBOX_POLL_MS)
