@@ -118,6 +118,8 @@ const procEnv = (extra: Record<string, string>) => ({
   LOG_LEVEL: 'warn',
   DATABASE_POOL_MAX: P.poolMax,
   WORKER_METRICS_PORT: '0',
+  // One process per instance: the CPU accounting reads each instance's own pid.
+  WEB_CONCURRENCY: '1',
   ...extra,
 })
 
@@ -198,7 +200,7 @@ type K6Summary = {
   rejectionLatencyMs: { p50: number; p99: number }
   thresholdsPassed: boolean
 }
-async function runK6(e: Record<string, string>, pids: number[]): Promise<K6Summary & { rss: number; k6CpuMs: number }> {
+async function runK6(e: Record<string, string>, pids: number[]): Promise<K6Summary & { rss: number; k6CpuMs: number | undefined }> {
   const summary = resolve(tmp, `k6-${runId}.tmp.json`)
   let rss = 0
   const sampler = setInterval(() => {
@@ -224,8 +226,8 @@ async function runK6(e: Record<string, string>, pids: number[]): Promise<K6Summa
   const s = (await Bun.file(summary).json()) as K6Summary
   rmSync(summary, { force: true })
   // Its whole run, start-up of the VUs included (µs).
-  const k6CpuMs = Number(p.resourceUsage()?.cpuTime.total ?? 0) / 1000
-  return { ...s, rss, k6CpuMs }
+  const used = p.resourceUsage()?.cpuTime.total
+  return { ...s, rss, k6CpuMs: used === undefined ? undefined : Number(used) / 1000 }
 }
 
 const seconds = (d: string) => Number.parseFloat(d) * (d.endsWith('ms') ? 0.001 : d.endsWith('m') ? 60 : 1)
@@ -261,12 +263,13 @@ async function sale(scenario: 'sale' | 'sale-warm' | 'deep-stock', strategy: Str
   await Bun.sleep(300) // let in-flight requests of timed-out clients land before counting
   const caughtUpMs = await workerCaughtUp()
   if (caughtUpMs > 1000) console.log(`${scenario}/${strategy}: the worker caught up ${(caughtUpMs / 1000).toFixed(1)} s after the sale`)
+  const k6: Record<string, number> = s.k6CpuMs === undefined ? {} : { k6: s.k6CpuMs }
   const perReservation = (cpu: Record<string, number>) => Object.fromEntries(Object.entries(cpu).map(([g, ms]) => [g, ms / s.successes]))
   const cpu =
     cpuBefore && cpuSale && s.successes > 0
       ? {
-          sale: perReservation({ ...cpuBetween(cpuBefore, cpuSale), k6: s.k6CpuMs }),
-          caughtUp: perReservation({ ...cpuBetween(cpuBefore, cpuSnapshot(groups())), k6: s.k6CpuMs }),
+          sale: perReservation({ ...cpuBetween(cpuBefore, cpuSale), ...k6 }),
+          caughtUp: perReservation({ ...cpuBetween(cpuBefore, cpuSnapshot(groups())), ...k6 }),
         }
       : null
   const [c] = await sql<{ n: number; onHand: number; reserved: number }[]>`

@@ -112,7 +112,7 @@ export async function purgePublishedEvents(days: number): Promise<number> {
 export function startOutboxRelay(): () => Promise<void> {
   let stopped = false
   let failures = 0
-  let lastError = ''
+  let seen = new Set<string>() // this outage's kinds of error
   let sleeping: { resolve: () => void; timer: Timer } | null = null
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -124,16 +124,18 @@ export function startOutboxRelay(): () => Promise<void> {
         await drainOutbox()
         if (failures > 0) logger.info({ after: failures }, 'outbox relay recovered')
         failures = 0
-        lastError = ''
+        seen = new Set()
       } catch (err) {
         failures++
         outboxRelayErrors.inc()
-        // Once per outage and every 30th round, plus whenever the error changes (a new failure mode
-        // after Redis came back, say, is not hidden behind the first one).
-        const message = (err as Error).message
-        if (failures === 1 || failures % 30 === 0 || message !== lastError)
-          logger.warn({ err: message, failures }, 'outbox relay round failed; events wait in Postgres')
-        lastError = message
+        // Every 30th round, and the first time each kind of error shows up in this outage (a new
+        // failure mode after Redis came back is not hidden behind the first one; errors that
+        // alternate are not logged every round). Kinds differ by more than their numbers.
+        const message = String((err as Error | null)?.message ?? err)
+        const kind = message.replace(/\d+/g, 'N')
+        const isNew = !seen.has(kind) && seen.size < 10
+        if (isNew) seen.add(kind)
+        if (isNew || failures % 30 === 0) logger.warn({ err: message, failures }, 'outbox relay round failed; events wait in Postgres')
       }
       if (stopped) break
       await sleep(failures ? Math.min(config.OUTBOX_POLL_MS * 2 ** Math.min(failures, 4), 10_000) : config.OUTBOX_POLL_MS)

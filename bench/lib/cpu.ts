@@ -5,13 +5,17 @@ import { readdirSync, readFileSync } from 'node:fs'
 /** /proc times are in USER_HZ, which Linux fixes at 100 for user space. */
 const TICK_MS = 10
 
-/** utime + stime of one process (all its threads), in ms; 0 once it is gone. */
+/**
+ * CPU ms of one process (all its threads) and of its children that exited and were reaped
+ * (utime + stime + cutime + cstime): the postmaster collects its exited backends' time that way,
+ * so a backend that ends during a measurement is not lost. 0 once the process is gone.
+ */
 export function cpuMs(pid: number): number {
   try {
     // The command name may hold spaces and parentheses: the fields start after the last ')'.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(f[11]) + Number(f[12])) * TICK_MS
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * TICK_MS
   } catch {
     return 0
   }
@@ -31,25 +35,21 @@ function pidsNamed(comm: string): number[] {
   return out
 }
 
-export type CpuSnapshot = Map<string, Map<number, number>>
+/** CPU ms of each group of processes, summed. */
+export type CpuSnapshot = Record<string, number>
 
 /**
- * CPU ms per process of each group; the servers (Postgres, Redis) are found by name, so
- * backends a pool opens during the measurement are counted from zero. They are the machine's
- * own servers: on a shared machine, others' queries would count too (nothing else runs here).
+ * CPU ms of each group, plus the servers (Postgres, Redis), found by name: backends a pool opens
+ * during a measurement count from zero, and those that exit are in the postmaster's children's
+ * time. They are the machine's own servers: on a shared machine, others' queries would count too
+ * (nothing else runs here during a bench).
  */
 export function cpuSnapshot(groups: Record<string, number[]>): CpuSnapshot {
   const all: Record<string, number[]> = { ...groups, postgres: pidsNamed('postgres'), redis: pidsNamed('redis-server') }
-  return new Map(Object.entries(all).map(([g, pids]) => [g, new Map(pids.map((p) => [p, cpuMs(p)]))]))
+  return Object.fromEntries(Object.entries(all).map(([g, pids]) => [g, pids.reduce((s, p) => s + cpuMs(p), 0)]))
 }
 
-/** CPU ms each group used between two snapshots (a process that exited in between is lost). */
+/** CPU ms each group used between two snapshots. */
 export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const [g, pids] of after) {
-    let ms = 0
-    for (const [pid, t] of pids) ms += Math.max(0, t - (before.get(g)?.get(pid) ?? 0))
-    out[g] = ms
-  }
-  return out
+  return Object.fromEntries(Object.entries(after).map(([g, ms]) => [g, Math.max(0, ms - (before[g] ?? 0))]))
 }
