@@ -493,9 +493,9 @@ if (allRuns.length) {
     ] as const)
       out[k] = median(same.map((x) => x[k]))
     const cpu = same.map((x) => x.cpuMsPerReservation).filter((c) => c !== undefined)
-    const med = (w: 'sale' | 'caughtUp') =>
+    const byGroup = (w: 'sale' | 'caughtUp') =>
       Object.fromEntries(Object.keys(cpu[0]![w]).map((g) => [g, median(cpu.map((c) => c[w][g] ?? 0))]))
-    if (cpu.length) out.cpuMsPerReservation = { sale: med('sale'), caughtUp: med('caughtUp') }
+    if (cpu.length) out.cpuMsPerReservation = { sale: byGroup('sale'), caughtUp: byGroup('caughtUp') }
     out.oversell = Math.max(...same.map((x) => x.oversell))
     out.mismatches = Math.max(...same.map((x) => x.mismatches))
     out.thresholdsPassed = same.every((x) => x.thresholdsPassed)
