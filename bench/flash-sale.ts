@@ -245,8 +245,8 @@ async function sale(scenario: 'sale' | 'sale-warm' | 'deep-stock', strategy: Str
   const warm: Record<string, string> = scenario === 'sale-warm' ? { WARMUP: '3s', WARMUP_PRODUCT_ID: await productWithStock(stock) } : {}
   // Deep stock: the CPU each reservation costs, per process group: during the sale, and until the
   // worker has caught up (its mail jobs and their writes are part of an order's cost too).
-  const groups = () => ({ apis: pids, worker: [workerPid] })
-  const cpuBefore = scenario === 'deep-stock' ? cpuSnapshot(groups()) : null
+  const groups = { apis: pids, worker: [workerPid] }
+  const cpuBefore = scenario === 'deep-stock' ? cpuSnapshot(groups) : null
   const s = await runK6(
     {
       MODE: 'order',
@@ -259,7 +259,7 @@ async function sale(scenario: 'sale' | 'sale-warm' | 'deep-stock', strategy: Str
     },
     pids,
   )
-  const cpuSale = cpuBefore ? cpuSnapshot(groups()) : null
+  const cpuSale = cpuBefore ? cpuSnapshot(groups) : null
   await Bun.sleep(300) // let in-flight requests of timed-out clients land before counting
   const caughtUpMs = await workerCaughtUp()
   if (caughtUpMs > 1000) console.log(`${scenario}/${strategy}: the worker caught up ${(caughtUpMs / 1000).toFixed(1)} s after the sale`)
@@ -269,7 +269,7 @@ async function sale(scenario: 'sale' | 'sale-warm' | 'deep-stock', strategy: Str
     cpuBefore && cpuSale && s.successes > 0
       ? {
           sale: perReservation({ ...cpuBetween(cpuBefore, cpuSale), ...k6 }),
-          caughtUp: perReservation({ ...cpuBetween(cpuBefore, cpuSnapshot(groups())), ...k6 }),
+          caughtUp: perReservation({ ...cpuBetween(cpuBefore, cpuSnapshot(groups)), ...k6 }),
         }
       : null
   const [c] = await sql<{ n: number; onHand: number; reserved: number }[]>`

@@ -29,9 +29,9 @@ const mailsOf = (orderId: string) => db.select().from(mailLog).where(eq(mailLog.
 
 describe('outbox relay', () => {
   test('Redis down at checkout → event waits in Postgres → Redis back → exactly one email', async () => {
-    // Events other test files left unpublished (the inventory fixtures' synthetic order.created for
-    // orders that never existed) are not this test's: without this, its worker first relays
-    // hundreds of them and fails their email jobs, and this test's event waits behind them.
+    // Events other test files left unpublished are not this test's: its worker would relay them
+    // first (hundreds, once, when the inventory fixtures still emitted order.created for orders
+    // that never existed, whose email jobs failed), and this test's event would wait behind them.
     await db.update(outboxEvents).set({ publishedAt: new Date() }).where(isNull(outboxEvents.publishedAt))
     redis = await spawnRedis()
     // API and worker share this private Redis (broker, gate, cache); the test kills it.

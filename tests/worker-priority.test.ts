@@ -2,20 +2,15 @@
 // jobs yield to API processes on the same host. A real worker process; the nice value is read
 // from /proc (field 19 of /proc/<pid>/task/<tid>/stat).
 import { expect, test } from 'bun:test'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
+import { statFields } from '../bench/lib/cpu'
 import { config } from '../src/config'
 import { startWorkerProcess } from './jobs-helpers'
 
 function threadNices(pid: number): number[] {
   return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
-    let stat: string
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-    } catch {
-      return [] // the thread exited since the listing
-    }
-    // The command name (field 2) may contain spaces: count the fields after its closing parenthesis.
-    return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])]
+    const f = statFields(`/proc/${pid}/task/${tid}/stat`)
+    return f ? [Number(f[16])] : [] // null: the thread exited since the listing
   })
 }
 

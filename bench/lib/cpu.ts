@@ -11,13 +11,21 @@ const TICK_MS = 10
  * so a backend that ends during a measurement is not lost. 0 once the process is gone.
  */
 export function cpuMs(pid: number): number {
+  const f = statFields(`/proc/${pid}/stat`)
+  return f ? (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * TICK_MS : 0
+}
+
+/**
+ * The fields of a /proc `stat` file (a process's or a thread's) from field 3 (state) on, so field
+ * N is at index N - 3; null once the process or thread is gone. The command name (field 2) may
+ * hold spaces and parentheses: the fields start after its last ')'.
+ */
+export function statFields(path: string): string[] | null {
   try {
-    // The command name may hold spaces and parentheses: the fields start after the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * TICK_MS
+    const stat = readFileSync(path, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   } catch {
-    return 0
+    return null
   }
 }
 

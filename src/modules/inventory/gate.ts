@@ -365,8 +365,8 @@ export async function gateRefresh(productIds: string[]): Promise<void> {
 /**
  * A sold-out counter (0 units) for `productId`, a product that does not exist, for `ttlSeconds`:
  * the boot warm-up's probe (src/warmup.ts), so the door's refusal is compiled before the first
- * sale. Install it again before each use: a reconcile marks unknown products "not sold". false =
- * Redis is not usable (no probe).
+ * sale. A gate reconcile marks unknown products "not sold", so the caller installs it again when
+ * the door stepped aside for it. false = Redis is not usable (no probe).
  */
 export async function gateSoldOutProbe(productId: string, ttlSeconds: number): Promise<boolean> {
   const k = gateKey(productId)
