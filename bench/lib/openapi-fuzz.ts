@@ -54,7 +54,7 @@ export const MUTATIONS = [
 type Mutation = (typeof MUTATIONS)[number] | 'none'
 
 // Past int4 (Postgres integer), past 2^53, far out, and the edges.
-const BIG = [2147483648, 2147483648, -2147483649, 9007199254740993, 1e300, -1, 0, 1.5]
+const BIG = [2147483648, 2147483648, -2147483649, Number.MAX_SAFE_INTEGER + 2, 1e300, -1, 0, 1.5]
 // Cursor keys that decode but may not fit the column they are compared with.
 const ODD_KEYS = [999999999999, 1e300, -1, '2026-13-45 25:61:61', '+275760-09-13T00:00:00Z', '-271821-04-20', '', 'zz', null, true]
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -146,7 +146,7 @@ function withKnownIds(value: unknown, fx: Fixtures, path: string, n: { i: number
 function leaves(value: unknown, test: (v: unknown) => boolean, at: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = []
   if (test(value) && at.length) out.push(at)
-  if (Array.isArray(value)) value.forEach((v, i) => out.push(...leaves(v, test, [...at, i])))
+  if (Array.isArray(value)) for (const [i, v] of value.entries()) out.push(...leaves(v, test, [...at, i]))
   else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push(...leaves(v, test, [...at, k]))
   return out
 }
@@ -302,7 +302,8 @@ export async function fuzz(
       }
       report.requests++
       report.byStatus[res.status] = (report.byStatus[res.status] ?? 0) + 1
-      const perOp = (report.byOperation[op.key] ??= {})
+      report.byOperation[op.key] ??= {}
+      const perOp = report.byOperation[op.key] as Record<string, number>
       perOp[res.status] = (perOp[res.status] ?? 0) + 1
       const problem = checker.check(op, res)
       if (problem)
