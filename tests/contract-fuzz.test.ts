@@ -73,6 +73,10 @@ describe('OpenAPI contract fuzz', () => {
     expect(checker.check(op, { status: 200, contentType: 'application/json', text: '{"status":1}' })).toContain('does not match')
     expect(checker.check(op, { status: 404, contentType: 'application/problem+json', text: '{}' })).toContain('not documented')
     expect(checker.check(op, { status: 500, contentType: 'application/problem+json', text: '{}' })).toContain('server error')
+    const secured = { ...op, secured: true, responses: { ...op.responses, '401': {}, '403': {}, '422': {} } }
+    expect(checker.check(secured, { status: 422, contentType: '', text: '' }, 'anonymous')).toContain('not 401')
+    expect(checker.check(secured, { status: 422, contentType: '', text: '' }, 'customer')).toContain('not 403')
+    expect(checker.check(secured, { status: 401, contentType: '', text: '' }, 'anonymous')).toBeNull()
   })
 
   test(`${COUNT} generated requests (seed ${SEED}) keep the documented contract`, async () => {

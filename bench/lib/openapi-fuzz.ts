@@ -36,6 +36,8 @@ type Op = {
   params: Param[]
   body?: { media: string; schema: Schema }
   responses: Record<string, { content?: Record<string, { schema?: Schema }> }>
+  /** Has a security requirement (401 without a token); documents 403 (admins only). */
+  secured?: boolean
 }
 
 export const MUTATIONS = [
@@ -80,6 +82,7 @@ function operationsOf(doc: Document): Op[] {
   for (const [path, methods] of Object.entries(doc.paths)) {
     for (const [method, raw] of Object.entries(methods)) {
       const op = raw as unknown as {
+        security?: unknown[]
         parameters?: Param[]
         requestBody?: { content: Record<string, { schema: Schema }> }
         responses?: Record<string, { $ref?: string }>
@@ -97,6 +100,7 @@ function operationsOf(doc: Document): Op[] {
         params: op.parameters ?? [],
         body: media && op.requestBody ? { media, schema: op.requestBody.content[media]?.schema ?? {} } : undefined,
         responses,
+        secured: Boolean(op.security?.length),
       })
     }
   }
@@ -238,10 +242,15 @@ export class ContractChecker {
   constructor(private readonly doc: Document) {}
 
   /** Why this response breaks the contract of `op`, or null when it keeps it. */
-  check(op: Op, res: Incoming): string | null {
-    if (res.status >= 500) return `server error ${res.status}`
+  check(op: Op, res: Incoming, role: Role = 'admin'): string | null {
+    // The readiness probe's 503 is its answer (a check timed out on a loaded box), not a failure.
+    if (res.status >= 500 && !(res.status === 503 && op.path === '/ready')) return `server error ${res.status}`
     const documented = op.responses[String(res.status)] ?? op.responses.default
     if (!documented) return `status ${res.status} is not documented (documented: ${Object.keys(op.responses).join(', ')})`
+    // The security requirement comes first: who may not call an operation learns nothing more.
+    if (op.secured && role === 'anonymous' && res.status !== 401 && res.status !== 429) return `anonymous caller got ${res.status}, not 401`
+    if (op.secured && role === 'customer' && op.responses['403'] && ![403, 429].includes(res.status))
+      return `customer on an admin operation got ${res.status}, not 403`
     const content = documented.content
     if (!content || !res.text)
       return content && Object.keys(content).some((t) => t.includes('json')) ? 'documented a JSON body, got none' : null
@@ -305,7 +314,7 @@ export async function fuzz(
       report.byOperation[op.key] ??= {}
       const perOp = report.byOperation[op.key] as Record<string, number>
       perOp[res.status] = (perOp[res.status] ?? 0) + 1
-      const problem = checker.check(op, res)
+      const problem = checker.check(op, res, plan.role)
       if (problem)
         report.failures.push({
           operation: op.key,
