@@ -84,6 +84,9 @@ describe('OpenAPI document', () => {
     // Problems are problem+json with the shared schema.
     expect(doc.paths['/api/v1/orders']?.post?.responses?.['429']).toEqual({ $ref: '#/components/responses/TooManyRequests' })
     expect(doc.components?.responses?.TooManyRequests).toMatchObject({ headers: { 'Retry-After': {} } })
+    // A status with its own body stays as the route declared it (readiness reports its checks).
+    const ready = doc.paths['/ready']?.get as unknown as Op
+    expect(Object.keys(ready.responses['503']?.content ?? {})).toEqual(['application/json'])
   })
 
   test('every operation has a description; every example matches its own schema', () => {

@@ -269,7 +269,7 @@ function fixResponses(op: Operation, derived: string[], seed: number): void {
   for (const status of statuses) {
     const res = responses[status]
     const problem = PROBLEMS[status]
-    if (Number(status) >= 400 && problem) {
+    if (Number(status) >= 400 && problem && (!res || isProblem(res))) {
       out[status] = { $ref: `#/components/responses/${problem.name}` }
       continue
     }
@@ -288,6 +288,13 @@ function fixResponses(op: Operation, derived: string[], seed: number): void {
     out[status] = { ...res, content: fixed }
   }
   op.responses = out
+}
+
+/** A response the route declared with `problems()` (its own schema otherwise: /ready's 503). */
+function isProblem(res: Response): boolean {
+  const media = Object.values(res.content ?? {})[0]
+  const props = (media?.schema?.properties ?? {}) as Record<string, unknown>
+  return !res.content || ('type' in res.content && !media?.schema) || ['type', 'title', 'status', 'code'].every((k) => k in props)
 }
 
 function problemComponents(): Record<string, unknown> {
