@@ -171,8 +171,10 @@ describe('OpenAPI', () => {
     expect(op.summary.length).toBeGreaterThan(5)
     if (method !== 'get') expect(op.requestBody.content['application/json'].schema.properties).toBeDefined()
     for (const s of statuses) expect(op.responses[s]).toBeDefined()
+    // Problems are shared components: a response $ref whose schema is a $ref to Problem.
+    const deref = (o: any) => (o?.$ref ? o.$ref.split('/').reduce((n: any, k: string) => (k === '#' ? spec : n[k]), spec) : o)
     for (const s of statuses.filter((s) => Number(s) >= 400)) {
-      const schema = op.responses[s].content['application/problem+json'].schema
+      const schema = deref(deref(op.responses[s]).content['application/problem+json'].schema)
       expect(schema.required).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail', 'code']))
     }
     if (statuses.includes('204')) expect(op.responses['204'].content).toBeUndefined()

@@ -207,7 +207,9 @@ describe('OpenAPI document', () => {
         // Parameterless public reads may have no client error to document.
         const parameterless = method === 'get' && !path.includes('{') && !(op.parameters ?? []).length
         if (!errors.length && !parameterless) missing.push(`${where}: error responses`)
-        for (const [s, r] of errors) if (!(r as any).content?.['application/problem+json']) missing.push(`${where}: ${s} not problem+json`)
+        // Problems are shared components (components.responses), referenced by $ref.
+        const deref = (r: any) => (r?.$ref ? spec.components.responses[r.$ref.split('/').pop()] : r)
+        for (const [s, r] of errors) if (!deref(r)?.content?.['application/problem+json']) missing.push(`${where}: ${s} not problem+json`)
       }
     }
     expect(operations).toBeGreaterThan(30)

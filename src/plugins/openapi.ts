@@ -6,6 +6,7 @@ import { Elysia, t } from 'elysia'
 import { fullFormats } from 'elysia/type-system/format'
 import { NotFoundError } from '../lib/errors'
 import { isUuid } from '../lib/uuid'
+import { type Document, finishDocument } from './openapi-document'
 
 // Importing @elysiajs/openapi 1.4.16 replaces TypeBox's global `uuid`, `email`, `date`, `time`,
 // `url`… format checks with ones that build a new Zod schema on every call (its bundled
@@ -22,19 +23,18 @@ const ASSETS = new Set(['swagger-ui-bundle.js', 'swagger-ui.css', 'favicon-32x32
 const assetDir = `${import.meta.dir}/../../node_modules/swagger-ui-dist`
 
 export const openapiPlugin = new Elysia({ name: 'openapi' })
-  // @elysiajs/openapi 1.4 labels every response schema application/json and renders a t.Void()
-  // response as an invalid `content: { type: 'void' }`. Errors are sent as problem+json, so the
-  // spec says so; bodiless responses get no content. Mutates the plugin's cached spec (idempotent);
-  // registered before the plugin because hooks only reach routes added after them, and local to
-  // this plugin so the API's routes do not carry the hook.
+  // The generated document is finished once (openapi-document.ts) and that copy is served. The
+  // hook is registered before the plugin because hooks only reach routes added after them, and is
+  // local to this plugin so the API's routes do not carry it.
   .onAfterHandle(({ path, responseValue }) => {
-    if (path === '/swagger/json' && responseValue && typeof responseValue === 'object') fixResponses(responseValue)
+    if (path === '/swagger/json' && responseValue && typeof responseValue === 'object') return published(responseValue as Document)
   })
   .use(
     openapi({
       path: '/swagger',
       specPath: '/swagger/json',
       provider: 'swagger-ui',
+      openapiVersion: '3.1.1',
       exclude: { paths: [/^\/swagger/, '/metrics'] },
       swagger: {
         cdn: '/swagger/assets/swagger-ui-bundle.js',
@@ -48,7 +48,9 @@ export const openapiPlugin = new Elysia({ name: 'openapi' })
           version: '0.1.0',
           description:
             'E-commerce backend that stays correct under a flash-sale stampede. Errors are RFC 9457 application/problem+json with a stable `code`.',
+          contact: { name: 'Stampede maintainers' },
         },
+        servers: [{ url: '/', description: 'the server this document is served from' }],
         tags: [
           { name: 'system', description: 'Health, readiness and metrics' },
           { name: 'auth', description: 'Registration, login, tokens' },
@@ -75,20 +77,14 @@ export const openapiPlugin = new Elysia({ name: 'openapi' })
     { params: t.Object({ file: t.String() }), detail: { hide: true } },
   )
 
-type Spec = { paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>> }
+const finished = new WeakMap<object, Document>()
 
-function fixResponses(spec: Spec): void {
-  for (const ops of Object.values(spec.paths ?? {})) {
-    for (const op of Object.values(ops)) {
-      for (const [status, res] of Object.entries(op.responses ?? {})) {
-        const content = res.content
-        if (!content) continue
-        if ('type' in content) delete res.content
-        else if (Number(status) >= 400 && content['application/json']) {
-          content['application/problem+json'] = content['application/json']
-          delete content['application/json']
-        }
-      }
-    }
+/** The finished document of the plugin's (cached) generated one, built on first request. */
+function published(generated: Document): Document {
+  let doc = finished.get(generated)
+  if (!doc) {
+    doc = finishDocument(generated)
+    finished.set(generated, doc)
   }
+  return doc
 }

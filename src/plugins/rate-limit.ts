@@ -116,6 +116,11 @@ function policyOf(method: string, path: string): RatePolicy {
   return method === 'GET' || method === 'HEAD' ? 'read' : 'write'
 }
 
+/** The policy a request to `path` is counted under, or null when exempt (the OpenAPI document's 429s). */
+export function ratePolicyFor(method: string, path: string): RatePolicy | null {
+  return method === 'OPTIONS' || EXEMPT.test(path) ? null : policyOf(method, path)
+}
+
 export const rateLimitPlugin = new Elysia({ name: 'rate-limit' }).onRequest(async ({ request, set, server }) => {
   if (!config.RATE_LIMIT_ENABLED || request.method === 'OPTIONS' || isOwnRequest(request)) return
   const url = request.url

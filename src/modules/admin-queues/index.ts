@@ -125,7 +125,7 @@ export const adminQueuesModule = new Elysia({ name: 'admin-queues' })
       set.headers['set-cookie'] = cookie('', 0, new URL(request.url).protocol === 'https:')
       return ''
     },
-    { detail: { tags: ['admin'], summary: 'Drops the Bull Board cookie' } },
+    { response: { 303: t.String() }, detail: { tags: ['admin'], summary: 'Drops the Bull Board cookie' } },
   )
   // Local hook: covers every board route registered below (page, static assets, JSON API).
   .onBeforeHandle(async ({ accessJwt, headers }) => {

@@ -1,0 +1,350 @@
+// Turns the document @elysiajs/openapi generates from the routes into the published OpenAPI 3.1
+// contract, in one place instead of on every route:
+// - schemas: Elysia's coercible numerics (`anyOf: [{type: string, format: integer}, {type: integer}]`)
+//   become the number they accept, 3.0's `nullable` becomes `type: [X, "null"]`;
+// - statuses every operation can answer are derived from what it is: secured → 401, a body →
+//   400/413/415/422, parameters → 422, Idempotency-Key → 400/409/422 (and the header is required),
+//   rate-limited path → 429, API route → 503 (a dependency down), each as a shared problem+json
+//   response; a route still declares its own domain statuses (403, 404, 409) with `problems()`;
+// - a query parameter with a default is optional (the server fills it in);
+// - every operation gets a description and request/response examples (json-schema-faker, seeded,
+//   so the document is the same on every start).
+import { generateSync, type JsonSchema } from 'json-schema-faker'
+import { type RatePolicy, ratePolicyFor } from './rate-limit'
+
+type Schema = Record<string, unknown>
+type Media = { schema?: Schema; example?: unknown }
+type Response = { $ref?: string; description?: string; content?: Record<string, Media>; headers?: Record<string, unknown> }
+type Parameter = { name: string; in: string; required?: boolean; description?: string; schema?: Schema }
+type Operation = {
+  summary?: string
+  description?: string
+  security?: unknown[]
+  parameters?: Parameter[]
+  requestBody?: { description?: string; required?: boolean; content: Record<string, Media> }
+  responses?: Record<string, Response>
+  [extra: string]: unknown
+}
+export type Document = {
+  openapi: string
+  info: Record<string, unknown>
+  servers?: unknown[]
+  paths: Record<string, Record<string, Operation>>
+  components?: Record<string, Record<string, unknown>>
+  [extra: string]: unknown
+}
+
+const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'])
+const IDEMPOTENCY_HEADER = 'idempotency-key'
+
+/** Shared problem responses: name in components.responses, description, example code and detail. */
+const PROBLEMS: Record<string, { name: string; description: string; code: string; title: string; detail: string }> = {
+  '400': {
+    name: 'BadRequest',
+    description: 'Malformed body or a missing/invalid header',
+    code: 'malformed_body',
+    title: 'Bad Request',
+    detail: 'The request body could not be parsed (malformed JSON?)',
+  },
+  '401': {
+    name: 'Unauthorized',
+    description: 'Missing, invalid or expired bearer token (WWW-Authenticate: Bearer)',
+    code: 'unauthorized',
+    title: 'Unauthorized',
+    detail: 'Missing Authorization: Bearer token',
+  },
+  '403': {
+    name: 'Forbidden',
+    description: 'Signed in, but the role may not do this',
+    code: 'forbidden',
+    title: 'Forbidden',
+    detail: 'Admin role required',
+  },
+  '404': {
+    name: 'NotFound',
+    description: 'The resource does not exist',
+    code: 'not_found',
+    title: 'Not Found',
+    detail: 'Product not found',
+  },
+  '409': {
+    name: 'Conflict',
+    description: 'The request conflicts with the current state (`code` says which rule)',
+    code: 'conflict',
+    title: 'Conflict',
+    detail: 'The request conflicts with the current state',
+  },
+  '413': {
+    name: 'ContentTooLarge',
+    description: 'The body is over the size limit',
+    code: 'payload_too_large',
+    title: 'Content Too Large',
+    detail: 'Request body too large',
+  },
+  '415': {
+    name: 'UnsupportedMediaType',
+    description: 'The body is not sent as the documented media type',
+    code: 'unsupported_media_type',
+    title: 'Unsupported Media Type',
+    detail: 'Send the body as application/json',
+  },
+  '422': {
+    name: 'UnprocessableContent',
+    description: 'Validation failed: `errors` names every bad field',
+    code: 'validation_failed',
+    title: 'Unprocessable Content',
+    detail: 'body.quantity: must be an integer from 1 to 100',
+  },
+  '429': {
+    name: 'TooManyRequests',
+    description: 'Rate limit exceeded: retry after Retry-After seconds',
+    code: 'rate_limited',
+    title: 'Too Many Requests',
+    detail: 'Rate limit exceeded; retry in 42s',
+  },
+  '500': {
+    name: 'InternalServerError',
+    description: 'Unexpected error (logged with the request id)',
+    code: 'internal_error',
+    title: 'Internal Server Error',
+    detail: 'An unexpected error occurred; it has been logged',
+  },
+  '503': {
+    name: 'ServiceUnavailable',
+    description: 'A dependency (Postgres or Redis) is unavailable: nothing was done, retry after Retry-After',
+    code: 'unavailable',
+    title: 'Service Unavailable',
+    detail: 'Try again shortly',
+  },
+}
+
+const PROBLEM_SCHEMA: Schema = {
+  type: 'object',
+  description: 'RFC 9457 application/problem+json',
+  required: ['type', 'title', 'status', 'detail', 'instance', 'code', 'requestId'],
+  properties: {
+    type: { type: 'string', description: 'URI naming the problem type' },
+    title: { type: 'string' },
+    status: { type: 'integer', minimum: 400, maximum: 599 },
+    detail: { type: 'string' },
+    instance: { type: 'string', description: 'request path' },
+    code: { type: 'string', description: 'stable machine-readable code' },
+    requestId: { type: 'string' },
+    errors: {
+      type: 'array',
+      description: 'present on 422: one entry per bad field',
+      items: {
+        type: 'object',
+        required: ['field', 'message'],
+        properties: { field: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
+  additionalProperties: true,
+}
+
+const RATE_HEADERS = {
+  'Retry-After': { description: 'seconds until the window resets', schema: { type: 'integer', minimum: 1 } },
+  RateLimit: { description: 'draft-ietf-httpapi-ratelimit-headers: `"<policy>";r=<remaining>;t=<reset s>`', schema: { type: 'string' } },
+  'RateLimit-Policy': { description: '`"<policy>";q=<quota>;w=<window s>`', schema: { type: 'string' } },
+}
+
+/** JSON-schema normalisation for OpenAPI 3.1 (see the header comment); returns a new schema. */
+export function normalizeSchema(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalizeSchema)
+  if (!value || typeof value !== 'object') return value
+  let s: Schema = { ...(value as Schema) }
+  const anyOf = s.anyOf as Schema[] | undefined
+  if (Array.isArray(anyOf) && anyOf.length === 2) {
+    // Elysia accepts numbers and booleans as strings in query/params/body (t.Numeric, t.BooleanString):
+    // the contract is the typed value.
+    const typed = anyOf.find((b) => b.type === 'integer' || b.type === 'number' || b.type === 'boolean')
+    const coerced = anyOf.find((b) => b.type === 'string' && ['integer', 'number', 'numeric', 'boolean'].includes(String(b.format)))
+    if (typed && coerced) {
+      const { anyOf: _, ...rest } = s
+      s = { ...rest, ...typed }
+    }
+  }
+  if ('nullable' in s) {
+    const nullable = s.nullable === true
+    delete s.nullable
+    if (nullable) {
+      if (typeof s.type === 'string') s.type = [s.type, 'null']
+      else if (Array.isArray(s.type) && !s.type.includes('null')) s.type = [...s.type, 'null']
+      else if (!s.type && Array.isArray(s.anyOf) && !(s.anyOf as Schema[]).some((b) => b.type === 'null'))
+        s.anyOf = [...(s.anyOf as Schema[]), { type: 'null' }]
+    }
+  }
+  for (const key of ['properties', 'patternProperties', '$defs']) {
+    const map = s[key] as Record<string, unknown> | undefined
+    if (map && typeof map === 'object') s[key] = Object.fromEntries(Object.entries(map).map(([k, v]) => [k, normalizeSchema(v)]))
+  }
+  for (const key of ['items', 'additionalProperties', 'not', 'anyOf', 'oneOf', 'allOf', 'prefixItems', 'contains']) {
+    if (s[key] && typeof s[key] === 'object') s[key] = normalizeSchema(s[key])
+  }
+  return s
+}
+
+/** Deterministic example of a schema (valid against it), or undefined when none can be made. */
+export function exampleOf(schema: Schema | undefined, seed: number): unknown {
+  if (!schema) return undefined
+  try {
+    return generateSync(schema as JsonSchema, {
+      seed,
+      alwaysFakeOptionals: true,
+      useExamplesValue: true,
+      useDefaultValue: true,
+      maxDefaultItems: 1,
+      maxItems: 2,
+      minDateTime: '2026-01-01',
+      maxDateTime: '2026-12-31',
+    })
+  } catch {
+    return undefined
+  }
+}
+
+const RATE_TEXT: Record<RatePolicy, string> = {
+  auth: 'Rate limited per client IP and per email (`auth` policy, RATE_LIMIT_AUTH).',
+  'auth-email': 'Rate limited per email (RATE_LIMIT_AUTH).',
+  write: 'Rate limited per user, or per IP when anonymous (`write` policy, RATE_LIMIT_WRITE).',
+  read: 'Rate limited per user, or per IP when anonymous (`read` policy, RATE_LIMIT_READ).',
+}
+
+/** The statuses an operation can answer besides the ones its route declares. */
+function derivedStatuses(path: string, op: Operation, rate: RatePolicy | null): string[] {
+  const out: string[] = []
+  const params = op.parameters ?? []
+  if (op.security?.length) out.push('401')
+  if (op.requestBody) out.push('400', '413', '415', '422')
+  if (params.some((p) => p.in !== 'header')) out.push('422')
+  if (params.some((p) => p.name.toLowerCase() === IDEMPOTENCY_HEADER)) out.push('400', '409', '422')
+  if (rate) out.push('429')
+  // Every API route reads Postgres or Redis; unknown query parameters are refused with 422.
+  if (path.startsWith('/api/')) out.push('422', '503')
+  return out
+}
+
+function describe(op: Operation, rate: RatePolicy | null): string {
+  const facts: string[] = []
+  if (op.security?.length) {
+    facts.push(op.responses?.['403'] ? 'Requires a bearer token of an admin.' : 'Requires a bearer token (any signed-in user).')
+  } else facts.push('No authentication.')
+  if (op.parameters?.some((p) => p.name.toLowerCase() === IDEMPOTENCY_HEADER)) {
+    facts.push('Requires an Idempotency-Key header: a retry with the same key and body gets the first response back.')
+  }
+  if (rate) facts.push(RATE_TEXT[rate])
+  const lead = op.description ?? (op.summary ? `${op.summary}.` : '')
+  return `${lead}\n\n${facts.join(' ')}`.trim()
+}
+
+function fixParameters(op: Operation): void {
+  for (const p of op.parameters ?? []) {
+    if (p.schema) p.schema = normalizeSchema(p.schema) as Schema
+    // The server fills in a default, so the client may leave the parameter out.
+    if (p.in === 'query' && p.schema && 'default' in p.schema) p.required = false
+    if (p.name.toLowerCase() === IDEMPOTENCY_HEADER) {
+      p.name = 'Idempotency-Key'
+      p.required = true
+      p.description = String(p.schema?.description ?? '').replace(/^REQUIRED\.\s*/, '') || undefined
+      if (p.schema) p.schema = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' }
+    }
+  }
+}
+
+function fixRequestBody(op: Operation, seed: number): void {
+  const body = op.requestBody
+  if (!body) return
+  // The API reads JSON only (a text/plain route, the webhook, keeps its own media type).
+  const media = body.content['application/json'] ? 'application/json' : Object.keys(body.content)[0]
+  if (!media) return
+  const schema = normalizeSchema(body.content[media]?.schema) as Schema
+  body.content = { [media]: { schema, example: exampleOf(schema, seed) } }
+}
+
+function fixResponses(op: Operation, derived: string[], seed: number): void {
+  const responses = op.responses ?? {}
+  const out: Record<string, Response> = {}
+  const statuses = [...new Set([...Object.keys(responses), ...derived])].sort()
+  for (const status of statuses) {
+    const res = responses[status]
+    const problem = PROBLEMS[status]
+    if (Number(status) >= 400 && problem && (!res || isProblem(res))) {
+      out[status] = { $ref: `#/components/responses/${problem.name}` }
+      continue
+    }
+    if (!res) continue
+    const content = res.content
+    // Elysia renders t.Void() as `content: { type: 'void' }`: a bodiless response has no content.
+    if (!content || 'type' in content) {
+      out[status] = { description: res.description ?? `Status ${status}`, ...(res.headers ? { headers: res.headers } : {}) }
+      continue
+    }
+    const fixed: Record<string, Media> = {}
+    for (const [type, media] of Object.entries(content)) {
+      const schema = normalizeSchema(media.schema) as Schema
+      fixed[type] = { schema, example: exampleOf(schema, seed + Number(status)) }
+    }
+    out[status] = { ...res, content: fixed }
+  }
+  op.responses = out
+}
+
+/** A response the route declared with `problems()` (its own schema otherwise: /ready's 503). */
+function isProblem(res: Response): boolean {
+  const media = Object.values(res.content ?? {})[0]
+  const props = (media?.schema?.properties ?? {}) as Record<string, unknown>
+  return !res.content || ('type' in res.content && !media?.schema) || ['type', 'title', 'status', 'code'].every((k) => k in props)
+}
+
+function problemComponents(): Record<string, unknown> {
+  const responses: Record<string, unknown> = {}
+  for (const [status, p] of Object.entries(PROBLEMS)) {
+    const example = {
+      type: `https://stampede.dev/problems/${p.code.replaceAll('_', '-')}`,
+      title: p.title,
+      status: Number(status),
+      detail: p.detail,
+      instance: '/api/v1/products/0190b9a4-7c1e-7000-8000-000000000001',
+      code: p.code,
+      requestId: '0190b9a4-7c1e-7000-8000-00000000abcd',
+      ...(status === '422' ? { errors: [{ field: 'body.quantity', message: 'must be an integer from 1 to 100' }] } : {}),
+    }
+    responses[p.name] = {
+      description: p.description,
+      ...(status === '429' ? { headers: RATE_HEADERS } : {}),
+      ...(status === '503' ? { headers: { 'Retry-After': RATE_HEADERS['Retry-After'] } } : {}),
+      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' }, example } },
+    }
+  }
+  return responses
+}
+
+/** The published document, built from the generated one (which is left untouched). */
+export function finishDocument(generated: Document): Document {
+  const doc = structuredClone(generated)
+  const paths: Document['paths'] = {}
+  let seed = 1
+  for (const [rawPath, ops] of Object.entries(doc.paths)) {
+    // `.get('/')` under a prefix is generated as `/cart/`; the server answers both, one is documented.
+    const path = rawPath.length > 1 ? rawPath.replace(/\/$/, '') : rawPath
+    paths[path] ??= {}
+    for (const [method, op] of Object.entries(ops)) {
+      if (!METHODS.has(method)) continue
+      const rate = ratePolicyFor(method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x'))
+      seed += 100
+      fixParameters(op)
+      fixRequestBody(op, seed)
+      fixResponses(op, derivedStatuses(path, op, rate), seed)
+      op.description = describe(op, rate)
+      ;(paths[path] as Record<string, Operation>)[method] = op
+    }
+  }
+  doc.paths = paths
+  doc.components = {
+    ...doc.components,
+    schemas: { ...doc.components?.schemas, Problem: PROBLEM_SCHEMA },
+    responses: { ...doc.components?.responses, ...problemComponents() },
+  }
+  return doc
+}
