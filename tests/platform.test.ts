@@ -220,8 +220,8 @@ describe('OpenAPI document', () => {
 describe('README', () => {
   test('the configuration table documents every variable config.ts reads', async () => {
     const { ConfigSchema } = await import('../src/config')
-    const readme = await Bun.file(`${import.meta.dir}/../README.md`).text()
-    const missing = Object.keys(ConfigSchema.properties).filter((k) => !new RegExp(`\\|\\s*\`${k}\`\\s*\\|`).test(readme))
+    const doc = await Bun.file(`${import.meta.dir}/../docs/configuration.md`).text()
+    const missing = Object.keys(ConfigSchema.properties).filter((k) => !new RegExp(`\\|\\s*\`${k}\`\\s*\\|`).test(doc))
     expect(missing).toEqual([])
   })
 })
