@@ -111,7 +111,9 @@ try {
     insert into users (id, email, name, password_hash, role)
     select gen_random_uuid(), 'buyer' || g || '@faults.test', 'Buyer ' || g, 'not-a-login', 'customer'
     from generate_series(1, ${P.buyers}) g returning id`
-  const tokens = await Promise.all(ids.map((u) => signAccessToken(u.id, 'customer')))
+  // Token version 0 (a new user's), for the signature that carries one; an older one ignores it.
+  const sign = signAccessToken as (id: string, role: 'customer', ver: number) => Promise<string>
+  const tokens = await Promise.all(ids.map((u) => sign(u.id, 'customer', 0)))
   const worker = proc('worker', 'worker')
   const apis: [Proc, Proc] = [proc('api-a', 'api'), proc('api-b', 'api')]
   const small = proc('api-pool2', 'api', { DATABASE_POOL_MAX: '2' })
