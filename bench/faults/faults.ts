@@ -50,6 +50,10 @@ export type Progress = {
   retrying: number
   /** confirmations whose event was published (the job is in Redis) but not delivered yet */
   queuedEmails: number
+  /** `out_of_stock` answers the buyers got so far */
+  refused: number
+  /** buyers in the crowd */
+  buyers: number
   ms: number
 }
 
@@ -139,7 +143,8 @@ export const FAULTS: Fault[] = [
       c.balancer.urls = [c.apis[1].url]
       await holdStockRow(c)
     },
-    when: (p) => p.ms >= 400,
+    // Struck once the door has answered the whole burst: every unit is then admitted and waiting.
+    when: (p, stock) => p.refused >= p.buyers - stock,
     inject: async (c) => {
       await c.apis[1].kill()
       c.balancer.urls = [c.apis[0].url]

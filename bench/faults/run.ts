@@ -28,8 +28,10 @@ const P = {
   whenLimitMs: 10_000,
   downMs: short ? 1000 : 2000,
   holdMs: short ? 4000 : 8000,
-  tailMs: num('FAULT_TAIL_MS', short ? 6000 : 15_000),
-  settleMs: num('FAULT_SETTLE_MS', short ? 12_000 : 45_000),
+  // Longer than a dead process's gate lease (INVENTORY_GATE_LEASE_MS, 5 s) and than the check that
+  // notices an emptied Redis (REDIS_EPOCH_CHECK_MS, 5 s) plus the re-enqueued work (~12 s measured).
+  tailMs: num('FAULT_TAIL_MS', short ? 10_000 : 15_000),
+  settleMs: num('FAULT_SETTLE_MS', short ? 25_000 : 60_000),
   /** a payment still being retried this long after the sale is given up */
   payGraceMs: 15_000,
   smtpDelayMs: 250,
@@ -73,7 +75,7 @@ async function teardown() {
 }
 process.on('SIGINT', () => void teardown().then(() => process.exit(130)))
 
-async function progressOf(productIds: string[], t0: number): Promise<Progress> {
+async function progressOf(productIds: string[], t0: number, stats: Stats): Promise<Progress> {
   const [r] = await sql<Omit<Progress, 'ms'>[]>`
     with o as (select o.id, o.status, i.quantity from order_items i join orders o on o.id = i.order_id where i.product_id in ${sql(productIds)})
     select coalesce(sum(quantity) filter (where status not in ('cancelled', 'expired', 'payment_failed')), 0)::int as sold,
@@ -83,7 +85,8 @@ async function progressOf(productIds: string[], t0: number): Promise<Progress> {
         and e.aggregate_id in (select id from o) and not exists (select 1 from mail_log m where m.order_id = e.aggregate_id
         and m.kind = 'order_confirmation' and m.status in ('sent', 'logged'))) as "queuedEmails"
     from o`
-  return { sold: 0, pendingPayments: 0, retrying: 0, queuedEmails: 0, ...r, ms: Date.now() - t0 }
+  const refused = stats.answers.get('order 409 out_of_stock') ?? 0
+  return { sold: 0, pendingPayments: 0, retrying: 0, queuedEmails: 0, ...r, refused, buyers: P.buyers, ms: Date.now() - t0 }
 }
 
 async function soldOf(productIds: string[]): Promise<number> {
@@ -156,8 +159,8 @@ try {
     let error: string | null = null
     let at: (Progress & { late: boolean }) | null = null
     try {
-      let p = await progressOf(productIds, t0)
-      while (!fault.when(p, stock) && p.ms < P.whenLimitMs) p = await progressOf(productIds, t0)
+      let p = await progressOf(productIds, t0, stats)
+      while (!fault.when(p, stock) && p.ms < P.whenLimitMs) p = await progressOf(productIds, t0, stats)
       at = { ...p, late: !fault.when(p, stock) }
       await fault.inject(ctx)
     } catch (err) {
