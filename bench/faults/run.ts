@@ -8,7 +8,8 @@
 // --strict enforces the ones still awaiting their fix too.
 // env: DATABASE_URL (server; default the local one), FAULTS (comma-separated subset of fault ids),
 // FAULT_STOCK, FAULT_BUYERS, FAULT_SETTLE_MS, FAULT_TAIL_MS (how long buyers go on after a fault
-// before stranded units count as stranded).
+// before stranded units count as stranded), FAULT_KEEP_LOGS=1 (keep the processes' logs, as after a
+// failure).
 import { resolve } from 'node:path'
 import { lostEmails, lostPayments, settle } from './audit'
 import { Balancer, runSale, Stats } from './buyers'
@@ -69,9 +70,10 @@ let failed = false
 async function teardown() {
   await Promise.all(procs.map((p) => p.stop()))
   await sql.end({ timeout: 5 }).catch(() => {})
-  await cluster.teardown(failed)
+  const keep = failed || process.env.FAULT_KEEP_LOGS === '1'
+  await cluster.teardown(keep)
   smtp.stop()
-  if (failed) console.log(`process logs kept in ${cluster.logDir}`)
+  if (keep) console.log(`process logs kept in ${cluster.logDir}`)
 }
 process.on('SIGINT', () => void teardown().then(() => process.exit(130)))
 
@@ -177,7 +179,9 @@ try {
     const s = await settle(sql, productIds, P.settleMs)
     const a = s.audit
     const ids = smtp.messageIds()
-    const dupEmails = ids.length - mailBefore - new Set(ids.slice(mailBefore)).size
+    const fresh = ids.slice(mailBefore)
+    const dupEmails = fresh.length - new Set(fresh).size
+    const dupEmailIds = [...new Set(fresh.filter((id, i) => fresh.indexOf(id) !== i))]
     const allowed = stats.fiveXx.filter((x) => x.status === 503 && fault.allow503?.(x.route))
     const row: Row = {
       fault: fault.id,
@@ -204,6 +208,7 @@ try {
       // Orders in Postgres no buyer saw a 201 for (a cut connection, or a retry told "sold out").
       ordersUnseen: a.orders - stats.ordered.size,
       soldOutAfterRetry: stats.soldOutAfterRetry.size,
+      dupEmailIds,
       answers: Object.fromEntries([...stats.answers].sort()),
       probes,
       ...(error ? { error } : {}),

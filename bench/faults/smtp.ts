@@ -1,17 +1,22 @@
 // A slow SMTP sink for the fault suite: every message takes `delayMs` to be accepted, as a real
 // relay does (hundreds of ms), so a sale leaves a backlog of mail jobs in Redis for a fault to hit.
-// It records each accepted message's Message-ID, so a duplicate (a resent email) can be counted.
+// It records each accepted message's Message-ID, so a duplicate (a resent email) can be counted. A
+// message whose client hung up before the 250 is not accepted (RFC 5321: the transaction did not
+// complete), so a killed worker's cut send is not counted as delivered.
 export type SmtpSink = { url: string; messageIds: () => string[]; stop: () => void }
 
 export function slowSmtp(delayMs: number): SmtpSink {
   const ids: string[] = []
-  const server = Bun.listen<{ buf: string; inData: boolean }>({
+  const server = Bun.listen<{ buf: string; inData: boolean; closed: boolean }>({
     hostname: '127.0.0.1',
     port: 0,
     socket: {
       open(s) {
-        s.data = { buf: '', inData: false }
+        s.data = { buf: '', inData: false, closed: false }
         s.write('220 faults ESMTP\r\n')
+      },
+      close(s) {
+        s.data.closed = true
       },
       data(s, chunk) {
         s.data.buf += chunk.toString()
@@ -23,6 +28,7 @@ export function slowSmtp(delayMs: number): SmtpSink {
             s.data.buf = s.data.buf.slice(end + 5)
             s.data.inData = false
             setTimeout(() => {
+              if (s.data.closed) return
               ids.push(/^message-id:\s*(\S+)/im.exec(msg)?.[1] ?? '?')
               s.write('250 2.0.0 queued\r\n')
             }, delayMs)
