@@ -187,8 +187,8 @@ export async function provision(serverUrl: string, runId: string, smtpUrl: strin
     // The worker at normal priority: on this shared box a nice-19 worker can lag for minutes behind
     // other people's load, which would read as lost work; the default is tested elsewhere.
     WORKER_NICE: '0',
-    JOBS_LOCK_DURATION_MS: '5000',
-    JOBS_STALLED_INTERVAL_MS: '5000',
+    JOBS_LOCK_DURATION_MS: '3000',
+    JOBS_STALLED_INTERVAL_MS: '3000',
     IDEMPOTENCY_LOCK_TIMEOUT_SECONDS: '5',
     PAYMENT_RETRY_DELAY_MS: '300',
     SMTP_URL: smtpUrl,
