@@ -10,7 +10,7 @@ import { reconcileGate } from '../../src/modules/inventory/service'
 import { expireOverdueOrders, purgeExpiredIdempotencyKeys } from '../../src/modules/orders/service'
 import { purgePublishedEvents } from '../outbox-relay'
 import { type EmptyJobData, type JobName, queue } from '../queues'
-import { type QueueOf, recoverOwedWork } from '../recovery'
+import { LOOKBACK_SCHEDULED_MS, type QueueOf, recoverOwedWork } from '../recovery'
 
 export async function processMaintenance(job: Job<EmptyJobData, unknown, JobName<'maintenance'>>): Promise<unknown> {
   switch (job.name) {
@@ -32,7 +32,7 @@ export async function processMaintenance(job: Job<EmptyJobData, unknown, JobName
       return { purged: await purgePublishedEvents(config.OUTBOX_RETENTION_DAYS) }
     case 'recover-owed':
       // Emails and charges whose jobs Redis no longer holds (the backstop of the epoch watch).
-      return recoverOwedWork(queue as unknown as QueueOf, config.JOBS_RECOVERY_GRACE_MS)
+      return recoverOwedWork(queue as unknown as QueueOf, config.JOBS_RECOVERY_GRACE_MS, LOOKBACK_SCHEDULED_MS)
     default:
       throw new UnrecoverableError(`maintenance: unknown job name ${job.name}`)
   }
