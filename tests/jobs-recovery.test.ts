@@ -21,7 +21,10 @@ const connection = new Redis(config.REDIS_URL as string, { maxRetriesPerRequest:
 const queues = new Map<string, Queue>()
 const queueOf: QueueOf = (name) => {
   let q = queues.get(name)
-  if (!q) queues.set(name, (q = new Queue(name, { connection, prefix })))
+  if (!q) {
+    q = new Queue(name, { connection, prefix })
+    queues.set(name, q)
+  }
   return q
 }
 afterAll(async () => {
