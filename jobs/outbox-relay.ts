@@ -15,29 +15,40 @@ import { sql } from '../src/infra/db'
 import { logger } from '../src/infra/logger'
 import { withTimeout } from '../src/lib/timeout'
 import { outboxPublished, outboxRelayErrors } from './metrics'
-import { type JobDataOf, type JobName, type QueueName, queue } from './queues'
+import { type JobDataOf, type JobName, type OrderEmailJobData, type QueueName, queue } from './queues'
 
 export type OutboxRow = { id: string; type: string; aggregateId: string; payload: Record<string, unknown> }
 type Route = { [Q in QueueName]: { queue: Q; name: JobName<Q>; data: JobDataOf[Q] } }[QueueName]
 
+/**
+ * The email each event type owes its order. The relay routes by it, and the recovery after Redis
+ * lost its data asks Postgres which of these were never delivered (jobs/recovery.ts): a new kind
+ * of email is one line here (and its job name in emailJob).
+ */
+export const EMAIL_OF_EVENT: Readonly<Record<string, OrderEmailJobData['kind']>> = {
+  'order.created': 'order_confirmation',
+  'order.paid': 'payment_receipt',
+}
+
+/** The `order-emails` job that delivers an email; jobId = the event id, so re-adding it is a no-op. */
+export function emailJob(eventId: string, orderId: string, kind: OrderEmailJobData['kind'], payload: Record<string, unknown>) {
+  return {
+    queue: 'order-emails',
+    name: kind === 'payment_receipt' ? 'send-receipt' : 'send-confirmation',
+    data: { eventId, orderId, kind, payload },
+  } as const satisfies Route
+}
+
 /** Which queues consume which event (fan-out); events no job cares about are marked published unrouted. */
 export function routeEvent(e: OutboxRow): Route[] {
+  const kind = EMAIL_OF_EVENT[e.type]
+  const email: Route[] = kind ? [emailJob(e.id, e.aggregateId, kind, e.payload)] : []
   switch (e.type) {
     case 'order.created':
-      return [
-        {
-          queue: 'order-emails',
-          name: 'send-confirmation',
-          data: { eventId: e.id, orderId: e.aggregateId, kind: 'order_confirmation', payload: e.payload },
-        },
-      ]
+      return email
     case 'order.paid':
       return [
-        {
-          queue: 'order-emails',
-          name: 'send-receipt',
-          data: { eventId: e.id, orderId: e.aggregateId, kind: 'payment_receipt', payload: e.payload },
-        },
+        ...email,
         // "Also bought" learns from the purchase and the buyer's cached recommendations are dropped.
         { queue: 'recommendations', name: 'apply-order', data: { eventId: e.id, orderId: e.aggregateId } },
       ]
@@ -51,7 +62,7 @@ export function routeEvent(e: OutboxRow): Route[] {
         },
       ]
     default:
-      return []
+      return email
   }
 }
 

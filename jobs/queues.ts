@@ -53,7 +53,7 @@ export const JOB_NAMES = {
   payments: ['charge'],
   'order-emails': ['send-confirmation', 'send-receipt'],
   'stock-alerts': ['check-product', 'check-all'],
-  maintenance: ['expire-reservations', 'reconcile-gate', 'purge-idempotency-keys', 'purge-refresh-tokens', 'purge-outbox'],
+  maintenance: ['expire-reservations', 'reconcile-gate', 'purge-idempotency-keys', 'purge-refresh-tokens', 'purge-outbox', 'recover-owed'],
   recommendations: ['rebuild-matrix', 'apply-order'],
 } as const satisfies Record<QueueName, readonly string[]>
 export type JobName<Q extends QueueName> = (typeof JOB_NAMES)[Q][number]
@@ -102,11 +102,22 @@ async function add<Q extends QueueName>(name: Q, job: JobName<Q>, data: JobDataO
 }
 
 /**
- * Enqueues a charge. Pass `jobId` (e.g. `pay-${attemptId}`) so a replayed request cannot enqueue
- * twice; override `attempts`/`backoff` per call if needed. Rejects fast when Redis is down.
+ * A charge job's options. The job id is the payment's, so enqueueing a payment twice (a replayed
+ * request, the recovery after Redis lost its data) leaves one job. `triesUsed` (the payment row's
+ * attempts) shortens a re-enqueued job so a payment is never tried more than PAYMENT_MAX_ATTEMPTS.
  */
+export function paymentJobOptions(data: PaymentJobData, triesUsed = 0): JobsOptions {
+  return {
+    ...DEFAULT_JOB_OPTIONS,
+    jobId: `pay-${data.attemptId}`,
+    attempts: Math.max(1, config.PAYMENT_MAX_ATTEMPTS - triesUsed),
+    backoff: { type: 'exponential', delay: config.PAYMENT_RETRY_DELAY_MS, jitter: 0.5 },
+  }
+}
+
+/** Enqueues a charge (see paymentJobOptions). Rejects fast when Redis is down. */
 export function enqueuePayment(data: PaymentJobData, opts: JobsOptions = {}) {
-  return add('payments', 'charge', data, { jobId: `pay-${data.attemptId}`, ...opts })
+  return add('payments', 'charge', data, { ...paymentJobOptions(data), ...opts })
 }
 
 export function enqueueOrderEmail(data: OrderEmailJobData, opts: JobsOptions = {}) {

@@ -15,6 +15,7 @@ export function schedules(): Schedule[] {
     { id: 'purge-idempotency-keys', queue: 'maintenance', job: 'purge-idempotency-keys', every: config.SCHEDULE_CLEANUP_MS },
     { id: 'purge-refresh-tokens', queue: 'maintenance', job: 'purge-refresh-tokens', every: config.SCHEDULE_CLEANUP_MS },
     { id: 'purge-outbox', queue: 'maintenance', job: 'purge-outbox', every: config.SCHEDULE_CLEANUP_MS },
+    { id: 'recover-owed', queue: 'maintenance', job: 'recover-owed', every: config.SCHEDULE_RECOVER_MS },
     { id: 'low-stock-check', queue: 'stock-alerts', job: 'check-all', every: config.SCHEDULE_LOW_STOCK_MS },
     { id: 'rebuild-recommendations', queue: 'recommendations', job: 'rebuild-matrix', every: config.SCHEDULE_RECOMMENDATIONS_MS },
   ] as Schedule[]

@@ -6,7 +6,8 @@ import { type Job, type Processor, Queue, Worker } from 'bullmq'
 import type Redis from 'ioredis'
 import { config } from '../src/config'
 import { logger } from '../src/infra/logger'
-import { createRedis } from '../src/infra/redis'
+import { createRedis, redisOutage } from '../src/infra/redis'
+import { isConnectionError } from '../src/lib/outage-log'
 import { jobDuration, jobFailures, registerQueueDepthGauge } from './metrics'
 import { startOutboxRelay } from './outbox-relay'
 import { processMaintenance } from './processors/maintenance'
@@ -15,6 +16,8 @@ import { processPayments } from './processors/payments'
 import { processRecommendations } from './processors/recommendations'
 import { processStockAlerts } from './processors/stock-alerts'
 import { QUEUES, type QueueName } from './queues'
+import { PAYMENT_GRACE_MS, recoverOwedWork } from './recovery'
+import { watchRedisEpoch } from './redis-epoch'
 import { registerSchedules } from './schedules'
 
 /** One processor per queue (`payments` is the orders module's: jobs/processors/payments.ts). */
@@ -28,6 +31,12 @@ const processors: Record<QueueName, Processor> = {
 
 /** Per-queue concurrency overrides (emails and payments are I/O bound; sweeps need one at a time). */
 const concurrencyOf = (q: QueueName): number => (q === 'maintenance' || q === 'recommendations' ? 1 : config.JOBS_CONCURRENCY)
+
+/** Connection errors go to the process's outage log (a few lines per outage); others are logged. */
+function reportError(source: string, err: Error): void {
+  if (isConnectionError(err)) redisOutage.failed(source, err)
+  else logger.error({ source, err: err.message }, 'worker error')
+}
 
 function instrument(queueName: QueueName, fn: Processor): Processor {
   return async (job: Job, token?: string, signal?: AbortSignal) => {
@@ -81,7 +90,7 @@ export async function startWorkerSet(opts: StartOptions = {}): Promise<WorkerSet
       stalledInterval: config.JOBS_STALLED_INTERVAL_MS,
       maxStalledCount: 2,
     })
-    worker.on('error', (err) => logger.error({ queue: name, err: err.message }, 'worker error'))
+    worker.on('error', (err) => reportError(`worker:${name}`, err))
     worker.on('failed', (job, err) => {
       if (!job) return
       const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError'
@@ -102,7 +111,7 @@ export async function startWorkerSet(opts: StartOptions = {}): Promise<WorkerSet
     let q = schedulerQueues.get(name)
     if (!q) {
       q = new Queue(name, { connection, prefix: config.REDIS_PREFIX })
-      q.on('error', () => {})
+      q.on('error', (err) => reportError(`queue:${name}`, err))
       schedulerQueues.set(name, q)
     }
     return q
@@ -112,12 +121,34 @@ export async function startWorkerSet(opts: StartOptions = {}): Promise<WorkerSet
     opts.schedules === false
       ? Promise.resolve()
       : registerSchedules(queueOf, names).catch((err) => logger.error({ err: err.message }, 'could not register job schedulers'))
+  let secondPass: Timer | undefined
+  // Redis came back without its data: the schedules and every owed job are rebuilt from Postgres.
+  const epoch =
+    opts.schedules === false
+      ? null
+      : watchRedisEpoch(connection, config.REDIS_EPOCH_CHECK_MS, async (why) => {
+          logger.warn({ why }, 'redis lost its data: re-adding the schedules and the owed jobs from Postgres')
+          await registerSchedules(queueOf, names)
+          logger.info(await recoverOwedWork(queueOf, 0), 'owed work recovered')
+          // Payments younger than PAYMENT_GRACE_MS were left to the /pay request that created them
+          // (it may still be deleting a row whose enqueue failed): a second pass once that is over.
+          clearTimeout(secondPass)
+          secondPass = setTimeout(() => {
+            recoverOwedWork(queueOf, 0).then(
+              (r) => logger.info(r, 'owed work recovered (second pass)'),
+              (err) => logger.warn({ err: (err as Error).message }, 'second recovery pass failed; the schedule retries'),
+            )
+          }, PAYMENT_GRACE_MS + 1000)
+          secondPass.unref?.()
+        })
   const stopRelay = (opts.relay ?? config.OUTBOX_RELAY_ENABLED) ? startOutboxRelay() : async () => {}
   logger.info({ queues: workers.map((w) => w.name) }, 'workers started')
 
   let closing: Promise<void> | null = null
   const close = () => {
     closing ??= (async () => {
+      epoch?.stop()
+      clearTimeout(secondPass)
       await stopRelay()
       const graceful = Promise.all(workers.map((w) => w.close())).then(() => true)
       const finished = await Promise.race([graceful, Bun.sleep(config.SHUTDOWN_TIMEOUT_MS).then(() => false)])

@@ -27,12 +27,16 @@ export async function waitFor<T>(
 
 export type RedisServer = { url: string; port: number; stop: () => Promise<void>; start: () => Promise<void> }
 
-/** A private redis-server on a free port (outage tests kill and restart it). */
-export async function spawnRedis(): Promise<RedisServer> {
+/**
+ * A private redis-server on a free port (outage tests kill and restart it). No persistence, so a
+ * restart comes back empty; `args` are added to the command line (e.g. `--dir` to restart from a
+ * snapshot taken with SAVE).
+ */
+export async function spawnRedis(args: string[] = []): Promise<RedisServer> {
   const port = freePort()
   let proc: Bun.Subprocess | null = null
   const start = async () => {
-    proc = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    proc = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
       stdout: 'ignore',
       stderr: 'ignore',
     })

@@ -23,7 +23,7 @@ describe('job schedulers', () => {
     const [a, b] = await Promise.all([startWorkerSet({ relay: false }), startWorkerSet({ relay: false })])
     sets.push(a, b)
     await Promise.all([a.schedulesReady, b.schedulesReady])
-    const expected = { payments: 0, 'order-emails': 0, 'stock-alerts': 1, maintenance: 5, recommendations: 1 }
+    const expected = { payments: 0, 'order-emails': 0, 'stock-alerts': 1, maintenance: 6, recommendations: 1 }
     expect(await schedulerCounts()).toEqual(expected)
 
     // Restart one of them (close + start again): still one of each.
@@ -45,7 +45,7 @@ describe('job schedulers', () => {
     for (const n of perScheduler.values()) expect(n).toBe(1)
   }, 30_000)
 
-  test('scheduled sweeps run and complete (recommendations rebuild, refresh-token purge, gate reconcile)', async () => {
+  test('scheduled sweeps run and complete (recommendations rebuild, refresh-token purge, gate reconcile, owed-work recovery)', async () => {
     // every-schedules fire once immediately.
     const done = await waitFor('rebuild-matrix to complete', async () => {
       const jobs = await queue('recommendations').getJobs(['completed'])
@@ -62,6 +62,11 @@ describe('job schedulers', () => {
       return jobs.find((j) => j.name === 'reconcile-gate')
     })
     expect(typeof (gate.returnvalue as { fixed: number }).fixed).toBe('number')
+    const recover = await waitFor('recover-owed to complete', async () => {
+      const jobs = await queue('maintenance').getJobs(['completed'])
+      return jobs.find((j) => j.name === 'recover-owed')
+    })
+    expect(recover.returnvalue).toMatchObject({ emails: expect.any(Number), payments: expect.any(Number) })
     const failed = await queue('maintenance').getJobs(['failed'])
     expect(failed.map((j) => `${j.name}: ${j.failedReason}`)).toEqual([])
   }, 30_000)

@@ -9,7 +9,8 @@ import { pruneRefreshTokens } from '../../src/modules/auth/service'
 import { reconcileGate } from '../../src/modules/inventory/service'
 import { expireOverdueOrders, purgeExpiredIdempotencyKeys } from '../../src/modules/orders/service'
 import { purgePublishedEvents } from '../outbox-relay'
-import type { EmptyJobData, JobName } from '../queues'
+import { type EmptyJobData, type JobName, queue } from '../queues'
+import { LOOKBACK_SCHEDULED_MS, type QueueOf, recoverOwedWork } from '../recovery'
 
 export async function processMaintenance(job: Job<EmptyJobData, unknown, JobName<'maintenance'>>): Promise<unknown> {
   switch (job.name) {
@@ -29,6 +30,9 @@ export async function processMaintenance(job: Job<EmptyJobData, unknown, JobName
       return { purged: await pruneRefreshTokens() }
     case 'purge-outbox':
       return { purged: await purgePublishedEvents(config.OUTBOX_RETENTION_DAYS) }
+    case 'recover-owed':
+      // Emails and charges whose jobs Redis no longer holds (the backstop of the epoch watch).
+      return recoverOwedWork(queue as unknown as QueueOf, config.JOBS_RECOVERY_GRACE_MS, LOOKBACK_SCHEDULED_MS)
     default:
       throw new UnrecoverableError(`maintenance: unknown job name ${job.name}`)
   }

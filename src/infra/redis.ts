@@ -3,6 +3,7 @@
 import Redis, { type RedisOptions } from 'ioredis'
 import { config } from '../config'
 import { CircuitBreaker } from '../lib/circuit-breaker'
+import { OutageLog } from '../lib/outage-log'
 import { logger } from './logger'
 
 export type RedisRole = 'cache' | 'producer' | 'worker' | 'subscriber'
@@ -14,6 +15,9 @@ export function redisUrl(): string | null {
 
 /** Every key this app writes lives under the configured prefix (tests get their own). */
 export const key = (...parts: (string | number)[]): string => `${config.REDIS_PREFIX}:${parts.join(':')}`
+
+/** One per process: every Redis client (and BullMQ's error events) reports into it. */
+export const redisOutage = new OutageLog('redis', logger)
 
 export function createRedis(role: RedisRole, url = redisUrl()): Redis {
   if (!url) throw new Error('Redis is not configured')
@@ -32,15 +36,8 @@ export function createRedis(role: RedisRole, url = redisUrl()): Redis {
     Object.assign(opts, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1000 })
   }
   const client = new Redis(url, opts)
-  let warned = false
-  client.on('error', (err) => {
-    if (!warned) logger.warn({ role, err: err.message }, 'redis connection error')
-    warned = true
-  })
-  client.on('ready', () => {
-    if (warned) logger.info({ role }, 'redis connection restored')
-    warned = false
-  })
+  client.on('error', (err) => redisOutage.failed(role, err))
+  client.on('ready', () => redisOutage.ok())
   return client
 }
 

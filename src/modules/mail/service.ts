@@ -226,3 +226,36 @@ export async function listMail(q: MailQuery): Promise<Page<MailRow>> {
     .limit(q.limit + 1)
   return toPage(rows, q.limit, (r) => [r.id])
 }
+
+export type OwedEmail = { eventId: string; orderId: string; kind: EmailKind; type: string; payload: Record<string, unknown> }
+
+/** A text[] literal of code constants (event types, kinds): bound as one parameter, cast in SQL. */
+const textArray = (xs: readonly string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, '')}"`).join(',')}}`
+
+/**
+ * Emails that published outbox events call for and that were never delivered: no mail_log row,
+ * or one left `pending`/`sending` (its job may have vanished with Redis). Postgres decides what
+ * is owed; `kindOf` is the relay's routing (event type → email kind), so new kinds need no change
+ * here. Pages by event id (UUIDv7, time-ordered): `after` is the previous page's last id, or an
+ * id floor for "events since". `graceMs` leaves freshly published events to their own jobs.
+ */
+export async function findOwedEmails(q: {
+  kindOf: Readonly<Record<string, EmailKind>>
+  after: string
+  graceMs: number
+  limit: number
+}): Promise<OwedEmail[]> {
+  const types = Object.keys(q.kindOf)
+  if (types.length === 0) return []
+  return pg<OwedEmail[]>`
+    select e.id as "eventId", e.aggregate_id as "orderId", k.kind, e.type, e.payload
+    from outbox_events e
+    join unnest(${textArray(types)}::text[], ${textArray(types.map((t) => q.kindOf[t] as string))}::text[]) as k(type, kind)
+      on k.type = e.type
+    where e.id > ${q.after}::uuid
+      and e.published_at <= now() - make_interval(secs => ${q.graceMs / 1000})
+      and not exists (
+        select 1 from mail_log m where m.order_id = e.aggregate_id and m.kind = k.kind and m.status in ('sent', 'logged'))
+    order by e.id
+    limit ${q.limit}`
+}

@@ -4,7 +4,6 @@
 import { and, eq, sql } from 'drizzle-orm'
 import { orderItems, orders, payments } from '../../../db/schema'
 import { enqueuePayment } from '../../../jobs/queues'
-import { config } from '../../config'
 import { db, type Tx } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { counter } from '../../infra/metrics'
@@ -97,10 +96,7 @@ export async function startPayment(
     try {
       // enqueuePayment gives up after ENQUEUE_TIMEOUT_MS (BullMQ would wait for Redis forever). Should
       // the add still land later, its job finds no pending payment row and does nothing.
-      await enqueuePayment(
-        { orderId, attemptId: p.id, paymentMethod, idempotencyKey: p.idempotencyKey },
-        { attempts: config.PAYMENT_MAX_ATTEMPTS, backoff: { type: 'exponential', delay: config.PAYMENT_RETRY_DELAY_MS, jitter: 0.5 } },
-      )
+      await enqueuePayment({ orderId, attemptId: p.id, paymentMethod, idempotencyKey: p.idempotencyKey })
     } catch (err) {
       await db.delete(payments).where(and(eq(payments.id, p.id), eq(payments.status, 'pending'), eq(payments.attempts, 0)))
       logger.warn({ err: (err as Error).message, orderId }, 'payment queue unavailable; payment not started')
@@ -108,6 +104,35 @@ export async function startPayment(
     }
   }
   return paymentView(row.payment)
+}
+
+export type PendingPayment = { id: string; orderId: string; method: string; idempotencyKey: string; attempts: number }
+
+/**
+ * Payments still `pending` that were created more than `graceMs` ago, a page at a time (by id,
+ * UUIDv7). Each should have a live charge job; after Redis lost its data none has, and the worker
+ * re-enqueues them (same job id, so an existing job makes that a no-op). The grace must outlast
+ * startPayment's own enqueue (ENQUEUE_TIMEOUT_MS) and its clean-up of a row whose enqueue failed.
+ */
+export async function findPendingPayments(q: { after?: string; graceMs: number; limit: number }): Promise<PendingPayment[]> {
+  return db
+    .select({
+      id: payments.id,
+      orderId: payments.orderId,
+      method: payments.method,
+      idempotencyKey: payments.idempotencyKey,
+      attempts: payments.attempts,
+    })
+    .from(payments)
+    .where(
+      and(
+        eq(payments.status, 'pending'),
+        sql`${payments.createdAt} <= now() - make_interval(secs => ${q.graceMs / 1000})`,
+        q.after ? sql`${payments.id} > ${q.after}` : undefined,
+      ),
+    )
+    .orderBy(payments.id)
+    .limit(q.limit)
 }
 
 export type AttemptOutcome = { outcome: 'succeeded' | 'failed' | 'retry' | 'noop'; detail: string }
