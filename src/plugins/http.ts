@@ -3,6 +3,7 @@
 // (the process's own warm-up requests are not: lib/own-requests.ts).
 import { Elysia } from 'elysia'
 import { config } from '../config'
+import { requestContext } from '../infra/context'
 import { logger } from '../infra/logger'
 import { httpDuration } from '../infra/metrics'
 import { isOwnRequest } from '../lib/own-requests'
@@ -28,7 +29,11 @@ const UI_HEADERS = {
 
 export const httpPlugin = new Elysia({ name: 'http' })
   .onRequest(({ request, set }) => {
-    started.set(request, performance.now())
+    const now = performance.now()
+    started.set(request, now)
+    // The request-id plugin entered this request's context just before.
+    const context = requestContext.getStore()
+    if (context) context.deadline = now + config.REQUEST_TIMEOUT_MS
     const path = request.url.slice(request.url.indexOf('/', 8))
     Object.assign(set.headers, path.startsWith('/swagger') || path.startsWith('/admin/queues') ? UI_HEADERS : API_HEADERS)
     const length = Number(request.headers.get('content-length') ?? 0)
