@@ -16,7 +16,7 @@ import { recommendationsModule } from './modules/recommendations'
 import { systemModule } from './modules/system'
 import { usersModule } from './modules/users'
 import { errorsPlugin, registerRoutesForMethodCheck } from './plugins/errors'
-import { httpPlugin } from './plugins/http'
+import { httpPlugin, registerRoutesForVary } from './plugins/http'
 import { openapiPlugin } from './plugins/openapi'
 import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestIdPlugin } from './plugins/request-id'
@@ -61,3 +61,4 @@ export const app = new Elysia({
 export type App = typeof app
 
 registerRoutesForMethodCheck(() => app.routes.map((r) => ({ method: r.method, path: r.path })))
+registerRoutesForVary(() => app.routes)

@@ -44,7 +44,7 @@ export function problemResponse(
   }
   return new Response(JSON.stringify(body), {
     status,
-    headers: { 'content-type': 'application/problem+json', 'x-request-id': requestId, ...headers },
+    headers: { 'content-type': 'application/problem+json;charset=utf-8', 'x-request-id': requestId, ...headers },
   })
 }
 

@@ -27,6 +27,27 @@ const UI_HEADERS = {
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
 }
 
+// Vary names only what an answer depends on (RFC 9110 §12.5.5): Origin (CORS, patched into
+// @elysiajs/cors instead of its "Vary: *", which made every response uncacheable) and, on the
+// routes that identify the caller, Authorization. Nothing is compressed, so no Accept-Encoding.
+type RouteInfo = { method: string; path: string; hooks?: unknown }
+let routeTable: () => RouteInfo[] = () => []
+let userRoutes: Set<string> | null = null
+
+export function registerRoutesForVary(fn: () => RouteInfo[]): void {
+  routeTable = fn
+  userRoutes = null
+}
+
+function dependsOnUser(method: string, route: string): boolean {
+  userRoutes ??= new Set(
+    routeTable()
+      .filter((r) => ((r.hooks as { detail?: { security?: unknown[] } } | undefined)?.detail?.security?.length ?? 0) > 0)
+      .map((r) => `${r.method} ${r.path}`),
+  )
+  return userRoutes.has(`${method} ${route}`)
+}
+
 export const httpPlugin = new Elysia({ name: 'http' })
   .onRequest(({ request, set }) => {
     const now = performance.now()
@@ -46,6 +67,14 @@ export const httpPlugin = new Elysia({ name: 'http' })
         `Request body is ${length} bytes; the limit is ${config.BODY_LIMIT_BYTES}`,
       )
     }
+  })
+  // mapResponse runs for handler answers and for errors of matched routes (401/403 included).
+  .mapResponse({ as: 'global' }, (ctx) => {
+    const route = (ctx as { route?: string }).route
+    if (!route || !dependsOnUser(ctx.request.method, route)) return
+    const vary = ctx.set.headers.vary
+    if (typeof vary === 'string' && vary.includes('Authorization')) return
+    ctx.set.headers.vary = vary ? `${vary}, Authorization` : 'Authorization'
   })
   .onAfterResponse({ as: 'global' }, (ctx) => {
     const { request, set } = ctx
