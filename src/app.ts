@@ -40,7 +40,9 @@ export const api = new Elysia({ prefix: '/api/v1' })
 
 export const app = new Elysia({
   name: 'stampede',
-  serve: { maxRequestBodySize: config.BODY_LIMIT_BYTES * 2 },
+  // The http plugin enforces BODY_LIMIT_BYTES on every body, chunked too, with a problem+json 413;
+  // Bun's own refusal is a bare 413 it sends before any of our code runs, so it never gets to refuse.
+  serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER },
 })
   .use(requestIdPlugin)
   .use(errorsPlugin)
