@@ -53,7 +53,7 @@ export const ConfigSchema = T.Object({
     { default: 'info' },
   ),
   CORS_ORIGINS: Str('*', 'comma-separated allowed origins, or *'),
-  BODY_LIMIT_BYTES: Int(1048576, 1024, 104857600, 'largest accepted request body'),
+  BODY_LIMIT_BYTES: Int(1048576, 1024, 104857600, 'largest accepted request body, counted on the bytes sent (chunked too); larger = 413'),
   WARMUP_ROUNDS: Int(
     300,
     0,
