@@ -109,6 +109,9 @@ const HELP = `Usage: bun run db:seed -- [options]
 Writes the planted "bought together" pairs to $DATA_DIR/seed-planted-pairs.json.`
 
 if (import.meta.main) {
+  // A batch load: its bulk inserts and the final vacuum may run longer than a request's statements
+  // may (DATABASE_STATEMENT_TIMEOUT_MS); set before config is first read.
+  process.env.DATABASE_STATEMENT_TIMEOUT_MS ??= '0'
   const { values } = parseArgs({
     args: Bun.argv.slice(2),
     options: {

@@ -16,7 +16,7 @@ import { recommendationsModule } from './modules/recommendations'
 import { systemModule } from './modules/system'
 import { usersModule } from './modules/users'
 import { errorsPlugin, registerRoutesForMethodCheck } from './plugins/errors'
-import { httpPlugin } from './plugins/http'
+import { httpPlugin, registerRoutesForVary } from './plugins/http'
 import { openapiPlugin } from './plugins/openapi'
 import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestIdPlugin } from './plugins/request-id'
@@ -40,7 +40,9 @@ export const api = new Elysia({ prefix: '/api/v1' })
 
 export const app = new Elysia({
   name: 'stampede',
-  serve: { maxRequestBodySize: config.BODY_LIMIT_BYTES * 2 },
+  // The http plugin enforces BODY_LIMIT_BYTES on every body, chunked too, with a problem+json 413;
+  // Bun's own refusal is a bare 413 it sends before any of our code runs, so it never gets to refuse.
+  serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER },
 })
   .use(requestIdPlugin)
   .use(errorsPlugin)
@@ -61,3 +63,4 @@ export const app = new Elysia({
 export type App = typeof app
 
 registerRoutesForMethodCheck(() => app.routes.map((r) => ({ method: r.method, path: r.path })))
+registerRoutesForVary(() => app.routes)

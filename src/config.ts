@@ -27,6 +27,11 @@ export const ConfigSchema = T.Object({
   }),
   DATABASE_POOL_MAX: Int(10, 1, 200, 'postgres.js pool size per process'),
   SLOW_QUERY_MS: Int(100, 1, 600000, 'queries slower than this are counted and logged (at most 10 lines a second)'),
+  DATABASE_STATEMENT_TIMEOUT_MS: Int(5000, 0, 86400000, 'Postgres statement_timeout of the pool connections; 0 = none'),
+  DATABASE_LOCK_TIMEOUT_MS: Int(2000, 0, 86400000, 'Postgres lock_timeout of the pool connections; 0 = none'),
+  DATABASE_ACQUIRE_TIMEOUT_MS: Int(2000, 0, 600000, 'longest wait for a pooled connection before 503 database_busy; 0 = none'),
+  WORKER_STATEMENT_TIMEOUT_MS: Int(300000, 0, 86400000, 'statement_timeout of a ROLE=worker process (batch jobs); 0 = none'),
+  REQUEST_TIMEOUT_MS: Int(5000, 100, 600000, "a request's database waits end at this deadline (503 database_busy)"),
   REDIS_URL: OptStr('redis URL; unset = 127.0.0.1:6379 or a spawned redis-server; "none" = degraded', {
     pattern: '^(none|rediss?://.*)$',
   }),
@@ -48,7 +53,7 @@ export const ConfigSchema = T.Object({
     { default: 'info' },
   ),
   CORS_ORIGINS: Str('*', 'comma-separated allowed origins, or *'),
-  BODY_LIMIT_BYTES: Int(1048576, 1024, 104857600, 'largest accepted request body'),
+  BODY_LIMIT_BYTES: Int(1048576, 1024, 104857600, 'largest accepted request body, counted on the bytes sent (chunked too); larger = 413'),
   WARMUP_ROUNDS: Int(
     300,
     0,

@@ -36,7 +36,7 @@ describe('problem+json error classes', () => {
   test('malformed JSON → 400', async () => {
     const r = await call('POST', '/echo', { headers: json, body: '{"name": ' })
     expect(r.status).toBe(400)
-    expect(r.headers.get('content-type')).toBe('application/problem+json')
+    expect(r.headers.get('content-type')).toBe('application/problem+json;charset=utf-8')
     expectProblem(await r.json(), 400, 'malformed_body')
   })
 

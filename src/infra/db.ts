@@ -1,10 +1,12 @@
-// postgres.js pool + Drizzle. Slow statements are logged; pool usage is read from
-// pg_stat_activity by application_name when /metrics is scraped.
+// postgres.js pool + Drizzle. Slow statements are logged; every wait is bounded (db-timeouts.ts);
+// pool usage is read from pg_stat_activity by application_name, over a connection of its own, when
+// /metrics is scraped.
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import * as schema from '../../db/schema'
 import { config } from '../config'
 import { withTimeout } from '../lib/timeout'
+import { busyError, guardQuery, guardTransaction, refuseIfLate } from './db-timeouts'
 import { logger } from './logger'
 import { counter } from './metrics'
 
@@ -54,26 +56,33 @@ function noteDuration(query: () => string, t0: number): void {
 }
 
 /**
- * Times a query from its first `then`: postgres.js sends a query when it is first awaited, and
- * later awaits of the same query (Drizzle does this in transactions) are not re-timed.
+ * Times and bounds a query from its first `then`: postgres.js sends a query when it is first
+ * awaited, and later awaits of the same query (Drizzle does this in transactions) are not re-timed.
+ * `pooled`: the query waits for a pool connection (not inside a transaction, which holds one).
  */
-function timed<Q extends Thenable>(pending: Q, query: () => string): Q {
+function timed<Q extends Thenable>(pending: Q, query: () => string, pooled: boolean): Q {
   const then = pending.then.bind(pending)
   let started = false
   // biome-ignore lint/suspicious/noThenProperty: deliberately wrapping the thenable
   pending.then = (ok, fail) => {
     if (started) return then(ok, fail)
     started = true
+    const late = refuseIfLate()
+    if (late) return Promise.reject(late).then(ok, fail)
     const t0 = performance.now()
+    const guard = guardQuery(pending as unknown as Parameters<typeof guardQuery>[0], pooled)
     return then(
       (v) => {
+        guard?.done()
         noteDuration(query, t0)
         return ok ? ok(v) : v
       },
       (e) => {
+        guard?.done()
         noteDuration(query, t0)
-        if (fail) return fail(e)
-        throw e
+        const err = busyError(e, guard?.reason)
+        if (fail) return fail(err)
+        throw err
       },
     )
   }
@@ -85,17 +94,28 @@ function timed<Q extends Thenable>(pending: Q, query: () => string): Q {
  * (what Drizzle calls) and tagged templates (sql`…`, what the hot paths write through pgOf), in
  * the pool, its transactions and their savepoints.
  */
-function instrument<T extends Sql | postgres.TransactionSql>(sql: T): T {
+function instrument<T extends Sql | postgres.TransactionSql>(sql: T, pooled: boolean): T {
   const target = sql as unknown as { unsafe: Unsafe; begin?: Begin; savepoint?: Begin }
   const unsafe = target.unsafe.bind(sql)
-  target.unsafe = (query, params, options) => timed(unsafe(query, params, options), () => query)
-  for (const name of ['begin', 'savepoint'] as const) {
-    const open = target[name]?.bind(sql)
-    if (!open) continue
-    target[name] = (...args) => {
+  target.unsafe = (query, params, options) => timed(unsafe(query, params, options), () => query, pooled)
+  const begin = target.begin?.bind(sql)
+  if (begin) {
+    target.begin = (...args) =>
+      guardTransaction((enter) => {
+        const fn = args[args.length - 1] as (tx: postgres.TransactionSql) => unknown
+        args[args.length - 1] = (tx: postgres.TransactionSql) => {
+          enter()
+          return fn(instrument(tx, false))
+        }
+        return begin(...args)
+      })
+  }
+  const savepoint = target.savepoint?.bind(sql)
+  if (savepoint) {
+    target.savepoint = (...args) => {
       const fn = args[args.length - 1] as (tx: postgres.TransactionSql) => unknown
-      args[args.length - 1] = (tx: postgres.TransactionSql) => fn(instrument(tx))
-      return open(...args)
+      args[args.length - 1] = (tx: postgres.TransactionSql) => fn(instrument(tx, false))
+      return savepoint(...args)
     }
   }
   // A tagged template is a call of the client itself; helper calls (sql(ids), sql(row, 'col'))
@@ -106,10 +126,13 @@ function instrument<T extends Sql | postgres.TransactionSql>(sql: T): T {
       const strings = args[0] as { raw?: unknown } | undefined
       if (!Array.isArray(strings?.raw)) return result
       // The text is built only for the log line of a slow one.
-      return timed(result as Thenable, () => (strings as unknown as string[]).reduce((q, part, i) => `${q}$${i}${part}`))
+      return timed(result as Thenable, () => (strings as unknown as string[]).reduce((q, part, i) => `${q}$${i}${part}`), pooled)
     },
   })
 }
+
+// A worker's batch jobs (rebuilds, purges) may legitimately run long statements; requests may not.
+const statementTimeout = config.ROLE === 'worker' ? config.WORKER_STATEMENT_TIMEOUT_MS : config.DATABASE_STATEMENT_TIMEOUT_MS
 
 export const sql = instrument(
   postgres(databaseUrl(), {
@@ -117,10 +140,33 @@ export const sql = instrument(
     idle_timeout: 30,
     connect_timeout: 10,
     max_lifetime: 60 * 30,
+    // No pipelining onto busy connections: a statement queued behind a blocked one waits for it
+    // (12 requests behind a held lock took 10 s, a lock_timeout each), and once written to the
+    // socket it can only be cancelled by a racy cancel request. Unpipelined, a statement waits in
+    // the pool's queue, whence the acquire timeout removes it before it ever runs. (Pipelining only
+    // happens when every connection is busy; BEGIN then reserves correctly thanks to the patch.)
+    max_pipeline: 0,
     onnotice: () => {},
-    connection: { application_name: applicationName },
-  }),
+    connection: {
+      application_name: applicationName,
+      statement_timeout: statementTimeout,
+      lock_timeout: config.DATABASE_LOCK_TIMEOUT_MS,
+    },
+  } as postgres.Options<Record<string, never>>),
+  true,
 )
+
+/**
+ * One connection outside the pool for health and metrics: they must answer while the pool is
+ * exhausted, and tell "Postgres is down" from "the pool is full". Opened on first use.
+ */
+const probe = postgres(databaseUrl(), {
+  max: 1,
+  idle_timeout: 60,
+  connect_timeout: 2,
+  onnotice: () => {},
+  connection: { application_name: `${applicationName}-probe`, statement_timeout: 2000 },
+})
 
 export const db = drizzle({ client: sql, schema, casing: 'snake_case' })
 
@@ -140,21 +186,34 @@ export function pgOf(tx: DbOrTx): postgres.TransactionSql {
   return (tx as unknown as { session: { client: postgres.TransactionSql } }).session.client
 }
 
-export async function pingDb(timeoutMs = 1000): Promise<boolean> {
+async function ping(client: Sql, timeoutMs: number): Promise<boolean> {
   try {
-    await withTimeout(sql`select 1`.execute(), timeoutMs)
+    await withTimeout(client`select 1`.execute(), timeoutMs)
     return true
   } catch {
     return false
   }
 }
 
-export async function poolUsage(): Promise<{ state: string; n: number }[]> {
-  return sql<{ state: string; n: number }[]>`
-    select coalesce(state, 'unknown') as state, count(*)::int as n
-    from pg_stat_activity where application_name = ${applicationName} group by 1`
+/** ok: the pool answers; saturated: Postgres answers but no pool connection came free in time. */
+export async function postgresStatus(timeoutMs = 1000): Promise<'ok' | 'saturated' | 'down'> {
+  if (await ping(sql, timeoutMs)) return 'ok'
+  return (await ping(probe, timeoutMs)) ? 'saturated' : 'down'
+}
+
+export async function pingDb(timeoutMs = 1000): Promise<boolean> {
+  return ping(sql, timeoutMs)
+}
+
+export async function poolUsage(timeoutMs = 1000): Promise<{ state: string; n: number }[]> {
+  return withTimeout(
+    probe<{ state: string; n: number }[]>`
+      select coalesce(state, 'unknown') as state, count(*)::int as n
+      from pg_stat_activity where application_name = ${applicationName} group by 1`.execute(),
+    timeoutMs,
+  )
 }
 
 export async function closeDb(): Promise<void> {
-  await sql.end({ timeout: 5 })
+  await Promise.all([sql.end({ timeout: 5 }), probe.end({ timeout: 1 })])
 }

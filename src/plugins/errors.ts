@@ -44,7 +44,7 @@ export function problemResponse(
   }
   return new Response(JSON.stringify(body), {
     status,
-    headers: { 'content-type': 'application/problem+json', 'x-request-id': requestId, ...headers },
+    headers: { 'content-type': 'application/problem+json;charset=utf-8', 'x-request-id': requestId, ...headers },
   })
 }
 
@@ -117,7 +117,10 @@ function allowedMethods(pathname: string): string[] {
 
 export const errorsPlugin = new Elysia({ name: 'errors' })
   .error({ AppError })
-  .onError({ as: 'global' }, ({ code, error, request, set }) => {
+  .onError({ as: 'global' }, ({ code, error: thrown, request, set }) => {
+    // Drizzle wraps what the driver throws (e.g. DatabaseBusyError) in a DrizzleQueryError.
+    const cause = (thrown as { cause?: unknown }).cause
+    const error = cause instanceof AppError ? cause : thrown
     if (error instanceof AppError) {
       return problemResponse(request, error.status, error.code, error.title, error.message, error.extra, error.headers)
     }

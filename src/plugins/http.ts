@@ -1,8 +1,10 @@
-// Cross-cutting HTTP policy: body size limit (413 before parsing), security headers, and the
+// Cross-cutting HTTP policy: body size limit (413 problem+json before parsing, on the bytes actually
+// sent, chunked bodies included), the request's database deadline, security headers, Vary, and the
 // request duration histogram. Runs first so even rejected requests are measured and labelled
 // (the process's own warm-up requests are not: lib/own-requests.ts).
 import { Elysia } from 'elysia'
 import { config } from '../config'
+import { requestContext } from '../infra/context'
 import { logger } from '../infra/logger'
 import { httpDuration } from '../infra/metrics'
 import { isOwnRequest } from '../lib/own-requests'
@@ -26,21 +28,91 @@ const UI_HEADERS = {
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
 }
 
+// Connection: close, or Bun reads and discards the rest of a declared body (300 MB measured) to
+// keep the connection alive.
+function tooLarge(request: Request, detail: string): Response {
+  return problemResponse(
+    request,
+    413,
+    'payload_too_large',
+    'Content Too Large',
+    detail,
+    { limit: config.BODY_LIMIT_BYTES },
+    { connection: 'close' },
+  )
+}
+
+/**
+ * A chunked body declares no length: its bytes are counted as they arrive, from a clone, so the
+ * body parser later reads the original (the tee buffers at most BODY_LIMIT_BYTES of it). Reading
+ * stops at the first byte over the limit: a larger upload is never held in memory.
+ */
+async function countStreamedBody(request: Request): Promise<Response | undefined> {
+  const reader = request.clone().body?.getReader()
+  if (!reader) return
+  let bytes = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      bytes += value.byteLength
+      if (bytes > config.BODY_LIMIT_BYTES) {
+        reader.cancel().catch(() => {})
+        return tooLarge(request, `Request body is over ${config.BODY_LIMIT_BYTES} bytes, the limit`)
+      }
+    }
+  } catch {
+    // The client went away mid-body: the parser meets the same broken stream and answers for it.
+  }
+}
+
+// Vary names only what an answer depends on (RFC 9110 §12.5.5): Origin (CORS, patched into
+// @elysiajs/cors instead of its "Vary: *", which made every response uncacheable) and, on the
+// routes that identify the caller, Authorization. Nothing is compressed, so no Accept-Encoding.
+type RouteInfo = { method: string; path: string; hooks?: unknown }
+let routeTable: () => RouteInfo[] = () => []
+let userRoutes: Set<string> | null = null
+
+export function registerRoutesForVary(fn: () => RouteInfo[]): void {
+  routeTable = fn
+  userRoutes = null
+}
+
+function dependsOnUser(method: string, route: string): boolean {
+  userRoutes ??= new Set(
+    routeTable()
+      .filter((r) => ((r.hooks as { detail?: { security?: unknown[] } } | undefined)?.detail?.security?.length ?? 0) > 0)
+      .map((r) => `${r.method} ${r.path}`),
+  )
+  return userRoutes.has(`${method} ${route}`)
+}
+
 export const httpPlugin = new Elysia({ name: 'http' })
   .onRequest(({ request, set }) => {
-    started.set(request, performance.now())
+    const now = performance.now()
+    started.set(request, now)
+    // The request-id plugin entered this request's context just before.
+    const context = requestContext.getStore()
+    if (context) context.deadline = now + config.REQUEST_TIMEOUT_MS
     const path = request.url.slice(request.url.indexOf('/', 8))
     Object.assign(set.headers, path.startsWith('/swagger') || path.startsWith('/admin/queues') ? UI_HEADERS : API_HEADERS)
-    const length = Number(request.headers.get('content-length') ?? 0)
-    if (length > config.BODY_LIMIT_BYTES) {
-      return problemResponse(
-        request,
-        413,
-        'payload_too_large',
-        'Content Too Large',
-        `Request body is ${length} bytes; the limit is ${config.BODY_LIMIT_BYTES}`,
-      )
+    const declared = request.headers.get('content-length')
+    if (declared !== null) {
+      // Bun reads exactly Content-Length bytes of body, so the declared length is the bytes read.
+      const length = Number(declared)
+      if (length > config.BODY_LIMIT_BYTES)
+        return tooLarge(request, `Request body is ${length} bytes; the limit is ${config.BODY_LIMIT_BYTES}`)
+    } else if (request.headers.get('transfer-encoding') !== null) {
+      return countStreamedBody(request)
     }
+  })
+  // mapResponse runs for handler answers and for errors of matched routes (401/403 included).
+  .mapResponse({ as: 'global' }, (ctx) => {
+    const route = (ctx as { route?: string }).route
+    if (!route || !dependsOnUser(ctx.request.method, route)) return
+    const vary = ctx.set.headers.vary
+    if (typeof vary === 'string' && vary.includes('Authorization')) return
+    ctx.set.headers.vary = vary ? `${vary}, Authorization` : 'Authorization'
   })
   .onAfterResponse({ as: 'global' }, (ctx) => {
     const { request, set } = ctx

@@ -294,7 +294,7 @@ async function mapResponse(ctx: Ctx): Promise<Response | undefined> {
     const v = ctx.set.headers[h]
     return v === undefined ? undefined : String(v)
   })
-  headers['content-type'] ??= isText ? 'text/plain; charset=utf-8' : 'application/json'
+  headers['content-type'] ??= isText ? 'text/plain;charset=utf-8' : 'application/json;charset=utf-8'
   await settle(claim, status, async () => body, headers)
   // Serialized here, once, so the first response and every replay are the same bytes.
   return new Response(body, { status, headers })

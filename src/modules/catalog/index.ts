@@ -43,7 +43,7 @@ function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
 function jsonResponse(body: CachedBody, request: Request, set: { headers: Record<string, unknown> }): Response {
   const h = { ...takeHeaders(set), etag: body.etag, 'cache-control': 'no-cache' }
   if (notModified(request.headers.get('if-none-match') ?? undefined, body.etag)) return new Response(null, { status: 304, headers: h })
-  return new Response(body.json, { status: 200, headers: { ...h, 'content-type': 'application/json' } })
+  return new Response(body.json, { status: 200, headers: { ...h, 'content-type': 'application/json;charset=utf-8' } })
 }
 
 /** Moves the plugins' headers out of `set` (see jsonResponse). */
@@ -63,7 +63,7 @@ export const catalogModule = new Elysia({ name: 'catalog' })
       const user = authorization ? await authenticate(accessJwt as never, authorization).catch(() => null) : null
       // Pre-serialised (cached bodies spliced together): no parse/serialise per item.
       return new Response(await listProductsJson({ ...query, userId: user?.id ?? null }), {
-        headers: { ...takeHeaders(set), 'content-type': 'application/json' },
+        headers: { ...takeHeaders(set), 'content-type': 'application/json;charset=utf-8' },
       })
     },
     {

@@ -1,7 +1,7 @@
 // Liveness, readiness and Prometheus metrics.
 import { Elysia, t } from 'elysia'
 import { config } from '../../config'
-import { pingDb, poolUsage } from '../../infra/db'
+import { poolUsage, postgresStatus } from '../../infra/db'
 import { gauge, registry } from '../../infra/metrics'
 import { pingRedis } from '../../infra/redis'
 
@@ -11,7 +11,7 @@ gauge('db_pool_connections', 'Open connections of this process by state (pg_stat
   for (const { state, n } of await poolUsage().catch(() => [])) this.set({ state }, n)
 })
 
-const Dependency = t.Union([t.Literal('ok'), t.Literal('down'), t.Literal('disabled')])
+const Dependency = t.Union([t.Literal('ok'), t.Literal('saturated'), t.Literal('down'), t.Literal('disabled')])
 
 export const systemModule = new Elysia({ name: 'system', tags: ['system'] })
   .get('/health', () => ({ status: 'ok' as const }), {
@@ -21,19 +21,30 @@ export const systemModule = new Elysia({ name: 'system', tags: ['system'] })
   .get(
     '/ready',
     async ({ set }) => {
-      const [postgres, redis] = await Promise.all([pingDb().then((ok) => (ok ? 'ok' : 'down') as 'ok' | 'down'), pingRedis()])
-      // Redis is an accelerator: without it the API still serves, degraded.
+      const [postgres, redis] = await Promise.all([postgresStatus(), pingRedis()])
+      // Redis is an accelerator: without it the API still serves, degraded. A saturated pool
+      // (Postgres answers, no pooled connection comes free) answers 503 database_busy: not ready.
       const degraded = redis !== 'ok'
       const ready = postgres === 'ok'
       set.status = ready ? 200 : 503
       return {
-        status: ready ? (degraded ? ('degraded' as const) : ('ready' as const)) : ('unavailable' as const),
+        status: ready
+          ? degraded
+            ? ('degraded' as const)
+            : ('ready' as const)
+          : postgres === 'saturated'
+            ? 'saturated'
+            : ('unavailable' as const),
         checks: { postgres, redis },
         degraded: degraded ? ['cache bypassed', 'rate limits in-process', 'background jobs off'] : [],
       }
     },
     {
-      detail: { summary: 'Readiness: checks Postgres and Redis', tags: ['system'] },
+      detail: {
+        summary: 'Readiness: checks Postgres and Redis',
+        description: 'status: ready | degraded (Redis down) | saturated (Postgres up, connection pool exhausted) | unavailable',
+        tags: ['system'],
+      },
       response: {
         200: t.Object({ status: t.String(), checks: t.Object({ postgres: Dependency, redis: Dependency }), degraded: t.Array(t.String()) }),
         503: t.Object({ status: t.String(), checks: t.Object({ postgres: Dependency, redis: Dependency }), degraded: t.Array(t.String()) }),
