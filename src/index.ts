@@ -26,6 +26,7 @@ async function forkApiProcesses(): Promise<void> {
         WEB_CONCURRENCY: '1',
         DATABASE_URL: config.DATABASE_URL,
         REDIS_URL: config.REDIS_URL,
+        REDIS_PREFIX: config.REDIS_PREFIX,
         // Only the first child also runs workers when ROLE=all, so jobs run once per host.
         ROLE: i === 0 ? config.ROLE : 'api',
       },
