@@ -179,7 +179,8 @@ async function runOrShare(place: Placement, password: string): Promise<number> {
     const running = postmaster(clusterDir)
     if (running) {
       const owner = readJson<Owner>(ownerFile)
-      if (owner && owner.pid !== process.pid && alive(owner.pid)) {
+      if (owner?.pid === process.pid) return running.port // started earlier by this process
+      if (owner && alive(owner.pid)) {
         logger.info(
           { port: running.port, owner: owner.pid },
           'embedded PostgreSQL already running (shared with another process of this checkout)',
