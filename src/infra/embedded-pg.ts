@@ -10,7 +10,19 @@
 // the checkout (e.g. under /root, mode 0700), the binaries and the cluster live under
 // /var/lib/stampede instead, keyed by the data dir's path.
 import { createHash, randomBytes } from 'node:crypto'
-import { chownSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chownSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import postgres from 'postgres'
 import { config } from '../config'
@@ -141,12 +153,18 @@ async function ensureCluster(place: Placement): Promise<string> {
   own(place, tmp)
   const port = await freePortFrom(FIRST_PORT)
   const args = ['-D', tmp, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--locale=C']
+  const running: { initdb?: Bun.Subprocess } = {}
+  onStop(async () => {
+    running.initdb?.kill('SIGTERM') // initdb removes what it made; the side folder is never renamed
+    await running.initdb?.exited
+  })
   const initdb = Bun.spawn([join(place.binDir, 'initdb'), ...args, '--locale-provider=builtin', '--builtin-locale=C.UTF-8'], {
     uid: place.uid,
     gid: place.gid,
     env: { ...process.env, LC_ALL: 'C' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   })
+  running.initdb = initdb
   const [code, err] = await Promise.all([initdb.exited, new Response(initdb.stderr).text()])
   if (code !== 0) {
     rmSync(tmp, { recursive: true, force: true })
@@ -223,20 +241,23 @@ function postmaster(clusterDir: string): { pid: number; port: number } | null {
 
 async function startServer(place: Placement, password: string, port: number, ownerFile: string): Promise<'ready' | 'retry'> {
   const logFile = `${place.clusterDir}.log`
-  const log = openSync(logFile, 'w', 0o600)
-  // Own session (detached): a terminal's Ctrl-C reaches the API, which drains and then stops the
-  // server, instead of the server dying under in-flight requests.
-  const proc = Bun.spawn(
-    [join(place.binDir, 'postgres'), '-D', place.clusterDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    { uid: place.uid, gid: place.gid, detached: true, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', log, log] },
-  )
+  let proc: Bun.Subprocess | undefined
+  // Registered before the spawn: once shutdown has begun this throws, and nothing is started.
   onStop(async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
     proc.kill('SIGINT') // fast shutdown: aborts open sessions, checkpoints, exits
     const done = await Promise.race([proc.exited.then(() => true), Bun.sleep(15000).then(() => false)])
     if (!done) proc.kill('SIGQUIT')
     await proc.exited
   })
+  const log = openSync(logFile, 'w', 0o600)
+  // Own session (detached): a terminal's Ctrl-C reaches the API, which drains and then stops the
+  // server, instead of the server dying under in-flight requests.
+  proc = Bun.spawn(
+    [join(place.binDir, 'postgres'), '-D', place.clusterDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    { uid: place.uid, gid: place.gid, detached: true, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', log, log] },
+  )
+  closeSync(log)
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`
   for (const until = Date.now() + 60000; Date.now() < until; ) {
     if (proc.exitCode !== null || proc.signalCode !== null) {

@@ -52,16 +52,17 @@ async function startLocalRedis(bin: string, dataDir: string): Promise<string | n
   }
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePortFrom(6380 + attempt * 50)
-    // Own session (detached), like Postgres: stopped by this process after the API has drained.
-    const proc = Bun.spawn(
-      [bin, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
-      { stdio: ['ignore', 'ignore', 'ignore'], cwd: dataDir, detached: true },
-    )
+    let proc: Bun.Subprocess | undefined
     onStop(async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
       proc.kill('SIGTERM')
       await proc.exited
     })
+    // Own session (detached), like Postgres: stopped by this process after the API has drained.
+    proc = Bun.spawn(
+      [bin, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+      { stdio: ['ignore', 'ignore', 'ignore'], cwd: dataDir, detached: true },
+    )
     for (let i = 0; i < 100 && proc.exitCode === null; i++) {
       if (await tcpReachable('127.0.0.1', port)) {
         writePrivate(stateFile, JSON.stringify({ pid: proc.pid, port, owner: process.pid } satisfies RedisState))
@@ -81,8 +82,9 @@ export async function resolveInfra(): Promise<{ seedDemo: boolean }> {
   if (!config.DATABASE_URL) {
     const { url, fresh } = await startEmbeddedPostgres()
     config.DATABASE_URL = url
-    // Seed when the database was just created, whether the cluster is new or not.
-    seedDemo = fresh && config.SEED_DEMO
+    // The demo seed runs only on an empty database (checked under a lock), so a seed cut off by a
+    // stop, or a database created again, is seeded on the next start.
+    seedDemo = config.SEED_DEMO
     logger.info({ url: url.replace(/:[^:@/]*@/, ':***@'), fresh }, 'using embedded PostgreSQL')
   }
   if (!config.REDIS_URL) {
