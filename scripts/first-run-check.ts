@@ -1,7 +1,7 @@
 // The README quickstart as a newcomer runs it: a fresh clone in a private (0700) folder, then
 // `bun install && bun run start`, with no DATABASE_URL / REDIS_URL. As root this runs twice: as root
-// (then a restart, which must keep the data) and as an unprivileged user (created when missing);
-// as anyone else, once as that user. Each run asserts /health, demo data, /swagger and /swagger/
+// (then a restart, which must keep the data) and, at the same time, as an unprivileged user
+// (created when missing): two checkouts at once. As anyone else, once as that user. Each run asserts /health, demo data, /swagger and /swagger/
 // loading the spec, and a clean stop: SIGTERM → exit 0, none of the run's processes left (API,
 // Postgres, redis-server), no pg-password file in the temp folder, the password file owner-only.
 // Exit 1 on any failure. Usage: bun scripts/first-run-check.ts [--user NAME]
@@ -183,17 +183,21 @@ function secretsChecks(run: Run): string | null {
   return existsSync(location) ? cluster : null
 }
 
-async function firstRun(label: string, who: As): Promise<void> {
+/** Returns the Postgres port the first start used. */
+async function firstRun(label: string, who: As): Promise<number | null> {
   const run = prepare(label, who)
   let relocated: string | null = null
+  let port: number | null = null
   try {
     const t0 = performance.now()
-    const install = Bun.spawnSync(as(who, ['bun', 'install']), { cwd: run.clone, env: run.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const install = Bun.spawn(as(who, ['bun', 'install']), { cwd: run.clone, env: run.env, stdio: ['ignore', 'ignore', 'pipe'] })
+    const [code, err] = await Promise.all([install.exited, new Response(install.stderr).text()])
     const secs = ((performance.now() - t0) / 1000).toFixed(1)
-    check(label, install.exitCode === 0, `bun install (${secs} s)${install.exitCode ? `\n${install.stderr.toString().slice(-800)}` : ''}`)
-    if (install.exitCode !== 0) return
+    check(label, code === 0, `bun install (${secs} s)${code ? `\n${err.slice(-800)}` : ''}`)
+    if (code !== 0) return null
     const first = await startAndStop(run, '')
     check(label, first.includes('demo data seeded'), 'the first start seeded the demo shop')
+    port = Number(/"url":"postgres:\/\/[^"]*:(\d+)\/stampede"/.exec(first)?.[1]) || null
     relocated = secretsChecks(run)
     if (!who) {
       const again = await startAndStop(run, ' (restart)')
@@ -204,12 +208,15 @@ async function firstRun(label: string, who: As): Promise<void> {
     // Root's cluster lives outside the clone (/var/lib/stampede/<key>/pg): remove this run's.
     if (relocated) rmSync(dirname(relocated), { recursive: true, force: true })
   }
+  return port
 }
 
 const t0 = performance.now()
 if (isRoot) {
-  await firstRun('root', null)
-  await firstRun(`user ${values.user}`, unprivilegedUser(values.user as string))
+  // At the same time: two checkouts at once, each with its own servers, racing for the same ports.
+  const user = unprivilegedUser(values.user as string)
+  const ports = await Promise.all([firstRun('root', null), firstRun(`user ${values.user}`, user)])
+  check('both', ports[0] !== null && ports[0] !== ports[1], `two checkouts at once run their own Postgres (ports ${ports.join(', ')})`)
 } else {
   await firstRun(`user ${process.env.USER ?? process.getuid?.()}`, null)
 }

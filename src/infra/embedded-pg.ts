@@ -268,8 +268,9 @@ async function startServer(place: Placement, password: string, port: number, own
       )
     }
     const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} })
-    const ok = await sql`select 1`.then(
-      () => true,
+    // Ours, not another checkout's server that won the port while ours failed to bind.
+    const ok = await sql`select current_setting('data_directory') as dir`.then(
+      ([row]) => row?.dir === place.clusterDir,
       () => false,
     )
     await sql.end({ timeout: 1 })

@@ -64,7 +64,7 @@ async function startLocalRedis(bin: string, dataDir: string): Promise<string | n
       { stdio: ['ignore', 'ignore', 'ignore'], cwd: dataDir, detached: true },
     )
     for (let i = 0; i < 100 && proc.exitCode === null; i++) {
-      if (await tcpReachable('127.0.0.1', port)) {
+      if (await servedBy('127.0.0.1', port, proc.pid)) {
         writePrivate(stateFile, JSON.stringify({ pid: proc.pid, port, owner: process.pid } satisfies RedisState))
         return `redis://127.0.0.1:${port}`
       }
@@ -74,6 +74,21 @@ async function startLocalRedis(bin: string, dataDir: string): Promise<string | n
     await proc.exited
   }
   return null
+}
+
+/** Whether the Redis on `port` is process `pid` (not another checkout's that won the port). */
+async function servedBy(host: string, port: number, pid: number): Promise<boolean> {
+  if (!(await tcpReachable(host, port))) return false
+  const { default: Redis } = await import('ioredis')
+  const client = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null })
+  try {
+    await client.connect()
+    return new RegExp(`^process_id:${pid}\\r?$`, 'm').test(await client.info('server'))
+  } catch {
+    return false
+  } finally {
+    client.disconnect()
+  }
 }
 
 /** Resolves DATABASE_URL / REDIS_URL into config; returns whether a demo seed is wanted. */
