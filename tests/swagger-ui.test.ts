@@ -43,7 +43,7 @@ describe.skipIf(!runnable)('Swagger UI (headless Chromium)', () => {
       // With and without the trailing slash: a relative spec URL breaks the second.
       for (const path of ['/swagger', '/swagger/']) {
         await page.goto(`${api.url}${path}`, { waitUntil: 'load' })
-        await page.waitForSelector('.opblock, .errors-wrapper', { timeout: 20000 })
+        await page.waitForSelector('.opblock, .errors-wrapper', { timeout: 30000 })
         expect(await page.locator('.errors-wrapper').count()).toBe(0)
         const operations = await page.locator('.opblock-summary-path').allTextContents()
         expect(operations.join(' ')).toContain('/health')
@@ -56,5 +56,5 @@ describe.skipIf(!runnable)('Swagger UI (headless Chromium)', () => {
     } finally {
       await browser.close()
     }
-  }, 60000)
+  }, 120000)
 })
