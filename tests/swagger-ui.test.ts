@@ -12,7 +12,7 @@ describe.skipIf(!runnable)('Swagger UI (headless Chromium)', () => {
   let api: ApiProcess
   beforeAll(async () => {
     api = await startApi()
-  })
+  }, 60000)
   afterAll(async () => {
     await api?.stop()
   })
