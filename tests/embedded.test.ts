@@ -4,7 +4,7 @@
 // created in private (0700) temp folders, so as root this also covers a checkout the postgres user
 // cannot reach.
 import { afterAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
@@ -87,6 +87,21 @@ describe('embedded PostgreSQL', () => {
     }
     const later = await embedded.startEmbeddedPostgres(a)
     expect(portOf(later.url)).toBe(moved)
+  }, 90000)
+
+  test('a stale postmaster.pid whose pid now belongs to another program does not block the start', async () => {
+    const { clusterDir } = await embedded.startEmbeddedPostgres(a)
+    await stopAll()
+    const other = Bun.spawn(['sleep', '60'])
+    try {
+      // As after a reboot: the file survived, its pid was handed to some other process.
+      writeFileSync(join(clusterDir, 'postmaster.pid'), `${other.pid}\n${clusterDir}\n0\n54329\n\n127.0.0.1\n0 0\nready\n`)
+      const again = await embedded.startEmbeddedPostgres(a)
+      const [row] = await query(again.url, 'select 1 as one')
+      expect(row?.one).toBe(1)
+    } finally {
+      other.kill()
+    }
   }, 90000)
 
   test('no password in the temp folder; the password file is owner-only', async () => {

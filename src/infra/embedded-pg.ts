@@ -26,7 +26,7 @@ import {
 import { basename, dirname, join, resolve } from 'node:path'
 import postgres from 'postgres'
 import { config } from '../config'
-import { alive, freePortFrom, onStop, portFree, readJson, waitGone, writePrivate } from './local-procs'
+import { alive, freePortFrom, onStop, portFree, readJson, runs, waitGone, writePrivate } from './local-procs'
 import { logger } from './logger'
 
 const FIRST_PORT = 54329
@@ -227,16 +227,17 @@ async function runOrShare(place: Placement, password: string): Promise<number> {
   throw new EmbeddedPostgresError(`embedded PostgreSQL did not start: see ${clusterDir}.log`)
 }
 
-/** pid and port from postmaster.pid when that server is alive. */
+/** pid and port from postmaster.pid when that server is alive; a stale file (pid reused) is removed. */
 function postmaster(clusterDir: string): { pid: number; port: number } | null {
-  try {
-    const lines = readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')
-    const pid = Number(lines[0])
-    const port = Number(lines[3])
-    return alive(pid) && port > 0 ? { pid, port } : null
-  } catch {
-    return null
-  }
+  const file = join(clusterDir, 'postmaster.pid')
+  if (!existsSync(file)) return null
+  const lines = readFileSync(file, 'utf8').split('\n')
+  const pid = Number(lines[0])
+  const port = Number(lines[3])
+  if (runs(pid, 'postgres') && port > 0) return { pid, port }
+  // Postgres itself refuses to start while the recorded pid lives, even as another program.
+  if (alive(pid)) rmSync(file, { force: true })
+  return null
 }
 
 async function startServer(place: Placement, password: string, port: number, ownerFile: string): Promise<'ready' | 'retry'> {

@@ -3,11 +3,11 @@
 // own redis-server from PATH (shared by its processes, like the cluster), else use 127.0.0.1:6379
 // under a key prefix of this data dir, else run degraded. Resolved values are written into config.
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, realpathSync } from 'node:fs'
+import { mkdirSync, realpathSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { config } from '../config'
 import { startEmbeddedPostgres } from './embedded-pg'
-import { alive, freePortFrom, onStop, readJson, tcpReachable, waitGone, writePrivate } from './local-procs'
+import { alive, freePortFrom, onStop, readJson, runs, tcpReachable, waitGone, writePrivate } from './local-procs'
 import { logger } from './logger'
 
 export { startEmbeddedPostgres } from './embedded-pg'
@@ -23,19 +23,11 @@ export async function findOrStartRedis(dataDir = resolve(config.DATA_DIR)): Prom
   return null
 }
 
-const isRedis = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server')
-  } catch {
-    return process.platform !== 'linux'
-  }
-}
-
 async function startLocalRedis(bin: string, dataDir: string): Promise<string | null> {
   mkdirSync(dataDir, { recursive: true })
   const stateFile = join(dataDir, 'redis.json')
   const state = readJson<RedisState>(stateFile)
-  if (state && alive(state.pid) && isRedis(state.pid) && (await tcpReachable('127.0.0.1', state.port))) {
+  if (state && runs(state.pid, 'redis-server') && (await tcpReachable('127.0.0.1', state.port))) {
     if (state.owner !== process.pid && alive(state.owner)) {
       logger.info(
         { port: state.port, owner: state.owner },

@@ -62,6 +62,16 @@ export function alive(pid: number | undefined): boolean {
   }
 }
 
+/** Whether live process `pid` runs `program` (a pid from a file may have been reused after a reboot). */
+export function runs(pid: number, program: string): boolean {
+  if (!alive(pid)) return false
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(program)
+  } catch {
+    return process.platform !== 'linux' // no /proc to ask: trust the pid
+  }
+}
+
 /** Waits until `pid` is gone (it need not be our child); false after `ms`. */
 export async function waitGone(pid: number, ms: number): Promise<boolean> {
   for (const until = Date.now() + ms; Date.now() < until; await Bun.sleep(50)) if (!alive(pid)) return true
