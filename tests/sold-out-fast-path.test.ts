@@ -2,7 +2,7 @@
 // is refused with 409 out_of_stock without claiming the Idempotency-Key in Postgres; otherwise the
 // units are taken at the door, so no more requests reach Postgres than there are units, and given
 // back when the request ends without a reservation. Authentication still comes first, and a retry
-// of an already-claimed key still replays.
+// of an already-claimed key still replays (or answers in progress), even when Redis lost its marker.
 import { describe, expect, test } from 'bun:test'
 import { and, eq } from 'drizzle-orm'
 import { idempotencyKeys } from '../db/schema'
