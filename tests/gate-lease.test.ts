@@ -84,7 +84,7 @@ const started: ApiProcess[] = []
 const rc = new Redis(process.env.REDIS_URL as string)
 beforeAll(async () => {
   tokens = (await Promise.all(Array.from({ length: 300 }, () => createUser('customer')))).map((u) => u.token)
-}, 60_000)
+}, 90_000)
 afterAll(async () => {
   rc.disconnect()
   for (const a of started) if (a.proc.exitCode === null && !a.proc.killed) await a.stop()
@@ -112,6 +112,19 @@ test('API killed while holding admitted units → later buyers get every unit (s
   started.push(a as ApiProcess, b as ApiProcess)
   const apiA = a as ApiProcess
   const apiB = b as ApiProcess
+  // startApi gives up waiting after 10 s; a busy machine can take longer to boot (the warm-up).
+  for (const api of [apiA, apiB]) {
+    for (
+      let i = 0;
+      i < 300 &&
+      !(await fetch(`${api.url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    )
+      await Bun.sleep(100)
+  }
   let next = 0
   const outcomes: Outcome[] = []
   try {
@@ -137,7 +150,7 @@ test('API killed while holding admitted units → later buyers get every unit (s
 
     // Later buyers keep coming: A's units come back once their leases expire.
     const killedAt = Date.now()
-    while ((await sold(productId)) < STOCK && Date.now() - killedAt < 4 * LEASE_MS + 4000 && next + 5 <= tokens.length) {
+    while ((await sold(productId)) < STOCK && Date.now() - killedAt < LEASE_MS + 12_000 && next + 5 <= tokens.length) {
       outcomes.push(...(await Promise.all(Array.from({ length: 5 }, () => buy(apiB.url, tokens[next++] as string, productId)))))
       await Bun.sleep(50)
     }
@@ -145,7 +158,7 @@ test('API killed while holding admitted units → later buyers get every unit (s
     expect(outcomes.filter((o) => o.status >= 500)).toEqual([])
     expect(outcomes.filter((o) => o.status !== 201 && !(o.status === 409 && o.code === 'out_of_stock'))).toEqual([])
     expect(await sold(productId)).toBe(STOCK)
-    expect(allSoldAfter).toBeLessThan(LEASE_MS + 3000)
+    expect(allSoldAfter).toBeLessThan(LEASE_MS + 5000) // "within a few seconds", on a busy machine
     expect(outcomes.filter((o) => o.status === 201).length).toBe(STOCK)
     expect(await stock(productId)).toEqual({ onHand: STOCK, reserved: STOCK })
     expect(await gateUnits(productId)).toBe(0)
@@ -155,7 +168,7 @@ test('API killed while holding admitted units → later buyers get every unit (s
     if (apiA.proc.exitCode === null) apiA.proc.kill('SIGKILL')
     await apiB.stop()
   }
-}, 60_000)
+}, 90_000)
 
 // In-process: the lease's edge cases, with the lease's expiry moved to the past by hand.
 const marker = () => claimedMarker(Bun.randomUUIDv7(), `k-${Bun.randomUUIDv7()}`)
