@@ -73,6 +73,12 @@ export const ConfigSchema = T.Object({
   CACHE_LOCAL_TTL_SECONDS: Int(30, 1, 86400, 'L1 entry lifetime (invalidations drop entries at once; this bounds anything missed)'),
   SEARCH_CACHE_TTL_SECONDS: Int(30, 1, 3600, 'how long a product list/search page (ids only) is cached'),
   INVENTORY_STRATEGY: T.Union([T.Literal('gated'), T.Literal('pessimistic'), T.Literal('optimistic')], { default: 'gated' }),
+  INVENTORY_GATE_LEASE_MS: Int(
+    5000,
+    200,
+    600000,
+    'units taken at the gate and not yet written to Postgres are reclaimed after this long (a process died holding them)',
+  ),
   RESERVATION_TTL_SECONDS: Int(900, 5, 86400, 'how long unpaid stock stays reserved'),
   SMTP_URL: OptStr('smtp:// URL; unset = emails go to the mail log table'),
   MAIL_FROM: Str('Stampede <orders@stampede.local>', 'sender of transactional email'),

@@ -2,14 +2,14 @@
 // is refused with 409 out_of_stock without claiming the Idempotency-Key in Postgres; otherwise the
 // units are taken at the door, so no more requests reach Postgres than there are units, and given
 // back when the request ends without a reservation. Authentication still comes first, and a retry
-// of an already-claimed key still replays.
+// of an already-claimed key still replays (or answers in progress), even when Redis lost its marker.
 import { describe, expect, test } from 'bun:test'
 import { and, eq } from 'drizzle-orm'
 import { idempotencyKeys } from '../db/schema'
 import { db } from '../src/infra/db'
 import { key, redis } from '../src/infra/redis'
 import { admitAtTheDoor, OutOfStockError, reconcileGate, returnGateTicket } from '../src/modules/inventory/service'
-import { claimedMarker } from '../src/plugins/idempotency'
+import { claimedMarker, fingerprintOf } from '../src/plugins/idempotency'
 import { createUser, metricSum, req } from './helpers'
 import { newKey, order, productWithStock } from './orders-fixtures'
 
@@ -50,6 +50,50 @@ describe('sold-out fast path (gated)', () => {
     expect(replay.status).toBe(201)
     expect(replay.headers.get('idempotent-replayed')).toBe('true')
     expect(replay.text).toBe(first.text)
+  })
+
+  test("once sold out, a retry of a committed key replays its 201 even after Redis lost the key's marker", async () => {
+    const productId = await productWithStock(1)
+    const winner = await createUser()
+    const winnerKey = newKey()
+    const first = await order(winner.token, [{ productId, quantity: 1 }], winnerKey)
+    expect(first.status).toBe(201)
+    expect(await redis()!.del(claimedMarker(winner.id, winnerKey).key)).toBe(1) // a Redis restart, a failover
+    for (let i = 0; i < 2; i++) {
+      const replay = await order(winner.token, [{ productId, quantity: 1 }], winnerKey)
+      expect(replay.status).toBe(201)
+      expect(replay.headers.get('idempotent-replayed')).toBe('true')
+      expect(replay.text).toBe(first.text)
+    }
+    // Everyone else is still refused at the door, without a claim.
+    const loser = await createUser()
+    const loserKey = newKey()
+    const before = await fastPathRejections()
+    const refused = await order(loser.token, [{ productId, quantity: 1 }], loserKey)
+    expect(refused.status).toBe(409)
+    expect(refused.body.code).toBe('out_of_stock')
+    expect(await fastPathRejections()).toBe(before + 1)
+    expect(await claimed(loser.id, loserKey)).toBe(0)
+  })
+
+  test("a key still in progress gets 409 idempotency_in_progress from a sold-out product, not the gate's out_of_stock", async () => {
+    const productId = await productWithStock(1)
+    const u = await createUser()
+    expect((await order(u.token, [{ productId, quantity: 1 }])).status).toBe(201)
+    // Another request of this key is running (its claim exists; Redis has no marker for it).
+    const k = newKey()
+    const items = [{ productId, quantity: 1 }]
+    await db.insert(idempotencyKeys).values({
+      userId: u.id,
+      key: k,
+      fingerprint: fingerprintOf('POST', '/api/v1/orders', { items }),
+      method: 'POST',
+      path: '/api/v1/orders',
+      expiresAt: new Date(Date.now() + 3_600_000),
+    })
+    const retry = await order(u.token, items, k)
+    expect(retry.status).toBe(409)
+    expect(retry.body.code).toBe('idempotency_in_progress')
   })
 
   test("a sold-out product that is then deleted gets the full path's 422, not the gate's 409; so does an unknown id", async () => {

@@ -172,6 +172,22 @@ const claimOrRead = coalesce<ClaimInput, Existing | null>(
   { isolate: true },
 )
 
+/**
+ * Whether (user, key) is held in the store: claimed (in progress or completed) and not expired.
+ * The checkout door asks before it refuses: a held key must get its own answer (the replay, or
+ * in progress) from the full path, never the gate's, even when Redis lost the key's marker. The
+ * refusals of one event-loop turn share ONE primary-key lookup statement (a sold-out crowd is all
+ * refusals).
+ */
+export const keyIsHeld = coalesce<Claim, boolean>(async (cs) => {
+  const batch = JSON.stringify(cs.map((c, n) => ({ user_id: c.userId, key: c.key, n })))
+  const rows = await sql<{ n: number }[]>`
+    select v.n from jsonb_to_recordset(${batch}::jsonb) as v(user_id uuid, key text, n int)
+    join idempotency_keys k on k.user_id = v.user_id and k.key = v.key and k.expires_at > now()`
+  const held = new Set(rows.map((r) => r.n))
+  return cs.map((_, n) => held.has(n))
+})
+
 type Completion = { claim: Claim; status: number; body: string; headers: Record<string, string> }
 
 /**

@@ -9,16 +9,27 @@
 // so a loader that read Postgres before such a change can't install its stale value afterwards.
 // Field `x` = the product is unknown or no longer sold: the gate does not vouch for it at all, so
 // such orders get the full path's answer (422), never the checkout door's 409.
+//
+// Leases, sorted set key('gate-leases', productId): every take records its ticket there (member
+// `ticketId:quantity`, score = expiry in Redis's own clock) in the same Lua call, and the ticket
+// leaves it when its Postgres write committed or its units were given back. A process that dies in
+// between leaves an expired lease, and the next take that finds the counter short reclaims expired
+// leases first (remove + add back, in one script: once per ticket). A ticket given back after its
+// lease was reclaimed (a slow, live holder) finds its member gone and adds nothing; one that
+// commits after that leaves the counter high by its units — upward drift, which the conditional
+// UPDATE refuses and gateRefresh corrects. No generation bump: reclaimed units never reached
+// Postgres, so any value a loader read there already counts them. Installing a counter from
+// Postgres drops the product's leases for the same reason (the truth counts their units as
+// available; giving them back as well would count them twice).
 import type Redis from 'ioredis'
+import { config } from '../../config'
 import { sql } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { counter } from '../../infra/metrics'
 import { key, redis, redisUsable, withRedis } from '../../infra/redis'
 import { coalesce } from '../../lib/coalesce'
 import { isUuid } from '../../lib/uuid'
-
-/** Loaded counters expire so that any drift we failed to see heals by itself. */
-const GATE_TTL_SECONDS = 600
+import { ADJUST, GATE_TTL_SECONDS, LOAD, RELEASE, RETIRE, TAKE } from './gate-lua'
 
 export const gateMetrics = {
   rejections: counter('inventory_gate_rejections_total', 'Reservations refused by the Redis gate without touching Postgres'),
@@ -26,75 +37,16 @@ export const gateMetrics = {
   fallbacks: counter('inventory_gate_fallbacks_total', 'Gate operations skipped because Redis was unavailable', ['op']),
   reconcileFixes: counter('inventory_gate_reconcile_fixes_total', 'Gate counters corrected by reconciliation'),
   loads: counter('inventory_gate_loads_total', 'Gate counters loaded from Postgres on a miss'),
+  reclaims: counter(
+    'inventory_gate_lease_reclaims_total',
+    'Units given back to the gate because their lease expired (holder died or was too slow)',
+  ),
 }
-
-// Lua: the product of KEYS[1] is not sold; the gate drops its counter and stops vouching for it.
-const MARK_NOT_SOLD = `
-redis.call('HDEL', KEYS[1], 'a')
-redis.call('HSET', KEYS[1], 'x', '1')
-redis.call('EXPIRE', KEYS[1], ${GATE_TTL_SECONDS})`
-
-// KEYS[1]; ARGV = value ('' = not sold), expected generation, ttl, force. Installs `a` only if no
-// availability-adding change happened since the caller read the generation. Returns -1 stale,
-// 0 kept existing, 1 loaded, 2 corrected (force and the value differed).
-const LOAD = `
-local g = redis.call('HGET', KEYS[1], 'g') or '0'
-if g ~= ARGV[2] then return -1 end
-if ARGV[1] == '' then
-  ${MARK_NOT_SOLD}
-  return 1
-end
-local cur = redis.call('HGET', KEYS[1], 'a')
-if cur and ARGV[4] ~= '1' then return 0 end
-redis.call('HDEL', KEYS[1], 'x')
-redis.call('HSET', KEYS[1], 'a', ARGV[1])
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
-if cur and cur ~= ARGV[1] then return 2 end
-return 1`
-
-// KEYS = gate hashes, ARGV = deltas..., bumpGeneration ('1'|'0'), ttl. Adds to loaded counters only:
-// creating a counter from a delta would invent a value far below the truth.
-const ADJUST = `
-local n = #KEYS
-local bump = ARGV[n + 1] == '1'
-for i = 1, n do
-  if bump then redis.call('HINCRBY', KEYS[i], 'g', 1) end
-  if redis.call('HEXISTS', KEYS[i], 'a') == 1 then redis.call('HINCRBY', KEYS[i], 'a', tonumber(ARGV[i])) end
-  if redis.call('TTL', KEYS[i]) == -1 then redis.call('EXPIRE', KEYS[i], tonumber(ARGV[n + 2])) end
-end
-return n`
-
-// KEYS[1]. The product is no longer sold: drop its counter, mark it, and bump the generation so a
-// load that read Postgres before the deletion cannot reinstall a counter.
-const RETIRE = `
-redis.call('HINCRBY', KEYS[1], 'g', 1)
-${MARK_NOT_SOLD}
-return 1`
-
-// Takes units, all or nothing (checks every line before decrementing any). KEYS[1] = a marker that
-// makes the call back off (the checkout door: the request's Idempotency-Key was already claimed, so
-// a retry must replay, not be refused), checked only when ARGV[1] == '1' and then set on a take
-// (ARGV[#KEYS + 1] = its TTL): the admitted request goes on to claim that key, so this saves it a
-// round trip; KEYS[2..] = gate hashes, ARGV[2..] = quantities. Returns {1} taken, {-1} marker
-// present, {-2} a counter not loaded, {-3} a product not sold (Postgres decides), {0, i...} short
-// (1-based line indexes). Only {1} changes anything.
-const TAKE = `
-if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
-local short = {}
-for i = 2, #KEYS do
-  if redis.call('HEXISTS', KEYS[i], 'x') == 1 then return {-3} end
-  local a = redis.call('HGET', KEYS[i], 'a')
-  if not a then return {-2} end
-  if tonumber(a) < tonumber(ARGV[i]) then short[#short + 1] = i - 1 end
-end
-if #short > 0 then return {0, unpack(short)} end
-for i = 2, #KEYS do redis.call('HINCRBY', KEYS[i], 'a', -tonumber(ARGV[i])) end
-if ARGV[1] == '1' then redis.call('SET', KEYS[1], '1', 'EX', tonumber(ARGV[#KEYS + 1])) end
-return {1}`
 
 type GateRedis = Redis & {
   gateTake(n: number, ...args: (string | number)[]): Promise<number[]>
-  gateLoad(k: string, value: number | '', gen: string, ttl: number, force: string): Promise<number>
+  gateLoad(k: string, leases: string, value: number | '', gen: string, ttl: number, force: string): Promise<number>
+  gateRelease(n: number, ...args: (string | number)[]): Promise<number>
   gateRetire(k: string): Promise<number>
   gateAdjust(n: number, ...args: (string | number)[]): Promise<number>
 }
@@ -103,7 +55,8 @@ const defined = new WeakSet<Redis>()
 function gateClient(r: Redis): GateRedis {
   if (!defined.has(r)) {
     r.defineCommand('gateTake', { lua: TAKE })
-    r.defineCommand('gateLoad', { numberOfKeys: 1, lua: LOAD })
+    r.defineCommand('gateLoad', { numberOfKeys: 2, lua: LOAD })
+    r.defineCommand('gateRelease', { lua: RELEASE })
     r.defineCommand('gateAdjust', { lua: ADJUST })
     r.defineCommand('gateRetire', { numberOfKeys: 1, lua: RETIRE })
     defined.add(r)
@@ -120,27 +73,42 @@ let stale = false
 let reconciling: Promise<number> | null = null
 
 const gateKey = (productId: string) => key('gate', productId)
+const leaseKey = (productId: string) => key('gate-leases', productId)
+
+/** Ticket ids: unique across processes (random per process) and cheap (a counter). */
+const ticketPrefix = Math.random().toString(36).slice(2, 10)
+let ticketSeq = 0
+export const newTicketId = (): string => `${ticketPrefix}${(ticketSeq++).toString(36)}`
 
 type Line = { productId: string; quantity: number }
 
 /** A key whose presence makes the door step aside, and that the door sets when it admits. */
 export type DoorMarker = { key: string; ttlSeconds: number }
 
-function takeArgs(lines: readonly Line[], marker: DoorMarker | null): (string | number)[] {
+function takeArgs(lines: readonly Line[], marker: DoorMarker | null, ticketId: string): (string | number)[] {
   const keys = lines.map((l) => gateKey(l.productId))
   return [
-    keys.length + 1,
+    2 * keys.length + 1,
     marker?.key ?? (keys[0] as string),
     ...keys,
+    ...lines.map((l) => leaseKey(l.productId)),
     marker ? '1' : '0',
     ...lines.map((l) => l.quantity),
     marker?.ttlSeconds ?? 0,
+    ticketId,
+    config.INVENTORY_GATE_LEASE_MS,
   ]
 }
 
 /** One TAKE call; `marker` null = no marker to respect (its key slot then repeats a gate key). */
-function take(g: GateRedis, lines: readonly Line[], marker: DoorMarker | null): Promise<number[]> {
-  return g.gateTake(...(takeArgs(lines, marker) as [number, ...(string | number)[]]))
+async function take(g: GateRedis, lines: readonly Line[], marker: DoorMarker | null, ticketId: string): Promise<number[]> {
+  return counted(await g.gateTake(...(takeArgs(lines, marker, ticketId) as [number, ...(string | number)[]])))
+}
+
+/** Counts the units a TAKE reclaimed from expired leases. */
+function counted(res: number[]): number[] {
+  if ((res[0] === 1 || res[0] === 0) && res[1]) gateMetrics.reclaims.inc(res[1])
+  return res
 }
 
 /**
@@ -150,38 +118,41 @@ function take(g: GateRedis, lines: readonly Line[], marker: DoorMarker | null): 
  * TAKE is never sent twice: one whose reply is lost may have taken units (the caller's fallback
  * marks the counters stale, and the next reservation reconciles them).
  */
-const takeTogether = coalesce<{ g: GateRedis; lines: readonly Line[]; marker: DoorMarker }, number[] | Error>(async (calls) => {
-  const p = (calls[0] as { g: GateRedis }).g.pipeline() as unknown as {
-    gateTake(...a: (string | number)[]): void
-    exec(): Promise<[Error | null, unknown][] | null>
-  }
-  for (const c of calls) p.gateTake(...takeArgs(c.lines, c.marker))
-  const res = await p.exec()
-  return calls.map((_, i) => {
-    const [err, v] = res?.[i] ?? [new Error('gate pipeline: no reply'), null]
-    return err ?? (v as number[])
-  })
-})
+const takeTogether = coalesce<{ g: GateRedis; lines: readonly Line[]; marker: DoorMarker; ticketId: string }, number[] | Error>(
+  async (calls) => {
+    const p = (calls[0] as { g: GateRedis }).g.pipeline() as unknown as {
+      gateTake(...a: (string | number)[]): void
+      exec(): Promise<[Error | null, unknown][] | null>
+    }
+    for (const c of calls) p.gateTake(...takeArgs(c.lines, c.marker, c.ticketId))
+    const res = await p.exec()
+    return calls.map((_, i) => {
+      const [err, v] = res?.[i] ?? [new Error('gate pipeline: no reply'), null]
+      return err ?? counted(v as number[])
+    })
+  },
+)
 
-async function takeAtTheDoor(g: GateRedis, lines: readonly Line[], marker: DoorMarker): Promise<number[]> {
-  const res = await takeTogether({ g, lines, marker })
+async function takeAtTheDoor(g: GateRedis, lines: readonly Line[], marker: DoorMarker, ticketId: string): Promise<number[]> {
+  const res = await takeTogether({ g, lines, marker, ticketId })
   if (res instanceof Error) throw res
   return res
 }
 
-/** The products of TAKE's {0, i...} answer. */
+/** The products of TAKE's {0, reclaimed, i...} answer. */
 function shortOf(res: number[], lines: readonly Line[]): string[] {
   gateMetrics.rejections.inc()
-  return res.slice(1).map((i) => (lines[i - 1] as Line).productId)
+  return res.slice(2).map((i) => (lines[i - 1] as Line).productId)
 }
 
 export type GateResult = { ok: true } | { ok: false; productIds: string[] } | null
 
 /**
- * Takes `quantity` of every line from the gate, all or nothing. null = Redis unavailable (the
- * caller proceeds on Postgres alone); {ok:false} = sold out according to the gate.
+ * Takes `quantity` of every line from the gate, all or nothing, leased to `ticketId` (end it with
+ * gateRelease). null = Redis unavailable (the caller proceeds on Postgres alone); {ok:false} = sold
+ * out according to the gate.
  */
-export async function gateReserve(lines: Line[]): Promise<GateResult> {
+export async function gateReserve(lines: Line[], ticketId: string): Promise<GateResult> {
   // After an outage the counters may be low (restocks and releases they never heard of): don't let
   // them refuse anyone until they are reloaded — every caller waits for the one reconcile.
   if (stale && redisUsable()) await reconcileGate().catch(() => 0)
@@ -190,7 +161,7 @@ export async function gateReserve(lines: Line[]): Promise<GateResult> {
     async (r) => {
       const g = gateClient(r)
       for (let attempt = 0; attempt < 5; attempt++) {
-        const res = await take(g, lines, null)
+        const res = await take(g, lines, null, ticketId)
         if (res[0] === 1) return { ok: true } as const
         if (res[0] === 0) return { ok: false, productIds: shortOf(res, lines) } as const
         if (res[0] !== -2) return null
@@ -219,19 +190,19 @@ export async function gateReserve(lines: Line[]): Promise<GateResult> {
  * nothing. An admission sets `marker`. Whoever holds one must hand it to the reservation or give
  * it back.
  */
-export async function gateAdmit(lines: readonly Line[], marker: DoorMarker): Promise<GateResult> {
+export async function gateAdmit(lines: readonly Line[], marker: DoorMarker, ticketId: string): Promise<GateResult> {
   if (stale || reconciling || !redisUsable()) return null
   return withRedis<GateResult>(
     async (r) => {
       const g = gateClient(r)
-      let res = await takeAtTheDoor(g, lines, marker)
+      let res = await takeAtTheDoor(g, lines, marker, ticketId)
       if (res[0] === -2) {
         // Cold counters (first buyers of a sale): load them once per process, then try again.
         await loadGateOnce(
           g,
           lines.map((l) => l.productId),
         )
-        res = await take(g, lines, marker)
+        res = await take(g, lines, marker, ticketId)
       }
       if (res[0] === 1) return { ok: true }
       if (res[0] !== 0) return null
@@ -271,7 +242,7 @@ async function loadGate(g: GateRedis, productIds: string[], force = false): Prom
     productIds.map(async (id, i) => {
       // Unknown or deleted products are marked "not sold" (''), so the gate never answers for them.
       const value = avail.get(id)
-      const res = await g.gateLoad(gateKey(id), value ?? '', gens[i] ?? '0', GATE_TTL_SECONDS, force ? '1' : '0')
+      const res = await g.gateLoad(gateKey(id), leaseKey(id), value ?? '', gens[i] ?? '0', GATE_TTL_SECONDS, force ? '1' : '0')
       if (res === 1) gateMetrics.loads.inc()
       if (res === 2) corrected++
     }),
@@ -284,11 +255,10 @@ async function loadGate(g: GateRedis, productIds: string[], force = false): Prom
  * deltas bump the generation so concurrent loaders retry. Fire-and-forget safe: a failure marks the
  * gate stale and the next reconcile repairs it.
  */
-export async function gateAdjust(deltas: { productId: string; delta: number }[], kind: 'compensate' | 'change'): Promise<void> {
+export async function gateAdjust(deltas: { productId: string; delta: number }[]): Promise<void> {
   const nonzero = deltas.filter((d) => d.delta !== 0)
   if (nonzero.length === 0) return
-  if (kind === 'compensate') gateMetrics.compensations.inc(nonzero.length)
-  const bump = kind === 'change' && nonzero.some((d) => d.delta > 0) ? '1' : '0'
+  const bump = nonzero.some((d) => d.delta > 0) ? '1' : '0'
   await withRedis(
     async (r) => {
       await gateClient(r).gateAdjust(
@@ -301,7 +271,51 @@ export async function gateAdjust(deltas: { productId: string; delta: number }[],
     },
     () => {
       if (redis()) stale = true
-      gateMetrics.fallbacks.inc({ op: kind })
+      gateMetrics.fallbacks.inc({ op: 'change' })
+    },
+  )
+}
+
+type Release = { g: GateRedis; lines: readonly Line[]; ticketId: string; giveBack: boolean }
+
+/** The lease ends of one event-loop turn go to Redis as one pipeline (a group commit ends dozens). */
+const releaseTogether = coalesce<Release, number | Error>(async (calls) => {
+  const p = (calls[0] as Release).g.pipeline() as unknown as {
+    gateRelease(...a: (string | number)[]): void
+    exec(): Promise<[Error | null, unknown][] | null>
+  }
+  for (const c of calls) {
+    p.gateRelease(
+      2 * c.lines.length,
+      ...c.lines.map((l) => gateKey(l.productId)),
+      ...c.lines.map((l) => leaseKey(l.productId)),
+      c.ticketId,
+      c.giveBack ? '1' : '0',
+      ...c.lines.map((l) => l.quantity),
+    )
+  }
+  const res = await p.exec()
+  return calls.map((_, i) => {
+    const [err, v] = res?.[i] ?? [new Error('gate pipeline: no reply'), null]
+    return err ?? Number(v)
+  })
+})
+
+/**
+ * Ends a ticket's leases: `giveBack` after its write failed or never happened (units return to the
+ * counters, unless the lease was already reclaimed), not after its write committed. A release that
+ * cannot reach Redis is left to the lease's expiry: a committed ticket's units then come back as
+ * upward drift (refused by Postgres, corrected by gateRefresh); a failed one's come back as due.
+ */
+export async function gateRelease(lines: readonly Line[], ticketId: string, giveBack: boolean): Promise<void> {
+  await withRedis(
+    async (r) => {
+      const back = await releaseTogether({ g: gateClient(r), lines, ticketId, giveBack })
+      if (back instanceof Error) throw back
+      if (back) gateMetrics.compensations.inc(back)
+    },
+    () => {
+      gateMetrics.fallbacks.inc({ op: giveBack ? 'compensate' : 'settle' })
     },
   )
 }

@@ -16,8 +16,10 @@ import {
   gateAdmit,
   gateMetrics,
   gateRefresh,
+  gateRelease,
   gateReserve,
   gateRetire,
+  newTicketId,
   reconcileGate as reconcile,
 } from './gate'
 import { guardStockChange } from './guard'
@@ -37,8 +39,12 @@ const reserveSeconds = histogram(
   [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
 )
 
-/** Units a request already took from the gate at the door; `done` once handed over or given back. */
-export type GateTicket = { lines: readonly ReserveLine[]; done: boolean }
+/**
+ * Units a request already took from the gate at the door, leased to `id` (see gate.ts): the lease
+ * ends when the reservation commits or the units are given back; if the process dies first, it
+ * expires and the units return to the gate. `done` once handed over or given back.
+ */
+export type GateTicket = { id: string; lines: readonly ReserveLine[]; done: boolean }
 
 /**
  * The flash-sale door (gated strategy only), before any Postgres work: throws OutOfStockError when
@@ -56,23 +62,21 @@ export async function admitAtTheDoor(
 ): Promise<GateTicket | null> {
   if (strategy !== 'gated') return null
   const checked = guardStockChange('reserve', lines)
-  const res = await gateAdmit(checked, marker)
+  const id = newTicketId()
+  const res = await gateAdmit(checked, marker, id)
   if (!res) return null
   if (!res.ok) {
     reservationsTotal.inc({ strategy: 'gated-fast-path', outcome: 'out_of_stock' })
     throw new OutOfStockError(res.productIds)
   }
-  return { lines: checked, done: false }
+  return { id, lines: checked, done: false }
 }
 
 /** Gives a ticket's units back to the gate unless a reservation took it over. */
 export async function returnGateTicket(ticket: GateTicket): Promise<void> {
   if (ticket.done) return
   ticket.done = true
-  await gateAdjust(
-    ticket.lines.map((l) => ({ productId: l.productId, delta: l.quantity })),
-    'compensate',
-  )
+  await gateRelease(ticket.lines, ticket.id, true)
 }
 
 /** The boot warm-up's sold-out probe (src/warmup.ts): a 0-unit gate counter for a made-up product. */
@@ -125,15 +129,12 @@ export async function reserveForOrder(
   const end = reserveSeconds.startTimer({ strategy })
   let outcome = 'error'
   try {
-    if (strategy === 'gated') await reserveGated(input, lines, takeTicket(input.ticket, lines))
+    if (strategy === 'gated') await reserveGated(input, lines, takeTicket(input.ticket, lines) ? (input.ticket as GateTicket).id : null)
     else {
       if (strategy === 'pessimistic') await reservePessimistic(input, lines)
       else await reserveOptimistic(input, lines)
       // Keep loaded gate counters in step when another strategy sold from the same product.
-      await gateAdjust(
-        lines.map((l) => ({ productId: l.productId, delta: -l.quantity })),
-        'change',
-      )
+      await gateAdjust(lines.map((l) => ({ productId: l.productId, delta: -l.quantity })))
       await invalidateProduct(...ids)
     }
     outcome = 'reserved'
@@ -158,16 +159,17 @@ function takeTicket(ticket: GateTicket | null | undefined, lines: ReserveLine[])
 
 /**
  * Gate first (sold out → 409 without touching Postgres; skipped when the door already took the
- * units: `admitted`), then the conditional UPDATE: single-line orders through the per-product
- * group-commit batcher, multi-line orders in one transaction. Any failure after the gate passed
- * gives the units back to the gate.
+ * units: `admitted` = its ticket id), then the conditional UPDATE: single-line orders through the
+ * per-product group-commit batcher, multi-line orders in one transaction. The gate's lease ends
+ * after the commit; any failure after the gate passed gives the units back.
  */
 async function reserveGated(
   input: { orderId: string; expiresAt: Date; persist: (tx: Tx) => Promise<void> },
   lines: ReserveLine[],
-  admitted: boolean,
+  admitted: string | null,
 ) {
-  const gate = admitted ? ({ ok: true } as const) : await gateReserve(lines)
+  const ticketId = admitted ?? newTicketId()
+  const gate = admitted ? ({ ok: true } as const) : await gateReserve(lines, ticketId)
   if (gate && !gate.ok) throw new OutOfStockError(gate.productIds)
   try {
     if (lines.length === 1) {
@@ -180,17 +182,16 @@ async function reserveGated(
   } catch (err) {
     if (gate) {
       // Postgres said "short" although the gate let it through: the counter had drifted up
-      // (e.g. a sale on another strategy). Reload it from the truth instead of giving back.
+      // (e.g. a sale on another strategy). Reload it from the truth instead of giving back (the
+      // reload drops the product's leases, so the release below gives nothing back for it).
       if (err instanceof OutOfStockError) await gateRefresh(err.productIds)
-      await gateAdjust(
-        lines
-          .filter((l) => !(err instanceof OutOfStockError && err.productIds.includes(l.productId)))
-          .map((l) => ({ productId: l.productId, delta: l.quantity })),
-        'compensate',
-      )
+      await gateRelease(lines, ticketId, true)
     }
     throw err
   }
+  // Not awaited: the buyer need not wait for it, and a release lost on the way only lets the
+  // lease expire (upward drift, which Postgres refuses).
+  if (gate) void gateRelease(lines, ticketId, false)
 }
 
 /** Payment confirmed: moves units out of onHand and reserved; reservations → committed. Idempotent. */
@@ -246,10 +247,7 @@ export async function releaseReservations(tx: Tx, orderId: string, reason: 'rele
   // for a moment (or for good if the caller rolls back) — the safe direction: Postgres still
   // refuses. The generation bump stops loaders from installing a pre-release value.
   const ids = rows.map((r) => r.productId)
-  await gateAdjust(
-    rows.map((r) => ({ productId: r.productId, delta: r.quantity })),
-    'change',
-  )
+  await gateAdjust(rows.map((r) => ({ productId: r.productId, delta: r.quantity })))
   await invalidateProduct(...ids)
   // Invalidate again once the caller's transaction has surely committed (cache-aside race).
   setTimeout(() => void invalidateProduct(...ids).catch(() => {}), 250).unref?.()
@@ -306,7 +304,7 @@ export async function restock(
     await emitStockEvents(tx, row, q, 'restock')
     return row
   })
-  await gateAdjust([{ productId, delta: q }], 'change')
+  await gateAdjust([{ productId, delta: q }])
   await invalidateProduct(productId)
   return view(after)
 }

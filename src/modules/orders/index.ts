@@ -3,8 +3,8 @@
 import { Elysia } from 'elysia'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
-import { claimedMarker, idempotencyPlugin, markerSet, parseIdempotencyKey } from '../../plugins/idempotency'
-import { admitAtTheDoor, type GateTicket, returnGateTicket } from '../inventory/service'
+import { claimedMarker, idempotencyPlugin, keyIsHeld, markerSet, parseIdempotencyKey } from '../../plugins/idempotency'
+import { admitAtTheDoor, type GateTicket, OutOfStockError, returnGateTicket } from '../inventory/service'
 import { startPayment } from '../payments/service'
 import {
   AdminStatusBody,
@@ -27,7 +27,10 @@ import { cancelOrder, createOrder, getOrder, listOrders, mergeLines, setStatusBy
  * - A refusal happens before the request executes, like a validation failure: nothing is written
  *   and nothing is stored under the key (Stripe's rule); a retry is evaluated afresh. A retry whose
  *   key was already claimed skips the door (marker in Redis) and gets the stored response. The
- *   door sets that marker itself when it admits, in the same Redis call.
+ *   door sets that marker itself when it admits, in the same Redis call. Redis can lose a marker
+ *   (a restart, a failover), so before refusing, the door asks Postgres whether the key is held
+ *   (one batched primary-key lookup per event-loop turn): a held key goes on to the full path,
+ *   which replays it or answers idempotency_in_progress; only a key nobody holds is refused.
  * - The ticket goes to the reservation, which owns it from then on; if the request ends any other
  *   way (validation, idempotency replay or conflict, unknown product, an error), afterResponse
  *   gives the units back.
@@ -47,7 +50,15 @@ const checkoutDoor = new Elysia({ name: 'orders-checkout-door' }).macro({
         const idemKey = ctx.request.headers.get('idempotency-key')
         if (!body?.items?.length || body.fromCart !== undefined || !user || !idemKey) return
         const lines = mergeLines(body.items)
-        const ticket = await admitAtTheDoor(lines, claimedMarker(user.id, parseIdempotencyKey(idemKey)))
+        const key = parseIdempotencyKey(idemKey)
+        let ticket: GateTicket | null
+        try {
+          ticket = await admitAtTheDoor(lines, claimedMarker(user.id, key))
+        } catch (err) {
+          // Can't tell (Postgres unreachable): the full path decides, as for a held key.
+          if (err instanceof OutOfStockError && (await keyIsHeld({ userId: user.id, key }).catch(() => true))) return
+          throw err
+        }
         if (ticket) {
           tickets.set(ctx.request, ticket)
           markerSet(ctx.request) // the door set the key's marker as it admitted us
