@@ -223,11 +223,6 @@ export type Guarantee = {
   what: string
   applies: (r: Row) => boolean
   holds: (r: Row) => boolean
-  /**
-   * Set while the fix is not merged yet: the row is reported, not enforced (`--strict` enforces
-   * it anyway). Delete the field once the fix lands.
-   */
-  awaiting?: string
 }
 
 /** A pool-exhaustion request may take this long at most before its 503 (or answer). */
@@ -266,14 +261,12 @@ export const GUARANTEES: Guarantee[] = [
     what: 'units admitted by the killed API come back and sell',
     applies: (r) => r.fault === 'api-kill',
     holds: (r) => r.sold === r.stock,
-    awaiting: 'gate-lease (issue 18 #2)',
   },
   {
     id: 'pool-fast-answers',
     what: `with the pool exhausted every probe answers within ${POOL_PROBE_LIMIT_MS} ms`,
     applies: (r) => r.fault === 'pool-exhaustion',
     holds: (r) => (r.probeMaxMs ?? 0) <= POOL_PROBE_LIMIT_MS && r.maxMs <= POOL_PROBE_LIMIT_MS,
-    awaiting: 'pg-timeouts (issue 18 #5)',
   },
 ]
 
