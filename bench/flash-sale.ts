@@ -171,7 +171,7 @@ const ids = await sql<{ id: string }[]>`
   insert into users (id, email, name, password_hash, role)
   select gen_random_uuid(), 'buyer' || g || '@bench.local', 'Buyer ' || g, 'not-a-login', 'customer'
   from generate_series(1, ${P.buyers}) g returning id`
-const tokens = await Promise.all(ids.map((u) => signAccessToken(u.id, 'customer')))
+const tokens = await Promise.all(ids.map((u) => signAccessToken(u.id, 'customer', 0)))
 await Bun.write(tokensFile, JSON.stringify(tokens))
 console.log(`setup: ${P.buyers} buyers in ${Math.round(performance.now() - t0)} ms`)
 

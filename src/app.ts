@@ -50,6 +50,9 @@ export const app = new Elysia({
   .use(
     cors({
       origin: origins.includes('*') ? true : origins,
+      // Any origin may read public answers, but never with the user's cookies or HTTP auth: a
+      // reflected Origin plus Allow-Credentials would let every site act as the signed-in user.
+      credentials: !origins.includes('*'),
       exposeHeaders: ['x-request-id', 'etag', 'retry-after', 'ratelimit', 'ratelimit-policy', 'idempotent-replayed', 'location'],
       allowedHeaders: ['content-type', 'authorization', 'idempotency-key', 'if-none-match', 'x-request-id'],
     }),

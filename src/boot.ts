@@ -7,6 +7,9 @@ import { redis, redisUrl } from './infra/redis'
 
 export async function onBoot(opts: { seedDemo: boolean; ensureAdmin: boolean }): Promise<void> {
   redis() // connect eagerly so the first request does not find Redis still connecting
+  if (config.NODE_ENV === 'production' && config.CORS_ORIGINS.split(',').some((o) => o.trim() === '*')) {
+    logger.warn('CORS_ORIGINS is * in production: any website can call this API from a browser (without credentials); list your origins')
+  }
   if (opts.ensureAdmin) {
     const { ensureAdmin } = await import('./modules/auth/service')
     await ensureAdmin()

@@ -39,7 +39,7 @@ export const ConfigSchema = T.Object({
     pattern: '^[A-Za-z0-9_.:-]{1,64}$',
   }),
   DATA_DIR: Str('./.data', 'where the zero-infra start keeps embedded Postgres data'),
-  JWT_SECRET: Str('dev-only-secret-change-me-please-0123456789', 'HS256 signing secret', {
+  JWT_SECRET: Str('dev-only-secret-change-me-please-0123456789', 'HS256 signing secret (production: private, 32+ chars)', {
     minLength: 32,
   }),
   ACCESS_TOKEN_TTL_SECONDS: Int(900, 30, 86400, 'access token lifetime'),
@@ -64,7 +64,10 @@ export const ConfigSchema = T.Object({
   SHUTDOWN_TIMEOUT_MS: Int(10000, 100, 120000, 'grace period to drain requests on SIGTERM'),
   RATE_LIMIT_ENABLED: Bool(true, 'false turns rate limiting off (benchmarks)'),
   TRUST_PROXY: Bool(false, 'true = the client IP is the last X-Forwarded-For hop (only behind your own proxy)'),
-  RATE_LIMIT_AUTH: Rate('10/60', 'auth endpoints, per IP and per email'),
+  RATE_LIMIT_AUTH: Rate(
+    '10/60',
+    'auth endpoints, per IP; also failed logins per IP and email, register and password reset per email, password change per user',
+  ),
   RATE_LIMIT_WRITE: Rate('60/60', 'mutating endpoints, per user or IP'),
   RATE_LIMIT_READ: Rate('600/60', 'read endpoints, per user or IP'),
   CACHE_TTL_SECONDS: Int(300, 1, 86400, 'product cache TTL (±10 % jitter)'),
@@ -82,7 +85,7 @@ export const ConfigSchema = T.Object({
   RESERVATION_TTL_SECONDS: Int(900, 5, 86400, 'how long unpaid stock stays reserved'),
   SMTP_URL: OptStr('smtp:// URL; unset = emails go to the mail log table'),
   MAIL_FROM: Str('Stampede <orders@stampede.local>', 'sender of transactional email'),
-  PAYMENT_WEBHOOK_SECRET: Str('dev-webhook-secret-change-me-0123456789', 'HMAC key of gateway webhooks', {
+  PAYMENT_WEBHOOK_SECRET: Str('dev-webhook-secret-change-me-0123456789', 'HMAC key of webhooks (production: private, 32+ chars)', {
     minLength: 16,
   }),
   PAYMENT_GATEWAY_LATENCY_MS: Int(20, 0, 60000, 'simulated gateway latency'),
@@ -141,6 +144,30 @@ function describe(schema: TSchema): string {
   return 'a string'
 }
 
+/** Secrets with a default (published in this repository) and the shortest value production takes. */
+const SECRETS = { JWT_SECRET: 32, PAYMENT_WEBHOOK_SECRET: 32 } as const
+// Placeholders printed in the repository (docker-compose.yml, README): public, so never a secret.
+const PUBLIC_PLACEHOLDER = /change-?me|dev-only|dev-webhook/i
+
+/**
+ * Production refuses to boot with a secret anyone can read in this repository: a default, a
+ * placeholder, or one too short to resist guessing. Anyone holding PAYMENT_WEBHOOK_SECRET can
+ * mark an unpaid order paid; anyone holding JWT_SECRET can sign an admin token.
+ */
+function checkProductionSecrets(cfg: Config): void {
+  for (const [name, min] of Object.entries(SECRETS) as [keyof typeof SECRETS, number][]) {
+    const value = cfg[name]
+    const def = (ConfigSchema.properties[name] as TSchema).default
+    if (value === def || PUBLIC_PLACEHOLDER.test(value)) {
+      throw new ConfigError(`config: ${name} must be set to a private value in production (it is the public default)`)
+    }
+    if (value.length < min) throw new ConfigError(`config: ${name} must be at least ${min} characters in production (got ${value.length})`)
+  }
+  if (cfg.ADMIN_PASSWORD && PUBLIC_PLACEHOLDER.test(cfg.ADMIN_PASSWORD)) {
+    throw new ConfigError('config: ADMIN_PASSWORD must be set to a private value in production (it is a public placeholder)')
+  }
+}
+
 /** Parses an env-like record; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const input: Record<string, unknown> = {}
@@ -157,9 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`config: ${name} must be ${describe(schema)} (got ${got})`)
   }
   const cfg = converted as Config
-  if (cfg.NODE_ENV === 'production' && cfg.JWT_SECRET.startsWith('dev-only-')) {
-    throw new ConfigError('config: JWT_SECRET must be set to a private value in production')
-  }
+  if (cfg.NODE_ENV === 'production') checkProductionSecrets(cfg)
   if (Boolean(cfg.ADMIN_EMAIL) !== Boolean(cfg.ADMIN_PASSWORD)) {
     throw new ConfigError('config: ADMIN_EMAIL and ADMIN_PASSWORD must be set together')
   }

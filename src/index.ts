@@ -100,7 +100,8 @@ async function main(): Promise<void> {
     const { app } = await import('./app')
     // Join the cache invalidation bus before serving, so this instance's L1 is on from the first read.
     const { pageCache, productCache } = await import('./modules/catalog/cache')
-    await Promise.all([productCache.startNear(), pageCache.startNear()])
+    const { tokenStateCache } = await import('./modules/auth/token-state')
+    await Promise.all([productCache.startNear(), pageCache.startNear(), tokenStateCache.startNear()])
     // Warm before listening: a fresh process is slowest exactly when a sale's crowd arrives.
     const { warmUp } = await import('./warmup')
     await warmUp(app, config.WARMUP_ROUNDS)

@@ -74,7 +74,7 @@ describe('GET /admin/users', () => {
 })
 
 describe('PATCH /admin/users/:id', () => {
-  test('role change is applied, audited, and reaches the user at the next refresh', async () => {
+  test('role change is applied, audited, and revokes the access tokens the user holds at once', async () => {
     const [admin, target] = await Promise.all([createUser('admin'), registerUser()])
     const r = await req('PATCH', `/api/v1/admin/users/${target.user.id}`, {
       token: admin.token,
@@ -90,8 +90,10 @@ describe('PATCH /admin/users/:id', () => {
     expect(audit).toMatchObject({ requestId: `role-change-${target.user.id}`, details: { from: 'customer', to: 'admin', by: admin.id } })
     expect(audit?.ip).toBeTruthy()
 
-    // The old access token still says customer; the refreshed one says admin.
-    expect((await req('GET', '/api/v1/admin/users', { token: target.accessToken })).status).toBe(403)
+    // The old access token stops working on the next request; the refreshed one says admin.
+    const old = await req('GET', '/api/v1/auth/me', { token: target.accessToken })
+    expect(old.status).toBe(401)
+    expect(old.body.code).toBe('token_revoked')
     const refreshed = await req('POST', '/api/v1/auth/refresh', { body: { refreshToken: target.refreshToken } })
     expect(refreshed.body.user.role).toBe('admin')
     expect((await req('GET', '/api/v1/admin/users', { token: refreshed.body.accessToken })).status).toBe(200)

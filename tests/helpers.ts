@@ -65,7 +65,7 @@ export async function startApi(env: Record<string, string> = {}, opts: { stdout?
 // --- users and tokens without going through the auth routes (for tests of other modules) ---
 import { users } from '../db/schema'
 import { db } from '../src/infra/db'
-import { accessJwt, type Role } from '../src/plugins/auth'
+import { type Role, signAccessToken } from '../src/plugins/auth'
 
 let seq = 0
 export async function createUser(role: Role = 'customer'): Promise<{ id: string; email: string; role: Role; token: string }> {
@@ -75,8 +75,9 @@ export async function createUser(role: Role = 'customer'): Promise<{ id: string;
   return { id: u.id, email, role, token: await tokenFor(u.id, role) }
 }
 
-export async function tokenFor(id: string, role: Role): Promise<string> {
-  return accessJwt.decorator.accessJwt.sign({ sub: id, role, jti: Bun.randomUUIDv7() })
+/** An access token at token version `ver` (a fresh user's is 0). */
+export async function tokenFor(id: string, role: Role, ver = 0): Promise<string> {
+  return signAccessToken(id, role, ver)
 }
 
 // --- users through the real auth routes ---

@@ -66,8 +66,8 @@ describe('auth policy', () => {
     for (let i = 0; i < 8; i++) results.push(await login(p, target))
     expect(results.map((r) => r.status)).toEqual([401, 401, 401, 401, 401, 429, 429, 429])
     const first = results[0] as Res
-    expect(first.headers.get('ratelimit-policy')).toBe('"auth";q=5;w=60, "auth-email";q=5;w=60')
-    expect(first.headers.get('ratelimit')).toMatch(/^"auth";r=4;t=(60|59), "auth-email";r=4;t=(60|59)$/)
+    expect(first.headers.get('ratelimit-policy')).toBe('"auth";q=5;w=60, "login-failures";q=5;w=60')
+    expect(first.headers.get('ratelimit')).toMatch(/^"auth";r=4;t=(60|59), "login-failures";r=4;t=(60|59)$/)
     expect429(results[5] as Res, 'auth')
     const metrics = await (await fetch(`${p.url}/metrics`)).text()
     expect(metrics).toMatch(/rate_limit_rejections_total\{policy="auth"\} 3/)
@@ -75,13 +75,25 @@ describe('auth policy', () => {
     expect((await call(p, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: 'x' } })).status).toBe(429)
   })
 
-  test('per email across IPs and per IP across emails (TRUST_PROXY=true)', async () => {
+  test('failed logins count per IP and email: an attacker cannot lock the owner out (TRUST_PROXY=true)', async () => {
     const p = await api({ RATE_LIMIT_AUTH: '3/60', TRUST_PROXY: 'true' })
-    const victim = email()
-    const byIp = []
-    for (let i = 0; i < 5; i++) byIp.push((await login(p, victim, { 'x-forwarded-for': `10.0.0.${i + 1}` })).status)
-    // Every IP is fresh, but the email's budget of 3 is spent.
-    expect(byIp).toEqual([401, 401, 401, 429, 429])
+    const owner = { email: email(), password: 'Owners-horse-7' }
+    const at = (ip: string) => ({ 'x-forwarded-for': ip })
+    expect((await call(p, 'POST', '/api/v1/auth/register', { body: { ...owner, name: 'Owner' }, headers: at('10.0.0.99') })).status).toBe(
+      201,
+    )
+    // One attacker IP spends its failures on the owner's email, then is refused...
+    const attacker = []
+    for (let i = 0; i < 4; i++) attacker.push((await login(p, owner.email, at('10.0.0.66'))).status)
+    expect(attacker).toEqual([401, 401, 401, 429])
+    // ...other attacker IPs get their own few tries and no more, and the owner signs in at once.
+    for (let i = 1; i <= 5; i++) expect((await login(p, owner.email, at(`10.0.1.${i}`))).status).toBe(401)
+    const ok = await call(p, 'POST', '/api/v1/auth/login', { body: owner, headers: at('10.0.0.99') })
+    expect(ok.status).toBe(200)
+  })
+
+  test('per IP across emails (TRUST_PROXY=true)', async () => {
+    const p = await api({ RATE_LIMIT_AUTH: '3/60', TRUST_PROXY: 'true' })
     const byEmail = []
     for (let i = 0; i < 5; i++) byEmail.push((await login(p, email(), { 'x-forwarded-for': '10.9.9.9' })).status)
     expect(byEmail).toEqual([401, 401, 401, 429, 429])

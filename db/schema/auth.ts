@@ -30,6 +30,25 @@ export const refreshTokens = pgTable(
   ],
 )
 
+/** Password reset tokens: 32 random bytes sent by email, only the SHA-256 stored. `used_at` is the
+ *  single-use fence (a conditional UPDATE claims the token); a newer request supersedes older ones. */
+export const passwordResets = pgTable(
+  'password_resets',
+  {
+    id: uuid()
+      .primaryKey()
+      .$defaultFn(() => Bun.randomUUIDv7()),
+    tokenHash: text().notNull(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    usedAt: timestamp({ withTimezone: true }),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('password_resets_hash_key').on(t.tokenHash), index('password_resets_user_idx').on(t.userId)],
+)
+
 export const AUDIT_EVENTS = [
   'register',
   'login_success',
@@ -37,6 +56,11 @@ export const AUDIT_EVENTS = [
   'refresh_reuse_detected',
   'role_change',
   'admin_ensured',
+  'logout',
+  'user_delete',
+  'password_change',
+  'password_reset_request',
+  'password_reset',
 ] as const
 export type AuditEvent = (typeof AUDIT_EVENTS)[number]
 

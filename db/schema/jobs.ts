@@ -13,9 +13,10 @@ export const mailLog = pgTable(
     id: uuid()
       .primaryKey()
       .$defaultFn(() => Bun.randomUUIDv7()),
-    /** No FK: the orders table lives in another module; the event id ties the row to its cause. */
-    orderId: uuid().notNull(),
-    kind: text({ enum: ['order_confirmation', 'payment_receipt'] }).notNull(),
+    /** No FK: the orders table lives in another module; the event id ties the row to its cause.
+     *  Null for account emails (password reset), which belong to no order. */
+    orderId: uuid(),
+    kind: text({ enum: ['order_confirmation', 'payment_receipt', 'password_reset'] }).notNull(),
     eventId: uuid(),
     toAddress: text().notNull(),
     subject: text().notNull(),
@@ -35,6 +36,7 @@ export const mailLog = pgTable(
     uniqueIndex('mail_log_order_kind_key').on(t.orderId, t.kind),
     index('mail_log_created_idx').on(t.createdAt, t.id),
     check('mail_log_status_check', sql`${t.status} in ('pending', 'sending', 'sent', 'logged')`),
+    check('mail_log_order_check', sql`${t.kind} = 'password_reset' or ${t.orderId} is not null`),
   ],
 )
 

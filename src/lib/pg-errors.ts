@@ -17,3 +17,8 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const pg = pgErrorOf(err)
   return pg?.code === '23505' && (constraint === undefined || pg.constraint === constraint)
 }
+
+/** A foreign key violation (23503), e.g. deleting a row others still reference (ON DELETE RESTRICT). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  return pgErrorOf(err)?.code === '23503'
+}

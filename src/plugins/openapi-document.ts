@@ -205,8 +205,9 @@ export function exampleOf(schema: Schema | undefined, seed: number): unknown {
 }
 
 const RATE_TEXT: Record<RatePolicy, string> = {
-  auth: 'Rate limited per client IP and per email (`auth` policy, RATE_LIMIT_AUTH).',
+  auth: 'Rate limited per client IP (`auth` policy, RATE_LIMIT_AUTH); also per email (register, password reset), per user (password change) or, for failed logins, per IP and email.',
   'auth-email': 'Rate limited per email (RATE_LIMIT_AUTH).',
+  'login-failures': 'Failed logins are limited per client IP and email (RATE_LIMIT_AUTH); a success resets the count.',
   write: 'Rate limited per user, or per IP when anonymous (`write` policy, RATE_LIMIT_WRITE).',
   read: 'Rate limited per user, or per IP when anonymous (`read` policy, RATE_LIMIT_READ).',
 }

@@ -1,5 +1,10 @@
 // Rate limiting as one named global plugin. Policies (RATE_LIMIT_* = "points/seconds"):
-//   auth   POST /auth/login|register|refresh, per client IP (here) and per email (auth controller)
+//   auth   POST /auth/* (login, register, refresh, password), per client IP (here); register and
+//          password reset also per email, password change per user (auth controller)
+//   login-failures  failed logins per (client IP, email), at the auth rate; a success resets it.
+//          Never per email alone: wrong passwords sent from an attacker's IPs must not lock the
+//          real user out. Guessing one password from many IPs is slowed by the per-IP limit and
+//          Argon2id; a per-email cap would turn that into a lock-out anyone can trigger.
 //   write  other non-GET requests, per user when a valid bearer token is present, else per IP
 //   read   GET/HEAD, keyed the same way
 // Store: rate-limiter-flexible's RateLimiterRedis — one atomic Lua INCR+PEXPIRE per decision, so
@@ -18,9 +23,9 @@ import { key, redis } from '../infra/redis'
 import { clientIp } from '../lib/client-ip'
 import { RateLimitedError } from '../lib/errors'
 import { isOwnRequest } from '../lib/own-requests'
-import { accessJwt, authenticate } from './auth'
+import { verifyAccessToken } from './auth'
 
-export type RatePolicy = 'auth' | 'auth-email' | 'write' | 'read'
+export type RatePolicy = 'auth' | 'auth-email' | 'login-failures' | 'write' | 'read'
 
 const rejections = counter('rate_limit_rejections_total', 'Requests answered 429, by policy', ['policy'])
 
@@ -28,6 +33,7 @@ const rejections = counter('rate_limit_rejections_total', 'Requests answered 429
 const RATES: Record<RatePolicy, { points: number; duration: number }> = {
   auth: parseRate(config.RATE_LIMIT_AUTH),
   'auth-email': parseRate(config.RATE_LIMIT_AUTH),
+  'login-failures': parseRate(config.RATE_LIMIT_AUTH),
   write: parseRate(config.RATE_LIMIT_WRITE),
   read: parseRate(config.RATE_LIMIT_READ),
 }
@@ -96,16 +102,46 @@ export async function limitAuthEmail(email: string, headers: Record<string, unkn
   await consume('auth-email', emailSubject(email), headers)
 }
 
-const AUTH_PATHS = new Set(['/api/v1/auth/login', '/api/v1/auth/register', '/api/v1/auth/refresh'])
-const EXEMPT = /^\/(health|ready|metrics|swagger)(\/|$)/
+/** The per-user half of the `auth` policy (password change: guesses of the current password). */
+export async function limitAuthUser(userId: string, headers: Record<string, unknown>): Promise<void> {
+  if (!config.RATE_LIMIT_ENABLED) return
+  await consume('auth-email', `user:${userId}`, headers)
+}
 
-type Verifier = Parameters<typeof authenticate>[0]
-const verifier = accessJwt.decorator.accessJwt as unknown as Verifier
+const loginSubject = (ip: string, email: string) => `${ip}|${emailSubject(email)}`
+
+/**
+ * Counts a login attempt for (IP, email) before the password is checked, so parallel guesses
+ * cannot overshoot; 429 once that pair has used its failures. Call loginSucceeded afterwards.
+ */
+export async function limitLogin(ip: string, email: string, headers: Record<string, unknown>): Promise<void> {
+  if (!config.RATE_LIMIT_ENABLED) return
+  await consume('login-failures', loginSubject(ip, email), headers)
+}
+
+/** A correct password: the pair's count starts over (only failures accumulate). */
+export async function loginSucceeded(ip: string, email: string): Promise<void> {
+  if (!config.RATE_LIMIT_ENABLED) return
+  await limiterFor('login-failures')
+    .delete(loginSubject(ip, email))
+    .catch(() => undefined)
+}
+
+const AUTH_PATHS = new Set([
+  '/api/v1/auth/login',
+  '/api/v1/auth/register',
+  '/api/v1/auth/refresh',
+  '/api/v1/auth/password',
+  '/api/v1/auth/password-reset',
+  '/api/v1/auth/password-reset/confirm',
+])
+const EXEMPT = /^\/(health|ready|metrics|swagger)(\/|$)/
 
 async function subjectOf(request: Request, ip: string): Promise<string> {
   const authorization = request.headers.get('authorization')
   if (authorization) {
-    const user = await authenticate(verifier, authorization).catch(() => null)
+    // Signature only: a revoked but well-signed token still names its user (no lookup per request).
+    const user = await verifyAccessToken(authorization).catch(() => null)
     if (user) return `user:${user.id}`
   }
   return `ip:${ip}`

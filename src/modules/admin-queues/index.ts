@@ -75,8 +75,6 @@ function loadBoard(): Promise<Elysia> {
   return board
 }
 
-type Verifier = Parameters<typeof authenticate>[0]
-
 function cookieToken(cookieHeader: string | undefined): string | undefined {
   for (const part of (cookieHeader ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=')
@@ -85,11 +83,11 @@ function cookieToken(cookieHeader: string | undefined): string | undefined {
   return undefined
 }
 
-async function requireAdmin(verifier: Verifier, headers: Record<string, string | undefined>): Promise<AuthUser> {
+async function requireAdmin(headers: Record<string, string | undefined>): Promise<AuthUser> {
   const fromCookie = cookieToken(headers.cookie)
   const authorization = headers.authorization ?? (fromCookie ? `Bearer ${fromCookie}` : undefined)
   if (!authorization) throw new UnauthorizedError(`Send a bearer token, or sign in at ${BOARD_PATH}/login?token=<admin JWT>`)
-  const user = await authenticate(verifier, authorization)
+  const user = await authenticate(authorization)
   if (user.role !== 'admin') throw new ForbiddenError('Admin role required')
   return user
 }
@@ -102,9 +100,8 @@ export const adminQueuesModule = new Elysia({ name: 'admin-queues' })
   .get(
     `${BOARD_PATH}/login`,
     async ({ accessJwt, query, request, set }) => {
-      const verifier = accessJwt as unknown as Verifier
-      await requireAdmin(verifier, { authorization: `Bearer ${query.token}` })
-      const { exp } = (await verifier.verify(query.token, { algorithms: ['HS256'] })) as { exp?: number }
+      await requireAdmin({ authorization: `Bearer ${query.token}` })
+      const { exp } = (await accessJwt.verify(query.token, { algorithms: ['HS256'] })) as { exp?: number }
       const maxAge = Math.max(0, (exp ?? 0) - Math.floor(Date.now() / 1000))
       set.status = 303
       set.headers.location = `${BOARD_PATH}/`
@@ -128,8 +125,8 @@ export const adminQueuesModule = new Elysia({ name: 'admin-queues' })
     { response: { 303: t.String() }, detail: { tags: ['admin'], summary: 'Drops the Bull Board cookie' } },
   )
   // Local hook: covers every board route registered below (page, static assets, JSON API).
-  .onBeforeHandle(async ({ accessJwt, headers }) => {
-    await requireAdmin(accessJwt as unknown as Verifier, headers)
+  .onBeforeHandle(async ({ headers }) => {
+    await requireAdmin(headers)
   })
   .all(BOARD_PATH, ({ request }) => serveBoard(request), { detail: { hide: true } })
   .all(`${BOARD_PATH}/*`, ({ request }) => serveBoard(request), { detail: { hide: true } })

@@ -40,3 +40,17 @@ export const TokenPair = t.Object({
   tokenType: t.Literal('Bearer'),
   expiresIn: t.Integer({ description: 'access token lifetime in seconds' }),
 })
+
+export const ChangePasswordBody = t.Object({
+  currentPassword: t.String({ minLength: 1, maxLength: 1024 }),
+  newPassword: t.String({ description: passwordRule, examples: ['another-horse-8'] }),
+})
+
+export const PasswordResetBody = t.Object({
+  email: t.String({ maxLength: 254, examples: ['ada@example.com'] }),
+})
+
+export const PasswordResetConfirmBody = t.Object({
+  token: t.String({ minLength: 1, maxLength: 256, description: 'the code from the reset email' }),
+  newPassword: t.String({ description: passwordRule, examples: ['another-horse-8'] }),
+})

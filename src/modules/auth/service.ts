@@ -1,16 +1,18 @@
 // Identity rules: password policy and Argon2id hashing, login, and refresh-token families with
 // rotation and reuse detection. No Elysia here: the controller signs access tokens and maps errors.
 import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
-import { type AuditEvent, auditLog, refreshTokens, users } from '../../../db/schema'
+import { type AuditEvent, auditLog, passwordResets, refreshTokens, users } from '../../../db/schema'
 import { config } from '../../config'
 import { type DbOrTx, db } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { ConflictError, UnauthorizedError, ValidationProblem } from '../../lib/errors'
 import { isUniqueViolation } from '../../lib/pg-errors'
 import { type LoginBody, PASSWORD_MAX, PASSWORD_MIN, type PublicUser, type RegisterBody } from './model'
+import { bumpTokenVersion, forgetTokenState } from './token-state'
 
 export type RequestMeta = { ip: string; requestId: string }
-export type Issued = { user: PublicUser; refreshToken: string }
+/** `tokenVersion`: what the access token issued with this refresh token must carry. */
+export type Issued = { user: PublicUser; refreshToken: string; tokenVersion: number }
 type UserRow = typeof users.$inferSelect
 
 const ARGON2 = { algorithm: 'argon2id' as const, memoryCost: config.ARGON2_MEMORY_COST, timeCost: config.ARGON2_TIME_COST }
@@ -28,29 +30,26 @@ export const normalizeEmail = (raw: string): string => raw.trim().toLowerCase()
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
 /** The password policy, one rule per message so the client can tell the user what to fix. */
-export function checkPasswordPolicy(password: string): void {
-  if (password.length < PASSWORD_MIN) throw ValidationProblem.field('password', `must be at least ${PASSWORD_MIN} characters (min_length)`)
+export function checkPasswordPolicy(password: string, field = 'password'): void {
+  if (password.length < PASSWORD_MIN) throw ValidationProblem.field(field, `must be at least ${PASSWORD_MIN} characters (min_length)`)
   // The cap keeps a single request from buying seconds of hashing with a megabyte "password".
-  if (password.length > PASSWORD_MAX) throw ValidationProblem.field('password', `must be at most ${PASSWORD_MAX} characters (max_length)`)
+  if (password.length > PASSWORD_MAX) throw ValidationProblem.field(field, `must be at most ${PASSWORD_MAX} characters (max_length)`)
   const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^a-zA-Z0-9]/].filter((re) => re.test(password)).length
   if (classes < 2) {
-    throw ValidationProblem.field(
-      'password',
-      'must mix at least two of: lower case, upper case, digits, other characters (character_classes)',
-    )
+    throw ValidationProblem.field(field, 'must mix at least two of: lower case, upper case, digits, other characters (character_classes)')
   }
 }
 
 export const hashPassword = (password: string): Promise<string> => Bun.password.hash(password, ARGON2)
 
-async function verifyPassword(password: string, hash: string): Promise<boolean> {
+export async function verifyPassword(password: string, hash: string): Promise<boolean> {
   // A malformed stored hash (e.g. a non-login account) is a failed login, not a 500.
   return Bun.password.verify(password, hash).catch(() => false)
 }
 
 // Unknown emails are verified against this hash so both failure paths cost one Argon2 verify.
 let dummy: Promise<string> | null = null
-const dummyHash = () => {
+export const dummyHash = () => {
   dummy ??= hashPassword(`dummy-${crypto.randomUUID()}`)
   return dummy
 }
@@ -73,8 +72,8 @@ export async function audit(
 // A token is 32 random bytes (base64url); only its SHA-256 is stored. That is enough for a
 // high-entropy secret (no dictionary to attack) and lets lookups use a unique index.
 
-const newOpaqueToken = (): string => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
-const sha256 = (s: string): string => new Bun.CryptoHasher('sha256').update(s).digest('hex')
+export const newOpaqueToken = (): string => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
+export const sha256 = (s: string): string => new Bun.CryptoHasher('sha256').update(s).digest('hex')
 const expiry = () => new Date(Date.now() + config.REFRESH_TOKEN_TTL_SECONDS * 1000)
 
 /** Rotation and family revocation serialize per family, so no token can be minted into a family
@@ -82,22 +81,44 @@ const expiry = () => new Date(Date.now() + config.REFRESH_TOKEN_TTL_SECONDS * 10
  *  escape the revoking UPDATE's snapshot. */
 const lockFamily = (q: DbOrTx, familyId: string) => q.execute(sql`select pg_advisory_xact_lock(hashtextextended(${familyId}, 0))`)
 
-async function startFamily(q: DbOrTx, userId: string): Promise<string> {
+export async function startFamily(q: DbOrTx, userId: string): Promise<string> {
   const token = newOpaqueToken()
   await q.insert(refreshTokens).values({ tokenHash: sha256(token), familyId: Bun.randomUUIDv7(), userId, expiresAt: expiry() })
   return token
 }
 
-async function revokeFamily(familyId: string): Promise<number> {
-  return db.transaction(async (tx) => {
+/** Revokes a login: its refresh tokens, and (token version) every access token of its user. */
+async function revokeFamily(familyId: string, userId: string): Promise<number> {
+  const revoked = await db.transaction(async (tx) => {
     await lockFamily(tx, familyId)
     const rows = await tx
       .update(refreshTokens)
       .set({ revokedAt: sql`now()` })
       .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)))
       .returning({ id: refreshTokens.id })
+    await bumpTokenVersion(tx, userId)
     return rows.length
   })
+  await forgetTokenState(userId)
+  return revoked
+}
+
+/** Every refresh token of the user (all logins), inside the caller's transaction. Each live family
+ *  is locked first (in id order; a rotation holds only its own), so no rotation can slip a
+ *  successor past the UPDATE. The caller also bumps the token version. */
+export async function revokeAllRefreshTokens(q: DbOrTx, userId: string): Promise<number> {
+  const families = await q
+    .selectDistinct({ familyId: refreshTokens.familyId })
+    .from(refreshTokens)
+    .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)))
+    .orderBy(refreshTokens.familyId)
+  for (const f of families) await lockFamily(q, f.familyId)
+  const rows = await q
+    .update(refreshTokens)
+    .set({ revokedAt: sql`now()` })
+    .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)))
+    .returning({ id: refreshTokens.id })
+  return rows.length
 }
 
 // --- use cases ----------------------------------------------------------------------------------
@@ -122,7 +143,7 @@ export async function register(input: RegisterBody, meta: RequestMeta): Promise<
     if (!user) throw new Error('user insert returned nothing')
     const refreshToken = await startFamily(tx, user.id)
     await audit(tx, 'register', user.id, meta)
-    return { user: toPublicUser(user), refreshToken }
+    return { user: toPublicUser(user), refreshToken, tokenVersion: user.tokenVersion }
   })
 }
 
@@ -141,20 +162,35 @@ export async function login(input: LoginBody, meta: RequestMeta): Promise<Issued
   return db.transaction(async (tx) => {
     const refreshToken = await startFamily(tx, user.id)
     await audit(tx, 'login_success', user.id, meta)
-    return { user: toPublicUser(user), refreshToken }
+    return { user: toPublicUser(user), refreshToken, tokenVersion: user.tokenVersion }
   })
 }
 
 /**
+ * The successor of a refresh token is derived from it (HMAC under a server key), not drawn at
+ * random: a second exchange of the same token within the grace window can then be answered with
+ * the very successor the first one got, which only the server can compute and only a holder of
+ * the old token can ask for.
+ */
+/** A second exchange this soon after a rotation is a double submit (two tabs, a retry after a lost
+ *  answer), not a theft — while the successor is still unused. */
+export const REFRESH_REUSE_GRACE_SECONDS = 10
+
+const successorOf = (token: string): string =>
+  new Bun.CryptoHasher('sha256', `refresh-successor\u0000${config.JWT_SECRET}`).update(token).digest('base64url')
+
+/**
  * Exchanges a refresh token for a new one in the same family. Exactly one of several concurrent
- * exchanges of the same token wins: the conditional UPDATE is the fence. Presenting a token that
- * was already rotated is treated as theft: the whole family is revoked.
+ * exchanges of the same token wins: the conditional UPDATE is the fence. A client that sends the
+ * same token twice at once (two tabs, a retry after a lost answer) within REFRESH_REUSE_GRACE_SECONDS
+ * of the rotation, while the successor is still unused, gets that same successor again. Any
+ * other presentation of a rotated token is treated as theft: the whole family is revoked.
  */
 export async function refresh(token: string, meta: RequestMeta): Promise<Issued> {
   const hash = sha256(token)
   const [row] = await db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, hash))
   if (!row) throw new UnauthorizedError('Refresh token is invalid', 'invalid_refresh_token')
-  const next = newOpaqueToken()
+  const next = successorOf(token)
   const nextId = Bun.randomUUIDv7()
   const user = await db.transaction(async (tx) => {
     await lockFamily(tx, row.familyId)
@@ -183,12 +219,14 @@ export async function refresh(token: string, meta: RequestMeta): Promise<Issued>
     })
     return u
   })
-  if (user) return { user: toPublicUser(user), refreshToken: next }
+  if (user) return { user: toPublicUser(user), refreshToken: next, tokenVersion: user.tokenVersion }
 
   // Lost: find out why (the row as committed now, not as first read).
   const [now] = await db.select().from(refreshTokens).where(eq(refreshTokens.id, row.id))
   if (now?.replacedBy && !now.revokedAt) {
-    const revoked = await revokeFamily(now.familyId)
+    const again = await sameSuccessor(now.replacedBy, next)
+    if (again) return { user: toPublicUser(again), refreshToken: next, tokenVersion: again.tokenVersion }
+    const revoked = await revokeFamily(now.familyId, now.userId)
     logger.warn({ userId: now.userId, familyId: now.familyId, revoked, requestId: meta.requestId }, 'refresh token reuse detected')
     await audit(db, 'refresh_reuse_detected', now.userId, meta, { familyId: now.familyId, tokenId: now.id, revoked })
     throw new UnauthorizedError('Refresh token was already used; all sessions of this login were revoked', 'refresh_token_reused')
@@ -197,13 +235,36 @@ export async function refresh(token: string, meta: RequestMeta): Promise<Issued>
   throw new UnauthorizedError('Refresh token expired', 'refresh_token_expired')
 }
 
-/** Revokes the family of `token`. Unknown tokens are ignored: logout is idempotent. */
-export async function logout(token: string): Promise<void> {
+/** The user, when successor `id` (whose token is `next`) was minted within the grace window and
+ *  is still unused and unrevoked; null otherwise (reuse). */
+async function sameSuccessor(id: string, next: string): Promise<UserRow | null> {
+  const [s] = await db
+    .select({ userId: refreshTokens.userId })
+    .from(refreshTokens)
+    .where(
+      and(
+        eq(refreshTokens.id, id),
+        eq(refreshTokens.tokenHash, sha256(next)),
+        isNull(refreshTokens.replacedBy),
+        isNull(refreshTokens.revokedAt),
+        gt(refreshTokens.createdAt, sql`now() - make_interval(secs => ${REFRESH_REUSE_GRACE_SECONDS})`),
+      ),
+    )
+  if (!s) return null
+  const [u] = await db.select().from(users).where(eq(users.id, s.userId))
+  return u ?? null
+}
+
+/** Revokes the family of `token` and the user's access tokens. Unknown tokens are ignored:
+ *  logout is idempotent. */
+export async function logout(token: string, meta: RequestMeta): Promise<void> {
   const [row] = await db
-    .select({ familyId: refreshTokens.familyId })
+    .select({ familyId: refreshTokens.familyId, userId: refreshTokens.userId })
     .from(refreshTokens)
     .where(eq(refreshTokens.tokenHash, sha256(token)))
-  if (row) await revokeFamily(row.familyId)
+  if (!row) return
+  const revoked = await revokeFamily(row.familyId, row.userId)
+  if (revoked > 0) await audit(db, 'logout', row.userId, meta, { familyId: row.familyId })
 }
 
 /**
@@ -217,6 +278,8 @@ export async function pruneRefreshTokens(graceSeconds = 86400): Promise<number> 
     .delete(refreshTokens)
     .where(or(lt(refreshTokens.expiresAt, cutoff), lt(refreshTokens.revokedAt, cutoff)))
     .returning({ id: refreshTokens.id })
+  // Password reset tokens are kept no longer than refresh tokens (they are not counted).
+  await db.delete(passwordResets).where(lt(passwordResets.expiresAt, cutoff))
   return rows.length
 }
 
@@ -245,8 +308,13 @@ export async function ensureAdmin(): Promise<void> {
   const [admin] = await db
     .insert(users)
     .values({ email, name: 'Administrator', passwordHash, role: 'admin' })
-    .onConflictDoUpdate({ target: users.email, set: { role: 'admin', passwordHash, updatedAt: sql`now()` } })
+    .onConflictDoUpdate({
+      target: users.email,
+      // A new password or role: the old tokens of this account stop working.
+      set: { role: 'admin', passwordHash, tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: sql`now()` },
+    })
     .returning({ id: users.id })
+  if (admin && existing) await forgetTokenState(admin.id)
   await audit(db, 'admin_ensured', admin?.id ?? null, null, { email, created: !existing })
   logger.info({ email }, existing ? 'admin account updated' : 'admin account created')
 }

@@ -5,6 +5,8 @@ import { authPlugin } from '../../plugins/auth'
 import { MailEntry, MailListQuery, pageLimit } from './model'
 import { listMail } from './service'
 
+const REDACTED = '[redacted: contains a password reset token]'
+
 export const mailModule = new Elysia({ name: 'mail', tags: ['admin'] }).use(authPlugin).get(
   '/admin/mail',
   async ({ query }) => {
@@ -16,8 +18,9 @@ export const mailModule = new Elysia({ name: 'mail', tags: ['admin'] }).use(auth
         kind: m.kind,
         to: m.toAddress,
         subject: m.subject,
-        text: m.textBody,
-        html: m.htmlBody,
+        // A reset email's body is a credential for the account: not even admins read it here.
+        text: m.kind === 'password_reset' ? REDACTED : m.textBody,
+        html: m.kind === 'password_reset' ? REDACTED : m.htmlBody,
         status: m.status,
         transport: m.transport,
         messageId: m.messageId,

@@ -18,11 +18,11 @@ export const OrderEventPayload = t.Object({
 })
 export type OrderEventPayload = typeof OrderEventPayload.static
 
-export const MailKind = t.Union([t.Literal('order_confirmation'), t.Literal('payment_receipt')])
+export const MailKind = t.Union([t.Literal('order_confirmation'), t.Literal('payment_receipt'), t.Literal('password_reset')])
 
 export const MailEntry = t.Object({
   id: t.String(),
-  orderId: t.String(),
+  orderId: t.Nullable(t.String({ description: 'null for account emails (password reset)' })),
   kind: MailKind,
   to: t.String(),
   subject: t.String(),

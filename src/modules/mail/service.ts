@@ -207,7 +207,7 @@ export async function sendOrderEmail(input: { orderId: string; kind: EmailKind; 
   return { status: 'sent', mailId: claimed.id }
 }
 
-export type MailQuery = { limit: number; cursor?: string; orderId?: string; kind?: EmailKind }
+export type MailQuery = { limit: number; cursor?: string; orderId?: string; kind?: MailRow['kind'] }
 
 /** Admin listing, newest first; cursor = last id (UUIDv7). */
 export async function listMail(q: MailQuery): Promise<Page<MailRow>> {
