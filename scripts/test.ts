@@ -39,7 +39,11 @@ const testUrl = withDb(serverUrl, dbName)
 await runMigrations(testUrl)
 
 const junit = resolve(process.env.DATA_DIR, `junit-${runId}.xml`)
-const child = Bun.spawn(['bun', 'test', '--reporter=junit', `--reporter-outfile=${junit}`, ...process.argv.slice(2)], {
+// Tests that start real processes need more than bun's 5 s default on a loaded 2-core box (bun 1.4
+// does not read a timeout from bunfig.toml).
+const args = process.argv.slice(2)
+const timeout = args.some((a) => a.startsWith('--timeout')) ? [] : ['--timeout=30000']
+const child = Bun.spawn(['bun', 'test', '--reporter=junit', `--reporter-outfile=${junit}`, ...timeout, ...args], {
   cwd: root,
   stdio: ['inherit', 'inherit', 'inherit'],
   env: {

@@ -133,6 +133,10 @@ test('API killed while holding admitted units → later buyers get every unit (s
     expect(outcomes[0]?.status).toBe(201)
     expect(await gateUnits(productId)).toBe(STOCK - 1)
 
+    // A learns its buyers' token state first (authentication reads it from Postgres on a miss), so
+    // that with the proxy held they get as far as the gate.
+    for (const t of tokens.slice(next, next + HELD_BY_A))
+      expect((await fetch(`${apiA.url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${t}` } })).status).toBe(200)
     // A admits HELD_BY_A buyers (units taken from the gate), who then wait for Postgres.
     proxy.hold()
     const heldByA = Array.from({ length: HELD_BY_A }, () => buy(apiA.url, tokens[next++] as string, productId).catch(() => null))

@@ -1,6 +1,7 @@
 // Orders routes (tag `orders`): checkout, my orders, pay, cancel, and admin fulfilment steps.
 // POST /orders and POST /orders/:id/pay require an Idempotency-Key (src/plugins/idempotency.ts).
 import { Elysia } from 'elysia'
+import { isOwnRequest } from '../../lib/own-requests'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
 import { claimedMarker, idempotencyPlugin, keyIsHeld, markerSet, parseIdempotencyKey } from '../../plugins/idempotency'
@@ -55,8 +56,10 @@ const checkoutDoor = new Elysia({ name: 'orders-checkout-door' }).macro({
         try {
           ticket = await admitAtTheDoor(lines, claimedMarker(user.id, key))
         } catch (err) {
-          // Can't tell (Postgres unreachable): the full path decides, as for a held key.
-          if (err instanceof OutOfStockError && (await keyIsHeld({ userId: user.id, key }).catch(() => true))) return
+          // Can't tell (Postgres unreachable): the full path decides, as for a held key. The
+          // process's own (warm-up) requests never claim a key, so theirs cannot be held.
+          if (err instanceof OutOfStockError && !isOwnRequest(ctx.request) && (await keyIsHeld({ userId: user.id, key }).catch(() => true)))
+            return
           throw err
         }
         if (ticket) {
