@@ -17,6 +17,7 @@ import { systemModule } from './modules/system'
 import { usersModule } from './modules/users'
 import { errorsPlugin, registerRoutesForMethodCheck } from './plugins/errors'
 import { httpPlugin, registerRoutesForVary } from './plugins/http'
+import { inputPlugin, registerInputRoutes } from './plugins/input'
 import { openapiPlugin } from './plugins/openapi'
 import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestIdPlugin } from './plugins/request-id'
@@ -40,12 +41,17 @@ export const api = new Elysia({ prefix: '/api/v1' })
 
 export const app = new Elysia({
   name: 'stampede',
+  // Reject unknown body fields and query parameters (422 naming them) instead of silently dropping
+  // them: `minPrice` for `minPriceCents` must not return an unfiltered list. Responses are then
+  // checked exactly too (an extra field is a 500 of ours, never a leak).
+  normalize: false,
   // The http plugin enforces BODY_LIMIT_BYTES on every body, chunked too, with a problem+json 413;
   // Bun's own refusal is a bare 413 it sends before any of our code runs, so it never gets to refuse.
   serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER },
 })
   .use(requestIdPlugin)
   .use(errorsPlugin)
+  .use(inputPlugin)
   .use(httpPlugin)
   .use(
     cors({
@@ -67,3 +73,4 @@ export type App = typeof app
 
 registerRoutesForMethodCheck(() => app.routes.map((r) => ({ method: r.method, path: r.path })))
 registerRoutesForVary(() => app.routes)
+registerInputRoutes(() => app.routes as never)

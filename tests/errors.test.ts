@@ -22,6 +22,19 @@ const probe = new Elysia()
   .get('/conflict', () => {
     throw new ConflictError('already there', 'duplicate_thing', { thingId: 'x' })
   })
+  .get('/clobber', () => {
+    const extras = {
+      type: 'x',
+      title: 'x',
+      status: 'cancelled',
+      detail: 'x',
+      instance: 'x',
+      code: 'x',
+      requestId: 'x',
+      orderStatus: 'cancelled',
+    }
+    throw new ConflictError('not payable', 'order_not_payable', extras)
+  })
 
 const call = (method: string, path: string, init: RequestInit = {}) =>
   probe.handle(new Request(`http://localhost${path}`, { method, ...init }))
@@ -75,6 +88,21 @@ describe('problem+json error classes', () => {
     const body = await r.json()
     expectProblem(body, 409, 'duplicate_thing')
     expect(body.thingId).toBe('x')
+  })
+
+  test('extras never overwrite the RFC 9457 members (nor code and requestId)', async () => {
+    const r = await call('GET', '/clobber', { headers: { 'x-request-id': 'req-clobber' } })
+    expect(r.status).toBe(409)
+    expect(await r.json()).toEqual({
+      type: 'https://stampede.dev/problems/order-not-payable',
+      title: 'Conflict',
+      status: 409,
+      detail: 'not payable',
+      instance: '/clobber',
+      code: 'order_not_payable',
+      requestId: 'req-clobber',
+      orderStatus: 'cancelled',
+    })
   })
 
   test('unknown route on the real app → 404; wrong method → 405', async () => {

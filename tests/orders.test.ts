@@ -145,7 +145,7 @@ describe('reading orders', () => {
     // Well-formed JSON in the cursor, but not an id this endpoint made: 422 naming it, not a 500.
     const forged = await req('GET', `/api/v1/orders?cursor=${Buffer.from('["x"]').toString('base64url')}`, { token: u.token })
     expect(forged.status).toBe(422)
-    expect(forged.body.errors[0].field).toBe('cursor')
+    expect(forged.body.errors[0].field).toBe('query.cursor')
     expect((await req('GET', '/api/v1/orders?limit=0', { token: u.token })).status).toBe(422)
 
     expect((await req('GET', `/api/v1/orders/${ids[0]}`, { token: u.token })).body.items).toHaveLength(1)

@@ -1,7 +1,7 @@
 // Orders: the order row (status guarded by a CHECK of the state machine's states), its lines with
 // the price snapshotted at checkout, and an append-only status history.
 import { sql } from 'drizzle-orm'
-import { bigserial, check, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, check, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { products } from './catalog'
 import { users } from './users'
 
@@ -31,7 +31,8 @@ export const orders = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'restrict' }),
     status: text().$type<OrderStatus>().notNull().default('pending_payment'),
-    totalCents: integer().notNull(),
+    /** bigint: 50 lines × 100 units × 2,000,000,000 cents is past int4 (exact in a JS number up to 2^53). */
+    totalCents: bigint({ mode: 'number' }).notNull(),
     currency: text().notNull(),
     /** The client's Idempotency-Key of the creating request: a second fence against duplicates. */
     idempotencyKey: text(),

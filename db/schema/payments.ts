@@ -2,7 +2,7 @@
 // processed webhook event ids (dedupe), and the ledger of the SIMULATED gateway (a real gateway
 // keeps that on its side; ours lives here so tests can prove a retry never charges twice).
 import { sql } from 'drizzle-orm'
-import { check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { bigint, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { orders } from './orders'
 
 export const PAYMENT_STATUSES = ['pending', 'succeeded', 'failed', 'cancelled', 'refunded'] as const
@@ -18,7 +18,8 @@ export const payments = pgTable(
     status: text().$type<PaymentStatus>().notNull().default('pending'),
     method: text().notNull(),
     attempts: integer().notNull().default(0),
-    amountCents: integer().notNull(),
+    /** bigint: an order total can pass int4 (50 lines × 100 units × 2,000,000,000 cents). */
+    amountCents: bigint({ mode: 'number' }).notNull(),
     currency: text().notNull(),
     gatewayChargeId: text(),
     /** sent to the gateway with every try of this payment: the gateway charges it at most once */
@@ -56,7 +57,7 @@ export const gatewayCharges = pgTable(
     chargeId: text().notNull(),
     status: text().$type<'processing' | 'succeeded' | 'declined' | 'refunded'>().notNull(),
     method: text().notNull(),
-    amountCents: integer().notNull(),
+    amountCents: bigint({ mode: 'number' }).notNull(),
     currency: text().notNull(),
     /** how many times the merchant called with this key (drives pm_card_flaky) */
     calls: integer().notNull().default(1),

@@ -1,6 +1,7 @@
 // Domain errors: services throw these; the errors plugin maps them to RFC 9457 problem+json.
 // `code` is the stable machine-readable name clients switch on.
-export type FieldError = { field: string; message: string }
+/** `field`: dotted path (body fields bare, others prefixed `query.`/`params.`/`headers.`). */
+export type FieldError = { field: string; message: string; in?: string; pointer?: string }
 
 export class AppError extends Error {
   constructor(
@@ -23,9 +24,18 @@ export class BadRequestError extends AppError {
   }
 }
 
+/** `query.limit` → in: query, pointer: /limit (a bare name's location is not known here). */
+function located(e: FieldError): FieldError {
+  const m = e.in ? null : /^(query|params|headers)\.(.+)$/.exec(e.field)
+  return m?.[1] && m[2] ? { ...e, in: m[1], pointer: `/${m[2].split('.').join('/')}` } : e
+}
+
 export class ValidationProblem extends AppError {
   constructor(errors: FieldError[], detail?: string) {
-    super(422, 'validation_failed', 'Unprocessable Content', detail ?? errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors })
+    const all = errors.map(located)
+    super(422, 'validation_failed', 'Unprocessable Content', detail ?? all.map((e) => `${e.field}: ${e.message}`).join('; '), {
+      errors: all,
+    })
   }
   static field(field: string, message: string): ValidationProblem {
     return new ValidationProblem([{ field, message }])

@@ -2,7 +2,12 @@
 // problem responses it can answer with in one line: `response: { 200: X, ...problems(401, 422) }`.
 import { t } from 'elysia'
 
-export const FieldErrorSchema = t.Object({ field: t.String(), message: t.String() })
+export const FieldErrorSchema = t.Object({
+  field: t.String({ description: 'dotted path: body fields bare (`items.0.quantity`), others prefixed (`query.limit`)' }),
+  message: t.String({ description: 'what a valid value looks like' }),
+  in: t.Optional(t.UnionEnum(['body', 'query', 'params', 'headers'])),
+  pointer: t.Optional(t.String({ description: 'RFC 6901 JSON pointer within `in`' })),
+})
 
 export const Problem = t.Object(
   {
@@ -27,12 +32,13 @@ const DESCRIPTIONS: Record<number, string> = {
   422: 'Unprocessable Content: validation failed (`errors` names the fields)',
   405: 'Method Not Allowed',
   413: 'Content Too Large',
+  415: 'Unsupported Media Type: the body must be application/json',
   429: 'Too Many Requests (Retry-After, RateLimit headers)',
   500: 'Internal Server Error (logged with the request id)',
   503: 'Service Unavailable',
 }
 
-export type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 422 | 429 | 500 | 503
+export type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503
 
 /** `{ 401: Problem, 422: Problem, ... }` for a route's `response`, each described for OpenAPI. */
 export function problems<S extends ProblemStatus>(...statuses: S[]): Record<S, typeof Problem> {

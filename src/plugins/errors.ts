@@ -2,7 +2,9 @@
 // reach the client; unexpected errors are logged with the request id and answered 500.
 import { Elysia, type ValidationError } from 'elysia'
 import { logger } from '../infra/logger'
-import { AppError, type FieldError } from '../lib/errors'
+import { AppError, type FieldError, ValidationProblem } from '../lib/errors'
+import { queryFieldErrors, toFieldErrors, type ValueErrorLike } from '../lib/field-errors'
+import { pendingInputProblem, routeSchemas } from './input'
 import { requestIdOf } from './request-id'
 
 export type Problem = {
@@ -32,6 +34,8 @@ export function problemResponse(
 ): Response {
   const requestId = requestIdOf(request)
   problemStatus.set(request, status)
+  // A domain member can never overwrite an RFC 9457 member (nor code/requestId): those are dropped.
+  const { type: _t, title: _ti, status: _s, detail: _d, instance: _i, code: _c, requestId: _r, ...members } = extra
   const body: Problem = {
     type: PROBLEM_TYPE_BASE + code.replaceAll('_', '-'),
     title,
@@ -40,7 +44,7 @@ export function problemResponse(
     instance: new URL(request.url).pathname,
     code,
     requestId,
-    ...extra,
+    ...members,
   }
   return new Response(JSON.stringify(body), {
     status,
@@ -48,48 +52,18 @@ export function problemResponse(
   })
 }
 
-type SchemaLike = { type?: string; minimum?: number; maximum?: number; anyOf?: SchemaLike[] }
-
-/** Describes a numeric schema ("an integer from 1 to 100") for union errors TypeBox leaves vague. */
-function describeNumber(schema: SchemaLike | undefined): string | null {
-  const branch = schema?.anyOf?.find((b) => b.type === 'integer' || b.type === 'number') ?? schema
-  if (!branch || (branch.type !== 'integer' && branch.type !== 'number')) return null
-  const kind = branch.type === 'integer' ? 'an integer' : 'a number'
-  const { minimum: lo, maximum: hi } = branch
-  if (lo !== undefined && hi !== undefined) return `must be ${kind} from ${lo} to ${hi}`
-  if (lo !== undefined) return `must be ${kind} ≥ ${lo}`
-  if (hi !== undefined) return `must be ${kind} ≤ ${hi}`
-  return `must be ${kind}`
-}
-
-/** A readable message: TypeBox's union summaries ("one of: 'integer', 'integer'") are noise. */
-function messageOf(e: { message?: string; summary?: string; schema?: SchemaLike }): string {
-  const numeric = e.message === 'Expected union value' ? describeNumber(e.schema) : null
-  if (numeric) return numeric
-  const union = e.summary?.match(/should be one of: (.*)$/)
-  if (union?.[1]) return `must be ${[...new Set(union[1].split(', ').map((s) => s.replaceAll("'", '')))].join(' or ')}`
-  if (e.message && e.message !== 'Expected union value') return e.message
-  return e.summary || 'is invalid'
-}
-
-/** Elysia validation errors → one entry per field. `path` is a JSON pointer like /items/0/quantity. */
-function fieldErrors(error: ValidationError, request: Request): FieldError[] {
-  const out = new Map<string, string>()
-  // Query values that fail numeric coercion arrive as type "property" without a path:
-  // recover the parameter name by the offending value.
-  let where = error.type === 'body' ? '' : `${error.type}.`
-  let fallback: string = error.type
-  if (error.type === 'property') {
-    const params = [...new URL(request.url).searchParams].find(([, v]) => v === String(error.value))
-    where = 'query.'
-    fallback = params ? `query.${params[0]}` : 'query'
+/** Elysia validation errors → one entry per field, all of them (query strings re-checked whole). */
+function fieldErrors(error: ValidationError, request: Request, route: string | undefined): FieldError[] {
+  // Query values are checked against coerced schemas and bounded while decoding (type "property",
+  // no path): re-check the whole query string against the route's schema.
+  const schemas = route ? routeSchemas(request.method, route) : undefined
+  if ((error.type === 'query' || error.type === 'property') && schemas?.query) {
+    const errors = queryFieldErrors(schemas.query, new URL(request.url).searchParams)
+    if (errors.length > 0) return errors
   }
-  for (const e of error.all) {
-    const path = 'path' in e && e.path ? e.path.replace(/^\//, '').replaceAll('/', '.') : ''
-    const field = path ? `${where}${path}` : fallback
-    if (!out.has(field)) out.set(field, messageOf(e as Parameters<typeof messageOf>[0]))
-  }
-  return [...out].map(([field, message]) => ({ field, message }))
+  // A value that failed while decoding, not in the query string: the body is all that is left.
+  if (error.type === 'property') return [{ field: 'body', in: 'body', pointer: '', message: 'is invalid' }]
+  return toFieldErrors(error.all as ValueErrorLike[], error.type)
 }
 
 // Route table used to tell 405 from 404: a path that exists under another method is a 405.
@@ -117,7 +91,7 @@ function allowedMethods(pathname: string): string[] {
 
 export const errorsPlugin = new Elysia({ name: 'errors' })
   .error({ AppError })
-  .onError({ as: 'global' }, ({ code, error: thrown, request, set }) => {
+  .onError({ as: 'global' }, ({ code, error: thrown, request, set, route }) => {
     // Drizzle wraps what the driver throws (e.g. DatabaseBusyError) in a DrizzleQueryError.
     const cause = (thrown as { cause?: unknown }).cause
     const error = cause instanceof AppError ? cause : thrown
@@ -128,7 +102,14 @@ export const errorsPlugin = new Elysia({ name: 'errors' })
       case 'VALIDATION': {
         const v = error as ValidationError
         if (v.type === 'response') break
-        const errors = fieldErrors(v, request)
+        // A problem found before validation (wrong content type, NUL bytes) is part of the answer.
+        const pending = pendingInputProblem(request)
+        if (pending && !(pending instanceof ValidationProblem)) {
+          return problemResponse(request, pending.status, pending.code, pending.title, pending.message, pending.extra, pending.headers)
+        }
+        const early = pending ? (pending.extra.errors as FieldError[]) : []
+        const found = fieldErrors(v, request, route)
+        const errors = [...early, ...found.filter((f) => !early.some((e) => e.field === f.field))]
         return problemResponse(
           request,
           422,

@@ -1,5 +1,6 @@
 // TypeBox schemas of the catalog API: the single source of truth for validation, types and OpenAPI.
 import { t } from 'elysia'
+import { INT4_MAX } from '../../lib/cursor'
 
 const Uuid = t.String({ format: 'uuid' })
 const Timestamp = t.String({ format: 'date-time' })
@@ -31,8 +32,9 @@ export type Sort = (typeof SORTS)[number]
 export const ProductQuery = t.Object({
   q: t.Optional(t.String({ maxLength: 200, description: 'full-text search (websearch syntax; last word is a prefix)' })),
   categoryId: t.Optional(Uuid),
-  minPriceCents: t.Optional(t.Integer({ minimum: 0 })),
-  maxPriceCents: t.Optional(t.Integer({ minimum: 0 })),
+  // products.price_cents is int4: a filter past it would fail in SQL, not filter.
+  minPriceCents: t.Optional(t.Integer({ minimum: 0, maximum: INT4_MAX })),
+  maxPriceCents: t.Optional(t.Integer({ minimum: 0, maximum: INT4_MAX })),
   inStock: t.Optional(t.Boolean()),
   sort: t.Optional(t.UnionEnum(SORTS, { description: 'default: relevance with q, rank otherwise' })),
   limit: t.Integer({ minimum: 1, maximum: 100, default: 20 }),

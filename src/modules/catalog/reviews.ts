@@ -3,7 +3,7 @@
 import { sql } from 'drizzle-orm'
 import { reviews } from '../../../db/schema'
 import { db } from '../../infra/db'
-import { decodeCursor, type Page, PG_TIMESTAMP_RE, toPage } from '../../lib/cursor'
+import { decodeCursor, isPgTimestamp, type Page, toPage } from '../../lib/cursor'
 import { ConflictError, NotFoundError, ValidationProblem } from '../../lib/errors'
 import { isUuid } from '../../lib/uuid'
 import { hasPurchased } from '../orders/purchases'
@@ -50,7 +50,7 @@ export async function createReview(productId: string, userId: string, input: Rev
 export async function listReviews(productId: string, limit: number, cursor?: string): Promise<Page<Review>> {
   if (!(await isLiveProduct(productId))) throw new NotFoundError('Product')
   const after = decodeCursor(cursor, 2) as [string, string] | undefined
-  if (after && (typeof after[0] !== 'string' || !PG_TIMESTAMP_RE.test(after[0]) || !isUuid(after[1]))) {
+  if (after && (!isPgTimestamp(after[0]) || !isUuid(after[1]))) {
     throw ValidationProblem.field('query.cursor', 'is not a cursor of this endpoint')
   }
   const rows = (await db.execute(sql`

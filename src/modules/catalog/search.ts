@@ -7,7 +7,7 @@ import { type SQL, sql } from 'drizzle-orm'
 import { db } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { key } from '../../infra/redis'
-import { decodeCursor, type Page, PG_TIMESTAMP_RE, toPage } from '../../lib/cursor'
+import { decodeCursor, INT4_MAX, isIsoInstant, isPgFloat, isPgInt4, isPgTimestamp, type Page, toPage } from '../../lib/cursor'
 import { ValidationProblem } from '../../lib/errors'
 import { type RankContext, rankScoreSql, relevanceSql } from '../../lib/ranking'
 import { isUuid } from '../../lib/uuid'
@@ -113,11 +113,11 @@ async function runQuery(
 }
 
 const KEY_SHAPE: Record<Sort, (k: string) => boolean> = {
-  price_asc: (k) => /^-?\d{1,12}$/.test(k),
-  price_desc: (k) => /^-?\d{1,12}$/.test(k),
-  newest: (k) => PG_TIMESTAMP_RE.test(k),
-  rank: (k) => Number.isFinite(Number(k)),
-  relevance: (k) => Number.isFinite(Number(k)),
+  price_asc: isPgInt4,
+  price_desc: isPgInt4,
+  newest: isPgTimestamp,
+  rank: isPgFloat,
+  relevance: isPgFloat,
 }
 
 /** A cursor is client input: every part is checked before it reaches SQL (bad → 422, never 500). */
@@ -129,10 +129,10 @@ function validCursor(c: CursorKey, sort: Sort): boolean {
     KEY_SHAPE[sort](k) &&
     isUuid(id) &&
     ['none', 'fts', 'trigram'].includes(matcher) &&
-    typeof now === 'string' &&
-    !Number.isNaN(Date.parse(now)) &&
+    isIsoInstant(now) &&
     Number.isInteger(max) &&
-    max >= 0
+    max >= 0 &&
+    max <= INT4_MAX
   )
 }
 

@@ -72,10 +72,10 @@ export async function startPayment(
       )
     }
     if (order.status !== 'pending_payment') {
-      throw new ConflictError(`An order in status ${order.status} cannot be paid`, 'order_not_payable', { status: order.status })
+      throw new ConflictError(`An order in status ${order.status} cannot be paid`, 'order_not_payable', { orderStatus: order.status })
     }
     if (order.reservationExpiresAt.getTime() <= Date.now()) {
-      throw new ConflictError('The reservation of this order has expired', 'order_not_payable', { status: 'expired' })
+      throw new ConflictError('The reservation of this order has expired', 'order_not_payable', { orderStatus: 'expired' })
     }
     const [payment] = await tx
       .insert(payments)
