@@ -7,10 +7,10 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
-import { runMigrations } from '../db/migrate'
 import { seedCatalog } from '../db/seed/catalog'
 import { dropPrefix } from '../src/infra/redis'
 import { median } from './flash-sale-table'
+import { benchDatabase, startBenchApi } from './lib/instance'
 import { k6Binary, k6Env } from './lib/k6'
 
 const root = resolve(import.meta.dir, '..')
@@ -27,7 +27,6 @@ const { values } = parseArgs({
 const products = Number(values.products)
 const runs = Number(values.runs)
 
-const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 // A private redis-server (other benchmarks on a shared machine hammer the shared one), unless
 // BENCH_REDIS_URL names one.
 let redisProc: Bun.Subprocess | null = null
@@ -44,17 +43,12 @@ if (!redisUrl) {
 const k6 = k6Binary
 if (!k6) throw new Error('k6 not found (K6, ~/go/bin/k6 or PATH)')
 
-const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`
-const dbName = `stampede_bench_${runId}`
-const prefix = `stampede-bench-${runId}`
-const withDb = (url: string, db: string) => Object.assign(new URL(url), { pathname: `/${db}` }).toString()
-const admin = postgres(withDb(serverUrl, 'postgres'), { max: 1, onnotice: () => {} })
-await admin.unsafe(`create database "${dbName}"`)
-const benchUrl = withDb(serverUrl, dbName)
+const database = await benchDatabase('bench')
+const { runId, prefix } = database
+const benchUrl = database.url
 let api: Bun.Subprocess | null = null
 
 try {
-  await runMigrations(benchUrl)
   const sql = postgres(benchUrl, { max: 2, onnotice: () => {} })
   const report = await sql.begin((tx) => seedCatalog(tx, { products, categories: 200, reviews: products * 2, users: 3000, seed: 42 }))
   console.log(`seeded ${report.products} products, ${report.reviews} reviews in ${report.ms} ms`)
@@ -64,34 +58,19 @@ try {
   const idsFile = resolve(root, `bench/results/browse-ids.${runId}.tmp.json`)
   await Bun.write(idsFile, JSON.stringify(ids))
 
-  const port = 3900 + Math.floor(Math.random() * 500)
-  api = Bun.spawn(['bun', resolve(root, 'src/index.ts')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
+  const started = await startBenchApi(
+    {
       DATABASE_URL: benchUrl,
       REDIS_URL: redisUrl,
       REDIS_PREFIX: prefix,
-      ROLE: 'api',
       RATE_LIMIT_ENABLED: 'false',
       LOG_LEVEL: 'warn',
       JOBS_ENABLED: 'false',
     },
-    stdout: 'inherit',
-    stderr: 'inherit',
-  })
-  const base = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 200; i++) {
-    if (
-      await fetch(`${base}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break
-    await Bun.sleep(100)
-  }
+    { portBase: 3900, stdout: 'inherit' },
+  )
+  api = started.proc
+  const base = started.base
 
   type Summary = Record<string, any>
   const results: Summary[] = []
@@ -175,10 +154,7 @@ try {
     api.kill('SIGTERM')
     await api.exited
   }
-  await admin
-    .unsafe(`drop database if exists "${dbName}" with (force)`)
-    .catch((e) => console.error(`could not drop ${dbName}: ${e.message}`))
-  await admin.end()
+  await database.drop()
   if (redisProc) {
     redisProc.kill()
     await redisProc.exited

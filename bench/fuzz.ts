@@ -8,9 +8,9 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
-import { runMigrations } from '../db/migrate'
 import { dropPrefix } from '../src/infra/redis'
 import type { Document } from '../src/plugins/openapi-document'
+import { benchDatabase, startBenchApi } from './lib/instance'
 import { describeFailure, type Failure, fuzz, type Send } from './lib/openapi-fuzz'
 
 const root = resolve(import.meta.dir, '..')
@@ -25,31 +25,19 @@ const { values } = parseArgs({
 const count = Number(values.count)
 const seed = Number(values.seed)
 
-const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`
-const dbName = `stampede_fuzz_${runId}`
-const prefix = `stampede-fuzz-${runId}`
-const withDb = (url: string, db: string) => Object.assign(new URL(url), { pathname: `/${db}` }).toString()
-const admin = postgres(withDb(serverUrl, 'postgres'), { max: 1, onnotice: () => {} })
-await admin.unsafe(`create database "${dbName}"`)
-const benchUrl = withDb(serverUrl, dbName)
+const database = await benchDatabase('fuzz')
+const { runId, prefix } = database
+const benchUrl = database.url
 let api: Bun.Subprocess | null = null
 let failed = false
 
 try {
-  await runMigrations(benchUrl)
-  const port = 4400 + Math.floor(Math.random() * 500)
-  api = Bun.spawn(['bun', resolve(root, 'src/index.ts')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
+  const started = await startBenchApi(
+    {
       DATABASE_URL: benchUrl,
       REDIS_URL: redisUrl,
       REDIS_PREFIX: prefix,
-      ROLE: 'api',
-      WEB_CONCURRENCY: '1',
       // Limits high enough that the fuzz reaches the handlers; 429 itself is checked by the
       // rate-limit tests.
       RATE_LIMIT_AUTH: '1000000/60',
@@ -57,20 +45,10 @@ try {
       RATE_LIMIT_READ: '1000000/60',
       LOG_LEVEL: 'error',
     },
-    stdout: 'ignore',
-    stderr: 'inherit',
-  })
-  const base = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 300; i++) {
-    if (
-      await fetch(`${base}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break
-    await Bun.sleep(100)
-  }
+    { portBase: 4400 },
+  )
+  api = started.proc
+  const base = started.base
 
   const send: Send = async (r) => {
     const res = await fetch(base + r.url, { method: r.method, headers: r.headers, body: r.body, redirect: 'manual' })
@@ -159,10 +137,7 @@ try {
     api.kill('SIGTERM')
     await api.exited
   }
-  await admin
-    .unsafe(`drop database if exists "${dbName}" with (force)`)
-    .catch((e) => console.error(`could not drop ${dbName}: ${e.message}`))
-  await admin.end()
+  await database.drop()
   await dropPrefix(redisUrl, prefix)
 }
 process.exit(failed ? 1 : 0)
