@@ -56,8 +56,9 @@ const tokensFile = resolve(tmp, `tokens-${runId}.tmp.json`)
 const admin = postgres(withDb(serverUrl, 'postgres'), { max: 1, onnotice: () => {} })
 await admin.unsafe(`create database "${dbName}"`)
 await runMigrations(benchUrl)
-// NODE_ENV=production for realistic instances; they then insist on a private JWT secret.
+// NODE_ENV=production for realistic instances; they then insist on private secrets.
 const jwtSecret = `bench-${crypto.getRandomValues(new Uint8Array(24)).toHex()}`
+const webhookSecret = `bench-${crypto.getRandomValues(new Uint8Array(24)).toHex()}`
 Object.assign(process.env, {
   DATABASE_URL: benchUrl,
   REDIS_URL: redisUrl,
@@ -114,6 +115,11 @@ const procEnv = (extra: Record<string, string>) => ({
   ...process.env,
   NODE_ENV: 'production',
   JWT_SECRET: jwtSecret,
+  PAYMENT_WEBHOOK_SECRET: webhookSecret,
+  // The bench measures each strategy's own queueing (the pessimistic one queues for seconds), so it
+  // lifts the deadlines that would otherwise shed that queue as 503 database_busy.
+  REQUEST_TIMEOUT_MS: '120000',
+  DATABASE_ACQUIRE_TIMEOUT_MS: '120000',
   RATE_LIMIT_ENABLED: 'false',
   LOG_LEVEL: 'warn',
   DATABASE_POOL_MAX: P.poolMax,
