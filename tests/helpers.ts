@@ -1,5 +1,6 @@
 // Test helpers: in-process requests against the real app (real Postgres and Redis), and
 // real API processes for multi-instance tests.
+import { tmpdir } from 'node:os'
 import { app } from '../src/app'
 
 export type TestResponse<T = any> = { status: number; headers: Headers; body: T; text: string }
@@ -38,14 +39,26 @@ export type ApiProcess = { url: string; port: number; proc: Bun.Subprocess; stop
 /** Starts a real API process (src/index.ts) with extra env; resolves once /health answers. */
 export async function startApi(env: Record<string, string> = {}, opts: { stdout?: 'pipe' | 'ignore' } = {}): Promise<ApiProcess> {
   const port = freePort()
+  // Logs go to stdout: unless the caller reads them, keep them in a file so that a process that
+  // dies at boot says why.
+  const log = opts.stdout === 'pipe' ? null : `${tmpdir()}/stampede-test-api-${process.pid}-${port}.log`
   const proc = Bun.spawn(['bun', `${import.meta.dir}/../src/index.ts`], {
     env: { ...process.env, PORT: String(port), ROLE: 'api', LOG_LEVEL: 'warn', ...env },
-    stdout: opts.stdout ?? 'ignore',
+    stdout: log ? Bun.file(log) : 'pipe',
     stderr: 'inherit',
   })
   const url = `http://127.0.0.1:${port}`
   for (let i = 0; i < 200; i++) {
-    if (proc.exitCode !== null) throw new Error(`API process exited with ${proc.exitCode}`)
+    if (proc.exitCode !== null) {
+      const said = log
+        ? (
+            await Bun.file(log)
+              .text()
+              .catch(() => '')
+          ).slice(-2000)
+        : ''
+      throw new Error(`API process exited with ${proc.exitCode}${said ? `: ${said}` : ''}`)
+    }
     try {
       if ((await fetch(`${url}/health`)).ok) break
     } catch {}
@@ -58,6 +71,10 @@ export async function startApi(env: Record<string, string> = {}, opts: { stdout?
     stop: async () => {
       proc.kill('SIGTERM')
       await proc.exited
+      if (log)
+        await Bun.file(log)
+          .delete()
+          .catch(() => {})
     },
   }
 }
