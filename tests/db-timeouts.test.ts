@@ -8,7 +8,8 @@ import { config } from '../src/config'
 import { requestContext } from '../src/infra/context'
 import { db, sql } from '../src/infra/db'
 import { DatabaseBusyError } from '../src/infra/db-timeouts'
-import { startApi } from './helpers'
+import { createUser, startApi } from './helpers'
+import { order, productWithStock } from './orders-fixtures'
 
 const url = process.env.DATABASE_URL as string
 
@@ -94,6 +95,34 @@ describe('bounded waits on the pool (in process)', () => {
     expect(reasonOf(late.error)).toBe('deadline')
     // Outside a request there is no deadline.
     expect((await sql<{ n: number }[]>`select 1 as n`)[0]?.n).toBe(1)
+  })
+
+  test('an order whose stock row is locked elsewhere answers 503 database_busy after the lock timeout, never 500', async () => {
+    const productId = await productWithStock(10)
+    const buyer = await createUser()
+    const holder = postgres(url, { max: 1, onnotice: () => {} })
+    const locked = Promise.withResolvers<void>()
+    const release = Promise.withResolvers<void>()
+    const held = holder.begin(async (tx) => {
+      await tx`select 1 from inventory where product_id = ${productId} for update`
+      locked.resolve()
+      await release.promise
+    })
+    await locked.promise
+    try {
+      const t0 = performance.now()
+      const r = await order(buyer.token, [{ productId, quantity: 1 }])
+      expect(r.status).toBe(503)
+      expect(r.body.code).toBe('database_busy')
+      expect(r.headers.get('retry-after')).toBe('1')
+      expect(performance.now() - t0).toBeLessThan(config.REQUEST_TIMEOUT_MS + 1500)
+    } finally {
+      release.resolve()
+      await held
+      await holder.end()
+    }
+    // Nothing half-done: the unit is still for sale.
+    expect((await order(buyer.token, [{ productId, quantity: 1 }])).status).toBe(201)
   })
 })
 

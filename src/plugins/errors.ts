@@ -1,6 +1,8 @@
 // Every error leaves as RFC 9457 application/problem+json with a stable `code`; stack traces never
 // reach the client; unexpected errors are logged with the request id and answered 500.
+
 import { Elysia, type ValidationError } from 'elysia'
+import { busyError } from '../infra/db-timeouts'
 import { logger } from '../infra/logger'
 import { AppError, type FieldError, ValidationProblem } from '../lib/errors'
 import { queryFieldErrors, toFieldErrors, type ValueErrorLike } from '../lib/field-errors'
@@ -92,9 +94,12 @@ function allowedMethods(pathname: string): string[] {
 export const errorsPlugin = new Elysia({ name: 'errors' })
   .error({ AppError })
   .onError({ as: 'global' }, ({ code, error: thrown, request, set, route }) => {
-    // Drizzle wraps what the driver throws (e.g. DatabaseBusyError) in a DrizzleQueryError.
+    // Drizzle wraps what the driver throws (e.g. DatabaseBusyError) in a DrizzleQueryError. A
+    // timeout that reached here unmapped (a batch shared by many requests rethrows the driver's
+    // own error) is still a 503 database_busy, never a 500.
     const cause = (thrown as { cause?: unknown }).cause
-    const error = cause instanceof AppError ? cause : thrown
+    const inner = cause instanceof AppError ? cause : busyError(cause ?? thrown, undefined)
+    const error = inner instanceof AppError ? inner : thrown
     if (error instanceof AppError) {
       return problemResponse(request, error.status, error.code, error.title, error.message, error.extra, error.headers)
     }
