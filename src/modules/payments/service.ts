@@ -192,10 +192,17 @@ async function chargeAttempt(paymentId: string, attempt: number, maxAttempts: nu
  * Locks the order a payment belongs to (order row first, payment row second — the same order as
  * cancel and expiry, so settling can't deadlock with them). null when the payment doesn't exist.
  */
-async function lockOrderOfPayment(tx: Tx, paymentId: string): Promise<{ status: (typeof orders.$inferSelect)['status'] } | null> {
+async function lockOrderOfPayment(
+  tx: Tx,
+  paymentId: string,
+): Promise<Pick<typeof orders.$inferSelect, 'status' | 'reservationExpiresAt'> | null> {
   const [ref] = await tx.select({ orderId: payments.orderId }).from(payments).where(eq(payments.id, paymentId))
   if (!ref) return null
-  const [order] = await tx.select({ status: orders.status }).from(orders).where(eq(orders.id, ref.orderId)).for('update')
+  const [order] = await tx
+    .select({ status: orders.status, reservationExpiresAt: orders.reservationExpiresAt })
+    .from(orders)
+    .where(eq(orders.id, ref.orderId))
+    .for('update')
   return order ?? null
 }
 
@@ -272,7 +279,9 @@ export async function settlePaymentFailureTx(
     .returning()
   if (!p) return { applied: false, after }
   if (order?.status !== 'pending_payment') return { applied: true, after }
-  await transition(tx, { orderId: p.orderId, from: 'pending_payment', to: 'payment_failed', actor, reason, payload: { paymentId } })
+  // The expiry rides along: the "payment failed" email says until when the order can be paid again.
+  const payload = { paymentId, reservationExpiresAt: order.reservationExpiresAt.toISOString() }
+  await transition(tx, { orderId: p.orderId, from: 'pending_payment', to: 'payment_failed', actor, reason, payload })
   return { applied: true, after }
 }
 
