@@ -205,6 +205,8 @@ describe('paying', () => {
     await db.execute(sql`update orders set reservation_expires_at = now() - interval '1 second' where id = ${o.id}`)
     const late = await pay(u.token, o.id, 'pm_card_ok')
     expect([late.status, late.body.code]).toEqual([409, 'order_not_payable'])
+    // The problem's `status` stays the HTTP status; the order's is `orderStatus`.
+    expect(late.body).toMatchObject({ status: 409, orderStatus: 'payment_failed' })
     expect(await expireOverdueOrders(1000)).toBeGreaterThanOrEqual(1)
     expect((await req('GET', `/api/v1/orders/${o.id}`, { token: u.token })).body.status).toBe('expired')
     expect(await stock(a)).toEqual({ onHand: 5, reserved: 0 })
