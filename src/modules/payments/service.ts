@@ -81,7 +81,10 @@ export async function startPayment(
       throw new ConflictError(`An order in status ${order.status} cannot be paid`, 'order_not_payable', { orderStatus: order.status })
     }
     if (order.reservationExpiresAt.getTime() <= Date.now()) {
-      throw new ConflictError('The reservation of this order has expired', 'order_not_payable', { orderStatus: order.status, reservationExpiresAt: order.reservationExpiresAt.toISOString() })
+      throw new ConflictError('The reservation of this order has expired', 'order_not_payable', {
+        orderStatus: order.status,
+        reservationExpiresAt: order.reservationExpiresAt.toISOString(),
+      })
     }
     // A failed attempt left the order payable (its stock still reserved): this is the next attempt.
     if (order.status === 'payment_failed') {
