@@ -174,7 +174,7 @@ describe('categories', () => {
     expect(a1).toMatchObject({ depth: 2, path: [root.slug, a.slug, a1.slug] })
 
     const flat = await req('GET', '/api/v1/categories')
-    expect(flat.status).toBe(200)
+    expect([flat.status, flat.body.format]).toEqual([200, 'flat'])
     const mine = flat.body.items.filter((c: { path: string[] }) => c.path[0] === root.slug)
     // Depth-first: a parent before its children, siblings by name (A before B, A's child before B).
     expect(
@@ -190,7 +190,7 @@ describe('categories', () => {
     expect(flat.body.items).toHaveLength(n)
 
     const nested = await req('GET', '/api/v1/categories?format=tree')
-    expect(nested.status).toBe(200)
+    expect([nested.status, nested.body.format]).toEqual([200, 'tree'])
     const node = nested.body.items.find((c: { id: string }) => c.id === root.id)
     type Node = { id: string; depth: number; children: Node[] }
     const shape = (x: Node): unknown => [x.id, x.depth, x.children.map(shape)]

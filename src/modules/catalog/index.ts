@@ -157,7 +157,11 @@ export const catalogModule = new Elysia({ name: 'catalog' })
         if (search.has(k)) throw ValidationProblem.field(`query.${k}`, 'the category tree is answered whole: no pagination')
       }
       const flat = await listCategories()
-      return { items: query.format === 'tree' ? categoryTree(flat) : flat }
+      const list: typeof CategoryList.static =
+        query.format === 'tree' ? { format: 'tree', items: categoryTree(flat) } : { format: 'flat', items: flat }
+      // Elysia's route typing does not follow TypeBox's recursive Self reference; the value is typed
+      // by CategoryList above and checked against it at runtime (response validation).
+      return list as never
     },
     {
       query: CategoryListQuery,

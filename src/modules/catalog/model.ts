@@ -97,9 +97,11 @@ export const CategoryListQuery = t.Object(
   // The tree is answered whole: a partial tree is not a tree (`limit`/`cursor` are refused by the route).
   { additionalProperties: false },
 )
+// `format` tells the two apart: without it a nested item is also a valid flat item, and Elysia would
+// answer through the first matching member, stripping `children`.
 export const CategoryList = t.Union([
-  t.Object({ items: t.Array(Category) }, { title: 'CategoryFlatList' }),
-  t.Object({ items: t.Array(CategoryNode) }, { title: 'CategoryTree' }),
+  t.Object({ format: t.Literal('flat'), items: t.Array(Category) }, { title: 'CategoryFlatList' }),
+  t.Object({ format: t.Literal('tree'), items: t.Array(CategoryNode) }, { title: 'CategoryTree' }),
 ])
 
 const Slug = t.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 100 })
