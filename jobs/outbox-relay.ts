@@ -15,7 +15,7 @@ import { sql } from '../src/infra/db'
 import { logger } from '../src/infra/logger'
 import { withTimeout } from '../src/lib/timeout'
 import { outboxPublished, outboxRelayErrors } from './metrics'
-import { type JobDataOf, type JobName, type OrderEmailJobData, type QueueName, queue } from './queues'
+import { EMAIL_JOB_OF_KIND, type JobDataOf, type JobName, type OrderEmailJobData, type QueueName, queue } from './queues'
 
 export type OutboxRow = { id: string; type: string; aggregateId: string; payload: Record<string, unknown> }
 type Route = { [Q in QueueName]: { queue: Q; name: JobName<Q>; data: JobDataOf[Q] } }[QueueName]
@@ -23,18 +23,21 @@ type Route = { [Q in QueueName]: { queue: Q; name: JobName<Q>; data: JobDataOf[Q
 /**
  * The email each event type owes its order. The relay routes by it, and the recovery after Redis
  * lost its data asks Postgres which of these were never delivered (jobs/recovery.ts): a new kind
- * of email is one line here (and its job name in emailJob).
+ * of email is one line here (and its job name in EMAIL_JOB_OF_KIND).
  */
 export const EMAIL_OF_EVENT: Readonly<Record<string, OrderEmailJobData['kind']>> = {
-  'order.created': 'order_confirmation',
-  'order.paid': 'payment_receipt',
+  'order.created': 'order_confirmation', // "order received"
+  'order.paid': 'payment_receipt', // "order confirmed", with the receipt
+  'order.payment_failed': 'payment_failed',
+  'order.cancelled': 'order_cancelled',
+  'order.refunded': 'order_refunded',
 }
 
 /** The `order-emails` job that delivers an email; jobId = the event id, so re-adding it is a no-op. */
 export function emailJob(eventId: string, orderId: string, kind: OrderEmailJobData['kind'], payload: Record<string, unknown>) {
   return {
     queue: 'order-emails',
-    name: kind === 'payment_receipt' ? 'send-receipt' : 'send-confirmation',
+    name: EMAIL_JOB_OF_KIND[kind],
     data: { eventId, orderId, kind, payload },
   } as const satisfies Route
 }

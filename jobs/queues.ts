@@ -4,6 +4,7 @@
 // outbox event instead (src/lib/outbox.ts) and let the relay publish it later.
 import { type JobsOptions, Queue } from 'bullmq'
 import type Redis from 'ioredis'
+import type { OrderMailKind } from '../db/schema'
 import { config } from '../src/config'
 import { createRedis, redisUrl } from '../src/infra/redis'
 import { withTimeout } from '../src/lib/timeout'
@@ -26,7 +27,7 @@ export type PaymentJobData = {
 export type OrderEmailJobData = {
   eventId: string
   orderId: string
-  kind: 'order_confirmation' | 'payment_receipt'
+  kind: OrderMailKind
   /** the outbox payload (see OrderEventPayload), so the email matches the committed order */
   payload: Record<string, unknown>
 }
@@ -51,7 +52,7 @@ export type JobDataOf = {
 /** Job names per queue (verb-noun); processors `switch (job.name)` over these. */
 export const JOB_NAMES = {
   payments: ['charge'],
-  'order-emails': ['send-confirmation', 'send-receipt'],
+  'order-emails': ['send-confirmation', 'send-receipt', 'send-payment-failed', 'send-cancellation', 'send-refund'],
   'stock-alerts': ['check-product', 'check-all'],
   maintenance: ['expire-reservations', 'reconcile-gate', 'purge-idempotency-keys', 'purge-refresh-tokens', 'purge-outbox', 'recover-owed'],
   recommendations: ['rebuild-matrix', 'apply-order'],
@@ -120,8 +121,17 @@ export function enqueuePayment(data: PaymentJobData, opts: JobsOptions = {}) {
   return add('payments', 'charge', data, { ...paymentJobOptions(data), ...opts })
 }
 
+/** The `order-emails` job name of each kind of email (the processor maps it back). */
+export const EMAIL_JOB_OF_KIND = {
+  order_confirmation: 'send-confirmation',
+  payment_receipt: 'send-receipt',
+  payment_failed: 'send-payment-failed',
+  order_cancelled: 'send-cancellation',
+  order_refunded: 'send-refund',
+} as const satisfies Record<OrderMailKind, JobName<'order-emails'>>
+
 export function enqueueOrderEmail(data: OrderEmailJobData, opts: JobsOptions = {}) {
-  return add('order-emails', data.kind === 'payment_receipt' ? 'send-receipt' : 'send-confirmation', data, { jobId: data.eventId, ...opts })
+  return add('order-emails', EMAIL_JOB_OF_KIND[data.kind], data, { jobId: data.eventId, ...opts })
 }
 
 export function enqueueStockCheck(data: StockAlertJobData, opts: JobsOptions = {}) {

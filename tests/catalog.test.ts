@@ -19,7 +19,7 @@ const tag = () => Math.random().toString(36).slice(2, 8)
 async function newCategory(name = `Cat ${tag()}`, parentId?: string) {
   const r = await req('POST', '/api/v1/categories', { token: admin.token, body: { name, ...(parentId ? { parentId } : {}) } })
   expect(r.status).toBe(201)
-  return r.body as { id: string; name: string; parentId: string | null; depth: number; slug: string }
+  return r.body as { id: string; name: string; parentId: string | null; depth: number; slug: string; path: string[] }
 }
 
 async function newProduct(body: Record<string, unknown> = {}) {
@@ -164,6 +164,56 @@ describe('categories', () => {
     const idx = (id: string) => tree.body.items.findIndex((c: { id: string }) => c.id === id)
     expect(idx(root.id)).toBeLessThan(idx(child.id))
     expect(idx(child.id)).toBeLessThan(idx(grandchild.id))
+  })
+
+  test('GET /categories: flat depth-first with parentId, depth and path, or nested with ?format=tree; no pagination', async () => {
+    const root = await newCategory(`Tree ${tag()}`)
+    const b = await newCategory(`B ${tag()}`, root.id)
+    const a = await newCategory(`A ${tag()}`, root.id)
+    const a1 = await newCategory(`A1 ${tag()}`, a.id)
+    expect(a1).toMatchObject({ depth: 2, path: [root.slug, a.slug, a1.slug] })
+
+    const flat = await req('GET', '/api/v1/categories')
+    expect([flat.status, flat.body.format]).toEqual([200, 'flat'])
+    const mine = flat.body.items.filter((c: { path: string[] }) => c.path[0] === root.slug)
+    // Depth-first: a parent before its children, siblings by name (A before B, A's child before B).
+    expect(
+      mine.map((c: { id: string; parentId: string | null; depth: number; path: string[] }) => [c.id, c.parentId, c.depth, c.path]),
+    ).toEqual([
+      [root.id, null, 0, [root.slug]],
+      [a.id, root.id, 1, [root.slug, a.slug]],
+      [a1.id, a.id, 2, [root.slug, a.slug, a1.slug]],
+      [b.id, root.id, 1, [root.slug, b.slug]],
+    ])
+    // The whole tree, every time: as many categories as the table holds.
+    const [{ n }] = (await db.execute(sql`select count(*)::int as n from categories`)) as unknown as [{ n: number }]
+    expect(flat.body.items).toHaveLength(n)
+
+    const nested = await req('GET', '/api/v1/categories?format=tree')
+    expect([nested.status, nested.body.format]).toEqual([200, 'tree'])
+    const node = nested.body.items.find((c: { id: string }) => c.id === root.id)
+    type Node = { id: string; depth: number; children: Node[] }
+    const shape = (x: Node): unknown => [x.id, x.depth, x.children.map(shape)]
+    expect(shape(node)).toEqual([
+      root.id,
+      0,
+      [
+        [a.id, 1, [[a1.id, 2, []]]],
+        [b.id, 1, []],
+      ],
+    ])
+    expect(nested.body.items.every((c: { parentId: string | null }) => c.parentId === null)).toBe(true)
+
+    // A partial tree is not a tree: paging parameters (and anything unknown) are refused, naming them.
+    for (const [query, field] of [
+      ['limit=2', 'limit'],
+      ['cursor=x', 'cursor'],
+      ['format=xml', 'format'],
+    ]) {
+      const r = await req('GET', `/api/v1/categories?${query}`)
+      expect([query, r.status, r.headers.get('content-type')?.includes('problem+json')]).toEqual([query, 422, true])
+      expect(JSON.stringify(r.body.errors)).toContain(field!)
+    }
   })
 
   test('no cycles: own parent or own descendant → 409 category_cycle', async () => {

@@ -4,7 +4,7 @@
 // them; the end-to-end proof with real kills is jobs-redis-loss.test.ts.
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Queue } from 'bullmq'
-import { eq } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import Redis from 'ioredis'
 import { outboxEvents, payments } from '../db/schema'
 import { queue } from '../jobs/queues'
@@ -13,7 +13,7 @@ import { config } from '../src/config'
 import { db } from '../src/infra/db'
 import { deleteByPrefix } from '../src/infra/redis'
 import { sendOrderEmail } from '../src/modules/mail/service'
-import { createUser } from './helpers'
+import { createUser, req } from './helpers'
 import { newKey, order, pay, productWithStock } from './orders-fixtures'
 
 const prefix = `${config.REDIS_PREFIX}:recovery`
@@ -64,7 +64,7 @@ describe('recovery of owed work', () => {
     expect(await queueOf('order-emails').getJob(eDelivered.id)).toBeUndefined()
     expect(await queueOf('order-emails').getJob(eYoung.id)).toBeUndefined()
     const charge = await queueOf('payments').getJob(`pay-${p!.id}`)
-    expect(charge?.data).toMatchObject({ orderId: paying, attemptId: p!.id, idempotencyKey: `order_${paying}` })
+    expect(charge?.data).toMatchObject({ orderId: paying, attemptId: p!.id, idempotencyKey: `pay_${p!.id}` })
     expect(charge?.opts.attempts).toBe(config.PAYMENT_MAX_ATTEMPTS - 3)
 
     // Again: the same job ids, so nothing new.
@@ -78,6 +78,22 @@ describe('recovery of owed work', () => {
     // With no grace (Redis known to have lost its data), the young event is owed too.
     await recoverOwedWork(queueOf, 0)
     expect(await queueOf('order-emails').getJob(eYoung.id)).toBeDefined()
+  })
+
+  test('covers every kind of order email: a lost cancellation email is re-added as send-cancellation', async () => {
+    const buyer = await createUser('customer')
+    const productId = await productWithStock(5)
+    const id = (await order(buyer.token, [{ productId, quantity: 1 }], newKey())).body.id as string
+    expect((await req('POST', `/api/v1/orders/${id}/cancel`, { token: buyer.token })).body.status).toBe('cancelled')
+    const [cancelled] = await db
+      .select()
+      .from(outboxEvents)
+      .where(and(eq(outboxEvents.aggregateId, id), eq(outboxEvents.type, 'order.cancelled')))
+    await publishedAgo(cancelled!.id, 120)
+    await recoverOwedWork(queueOf, 60_000)
+    const job = await queueOf('order-emails').getJob(cancelled!.id)
+    expect(job?.name).toBe('send-cancellation')
+    expect(job?.data).toMatchObject({ orderId: id, kind: 'order_cancelled' })
   })
 
   test('uuidV7Floor orders with the ids of its millisecond', () => {

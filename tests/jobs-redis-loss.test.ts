@@ -131,7 +131,7 @@ async function queuedWorkThen(
       expect(orderIds.map(confirmationsAt)).toEqual(Array(n).fill(1))
       const rows = await db.select().from(payments).where(inArray(payments.orderId, orderIds))
       expect(rows.map((p) => `${p.status}/${p.attempts}`)).toEqual(Array(n).fill('succeeded/1'))
-      const keys = orderIds.map((id) => `order_${id}`)
+      const keys = rows.map((p) => p.idempotencyKey) // the gateway key of each payment attempt
       const charges = await db.select().from(gatewayCharges).where(inArray(gatewayCharges.idempotencyKey, keys))
       expect(charges.map((c) => `${c.status}/${c.calls}`)).toEqual(Array(n).fill('succeeded/1'))
     },

@@ -40,7 +40,8 @@ describe('order emails', () => {
     // A logged row is its own delivery, stamped when it was written (not when the statement was prepared).
     expect(confirmation.sentAt!.getTime()).toBeGreaterThanOrEqual(t0 - 5)
     expect(confirmation.sentAt!.getTime()).toBeLessThanOrEqual(Date.now())
-    expect(confirmation.subject).toContain(orderId)
+    expect(confirmation.subject).toBe(`We received your Stampede order ${orderId}`)
+    expect(confirmation.textBody).toContain('Your items are reserved until')
     expect(confirmation.textBody).toContain(`Order: ${orderId}`)
     expect(confirmation.textBody).toContain('2 × Tea <b>&</b> Cup @ $12.50 = $25.00')
     expect(confirmation.textBody).toContain('Total: $25.00')
@@ -54,7 +55,7 @@ describe('order emails', () => {
     })
     expect(paid.status).toBe(202)
     const receipt = await waitFor('the receipt', () => mailOf(orderId, 'payment_receipt'), 20_000)
-    expect(receipt.subject).toContain('Receipt')
+    expect(receipt.subject).toBe(`Your Stampede order ${orderId} is confirmed — receipt`)
     expect(receipt.textBody).toContain('2 × Tea <b>&</b> Cup')
     expect(receipt.textBody).toContain('Total: $25.00')
 
@@ -89,6 +90,49 @@ describe('order emails', () => {
     expect(onlyReceipts.body.items).toHaveLength(1)
     expect(onlyReceipts.body.nextCursor).toBeNull()
   }, 40_000)
+
+  test('the journey: received, payment failed, confirmed, refunded; cancelled — each once, through the outbox', async () => {
+    const buyer = await createUser('customer')
+    const productId = await productWithStock(10, 1, 'Journey mug')
+    const key = () => ({ 'idempotency-key': `mail-${Bun.randomUUIDv7()}` })
+    const place = async () =>
+      (await req('POST', '/api/v1/orders', { token: buyer.token, body: { items: [{ productId, quantity: 1 }] }, headers: key() })).body
+        .id as string
+    const payWith = (orderId: string, paymentMethod: string) =>
+      req('POST', `/api/v1/orders/${orderId}/pay`, { token: buyer.token, body: { paymentMethod }, headers: key() })
+    const statusOf = async (orderId: string) => (await req('GET', `/api/v1/orders/${orderId}`, { token: buyer.token })).body.status
+
+    const orderId = await place()
+    await waitFor('received', () => mailOf(orderId, 'order_confirmation'))
+    expect((await payWith(orderId, 'pm_card_declined')).status).toBe(202)
+    const failed = await waitFor('payment failed', () => mailOf(orderId, 'payment_failed'), 20_000)
+    expect(failed.subject).toBe(`Payment for your Stampede order ${orderId} did not go through`)
+    expect(failed.textBody).toContain('Reason: charge declined: card_declined.')
+    expect(failed.textBody).toContain('Your items are reserved until')
+    expect(failed.textBody).toContain('1 × Journey mug')
+    // No "confirmed" email for an unpaid order.
+    expect(await mailOf(orderId, 'payment_receipt')).toBeUndefined()
+
+    expect((await payWith(orderId, 'pm_card_ok')).status).toBe(202)
+    const confirmed = await waitFor('confirmed', () => mailOf(orderId, 'payment_receipt'), 20_000)
+    expect(confirmed.subject).toContain('is confirmed')
+    expect(await statusOf(orderId)).toBe('paid')
+    expect((await req('POST', `/api/v1/orders/${orderId}/cancel`, { token: buyer.token })).body.status).toBe('refunded')
+    const refunded = await waitFor('refunded', () => mailOf(orderId, 'order_refunded'), 20_000)
+    expect(refunded.subject).toBe(`Your Stampede order ${orderId} is refunded`)
+    expect(refunded.textBody).toContain('Total: $12.50')
+
+    const other = await place()
+    expect((await req('POST', `/api/v1/orders/${other}/cancel`, { token: buyer.token })).body.status).toBe('cancelled')
+    const cancelled = await waitFor('cancelled', () => mailOf(other, 'order_cancelled'), 20_000)
+    expect(cancelled.subject).toBe(`Your Stampede order ${other} is cancelled`)
+
+    // Exactly once per (order, kind), even when the job runs again.
+    expect(await sendOrderEmail({ orderId, kind: 'payment_failed', payload: {} })).toEqual({ status: 'duplicate', mailId: failed.id })
+    const kinds = async (id: string) => (await db.select().from(mailLog).where(eq(mailLog.orderId, id))).map((m) => m.kind).sort()
+    expect(await kinds(orderId)).toEqual(['order_confirmation', 'order_refunded', 'payment_failed', 'payment_receipt'])
+    expect(await kinds(other)).toEqual(['order_cancelled', 'order_confirmation'])
+  }, 60_000)
 
   test('admin only; bad queries are 422 naming the field', async () => {
     const customer = await createUser('customer')
@@ -144,7 +188,11 @@ describe('order emails', () => {
     expect(r.text).toContain('3 × Pen @ €1.99 = €5.97')
     expect(r.text).toContain('Total: €15.97')
     expect(r.html).toContain('<td>Ink</td>')
-    expect(r.subject).toBe('Your Stampede order o-1 is confirmed')
+    // At checkout the order is received; "confirmed" is for a paid order.
+    expect(r.subject).toBe('We received your Stampede order o-1')
+    expect(
+      renderOrderEmail('payment_receipt', { orderId: 'o-1', customerName: 'Ada', lines: [], totalCents: 0, currency: 'EUR' }).subject,
+    ).toBe('Your Stampede order o-1 is confirmed — receipt')
   })
 
   test('money: formatters are kept per currency, and a code Intl refuses still renders', () => {

@@ -22,8 +22,22 @@ describe('checkout', () => {
       { productId: a, quantity: 2 },
     ])
     expect(r.status).toBe(201)
-    expect(Object.keys(r.body).sort()).toEqual(['createdAt', 'currency', 'id', 'items', 'reservationExpiresAt', 'status', 'totalCents'])
-    expect(r.body.status).toBe('pending_payment')
+    // The same shape, and the same values, as GET /orders/:id.
+    const got = await req('GET', `/api/v1/orders/${r.body.id}`, { token: u.token })
+    expect(r.body).toEqual(got.body)
+    expect(Object.keys(r.body).sort()).toEqual([
+      'createdAt',
+      'currency',
+      'id',
+      'items',
+      'payment',
+      'reservationExpiresAt',
+      'status',
+      'totalCents',
+      'updatedAt',
+      'userId',
+    ])
+    expect(r.body).toMatchObject({ status: 'pending_payment', userId: u.id, payment: null, updatedAt: r.body.createdAt })
     expect(r.body.items).toEqual([
       { productId: a, quantity: 3, unitPriceCents: await priceOf(a) },
       { productId: b, quantity: 2, unitPriceCents: 2599 },
@@ -210,6 +224,9 @@ describe('cancel and the state machine', () => {
     expect((await patch('fulfilled', u.token)).status).toBe(403)
     expect((await patch('paid')).status).toBe(422) // not a fulfilment step
     expect((await patch('bogus')).status).toBe(422)
+    // A body without `status` is a 422 naming it, not a step to the first allowed value.
+    const empty = await req('PATCH', `/api/v1/admin/orders/${o.id}`, { token: admin.token, body: {} })
+    expect([empty.status, empty.body.errors?.[0]?.field]).toEqual([422, 'status'])
     expect(
       (await req('PATCH', `/api/v1/admin/orders/${Bun.randomUUIDv7()}`, { token: admin.token, body: { status: 'shipped' } })).status,
     ).toBe(404)
@@ -230,6 +247,10 @@ describe('cancel and the state machine', () => {
       'order.status_changed',
       'order.status_changed',
     ])
+  })
+
+  test('payment_failed is not final: payable again, cancellable, or it expires', () => {
+    expect(TRANSITIONS.payment_failed).toEqual(['pending_payment', 'cancelled', 'expired'])
   })
 
   test('concurrent transitions of one order: exactly one wins', async () => {

@@ -19,15 +19,16 @@ async function pendingPayment(quantity = 1) {
   const u = await createUser()
   const a = await productWithStock(5)
   const o = (await order(u.token, [{ productId: a, quantity }])).body
+  const id = Bun.randomUUIDv7()
   const [p] = await db
     .insert(payments)
     .values({
-      id: Bun.randomUUIDv7(),
+      id,
       orderId: o.id,
       method: 'pm_card_ok',
       amountCents: o.totalCents,
       currency: o.currency,
-      idempotencyKey: `order_${o.id}`,
+      idempotencyKey: `pay_${id}`,
       attempts: 1,
     })
     .returning()
@@ -94,7 +95,7 @@ describe('POST /payments/webhook', () => {
     ).toHaveLength(1)
   })
 
-  test('charge.failed marks payment_failed and releases the stock', async () => {
+  test('charge.failed marks payment_failed; the stock stays reserved until cancel', async () => {
     const { u, a, o, p } = await pendingPayment(2)
     const body = JSON.stringify({
       id: `evt_${Bun.randomUUIDv7()}`,
@@ -105,6 +106,8 @@ describe('POST /payments/webhook', () => {
     const view = (await req('GET', `/api/v1/orders/${o.id}`, { token: u.token })).body
     expect(view.status).toBe('payment_failed')
     expect(view.payment.lastError).toBe('insufficient_funds')
+    expect(await stock(a)).toEqual({ onHand: 5, reserved: 2 })
+    expect((await req('POST', `/api/v1/orders/${o.id}/cancel`, { token: u.token })).body.status).toBe('cancelled')
     expect(await stock(a)).toEqual({ onHand: 5, reserved: 0 })
   })
 

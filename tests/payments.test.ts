@@ -2,11 +2,12 @@
 // backoff via config), the simulated gateway injects failures by payment method, and we check the
 // order state, the stock and the gateway's ledger after each scenario.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { eq, sql } from 'drizzle-orm'
+import { desc, eq, sql } from 'drizzle-orm'
 import { payments, products } from '../db/schema'
 import { startWorkerSet, type WorkerSet } from '../jobs/worker'
 import { config } from '../src/config'
 import { db } from '../src/infra/db'
+import { isUniqueViolation } from '../src/lib/pg-errors'
 import { expireOverdueOrders } from '../src/modules/orders/service'
 import { charge, chargeRecord } from '../src/modules/payments/gateway'
 import { createUser, req } from './helpers'
@@ -36,6 +37,18 @@ async function settled(token: string, orderId: string): Promise<Order> {
     return r.body.status !== 'pending_payment' ? r.body : null
   }, 15_000)
 }
+
+/** The gateway's ledger key of an order's latest payment attempt (one key per attempt). */
+const gatewayKey = async (orderId: string) => {
+  const [p] = await db
+    .select({ key: payments.idempotencyKey })
+    .from(payments)
+    .where(eq(payments.orderId, orderId))
+    .orderBy(desc(payments.id))
+    .limit(1)
+  return p!.key
+}
+const paymentsOf = (orderId: string) => db.select().from(payments).where(eq(payments.orderId, orderId)).orderBy(payments.id)
 
 const purchases = async (id: string) => (await db.select({ n: products.purchaseCount }).from(products).where(eq(products.id, id)))[0]!.n
 
@@ -75,7 +88,7 @@ describe('paying', () => {
       ['paid', 'system:payments'],
     ])
     expect(await eventsOf(o.body.id)).toEqual(['order.created', 'order.paid'])
-    expect((await chargeRecord(`order_${o.body.id}`))!).toMatchObject({ status: 'succeeded', calls: 1 })
+    expect((await chargeRecord(await gatewayKey(o.body.id)))!).toMatchObject({ status: 'succeeded', calls: 1 })
 
     // Paid: a second /pay is refused, cancelling refunds and puts the units back.
     const twice = await pay(u.token, o.body.id, 'pm_card_ok')
@@ -85,11 +98,11 @@ describe('paying', () => {
     expect(c.status).toBe(200)
     expect(c.body.status).toBe('refunded')
     expect(c.body.payment.status).toBe('refunded')
-    expect((await chargeRecord(`order_${o.body.id}`))!.status).toBe('refunded')
+    expect((await chargeRecord(await gatewayKey(o.body.id)))!.status).toBe('refunded')
     expect(await stock(a)).toEqual({ onHand: 10, reserved: 0 })
   })
 
-  test('declined: payment_failed after one attempt, stock released, no retry', async () => {
+  test('declined: payment_failed after one attempt, stock kept; paying again with another method succeeds', async () => {
     const u = await createUser()
     const a = await productWithStock(5)
     const o = (await order(u.token, [{ productId: a, quantity: 2 }])).body
@@ -98,11 +111,56 @@ describe('paying', () => {
     expect(done.status).toBe('payment_failed')
     expect(done.payment).toMatchObject({ status: 'failed', attempts: 1 })
     expect(done.payment.lastError).toContain('card_declined')
-    expect(await stock(a)).toEqual({ onHand: 5, reserved: 0 })
-    expect((await reservationsOf(o.id)).map((r) => r.status)).toEqual(['released'])
+    // Not a dead end: the units stay reserved for this order until its reservation expires.
+    expect(await stock(a)).toEqual({ onHand: 5, reserved: 2 })
+    expect((await reservationsOf(o.id)).map((r) => r.status)).toEqual(['active'])
     expect(await eventsOf(o.id)).toEqual(['order.created', 'order.payment_failed'])
     await Bun.sleep(100)
-    expect((await chargeRecord(`order_${o.id}`))!).toMatchObject({ status: 'declined', calls: 1 })
+    expect((await chargeRecord(await gatewayKey(o.id)))!).toMatchObject({ status: 'declined', calls: 1 })
+
+    const again = await pay(u.token, o.id, 'pm_card_ok')
+    expect(again.status).toBe(202)
+    expect(again.body).toMatchObject({ status: 'pending', method: 'pm_card_ok', attempts: 0 })
+    const paid = await eventually(async () => {
+      const r = await req<Order>('GET', `/api/v1/orders/${o.id}`, { token: u.token })
+      return r.body.status === 'paid' ? r.body : null
+    }, 15_000)
+    expect(paid.payment).toMatchObject({ status: 'succeeded', attempts: 1 })
+    expect(await stock(a)).toEqual({ onHand: 3, reserved: 0 })
+    expect((await paymentsOf(o.id)).map((p) => [p.method, p.status])).toEqual([
+      ['pm_card_declined', 'failed'],
+      ['pm_card_ok', 'succeeded'],
+    ])
+    expect((await history(o.id)).map((h) => h.toStatus)).toEqual(['pending_payment', 'payment_failed', 'pending_payment', 'paid'])
+    expect((await chargeRecord(await gatewayKey(o.id)))!).toMatchObject({ status: 'succeeded', calls: 1 })
+    // Paid now: a third attempt is refused.
+    expect((await pay(u.token, o.id, 'pm_card_ok')).body.code).toBe('already_paid')
+  })
+
+  test('the database allows one live or succeeded payment per order', async () => {
+    const u = await createUser()
+    const a = await productWithStock(5)
+    const o = (await order(u.token, [{ productId: a, quantity: 1 }])).body
+    const row = (status: 'succeeded' | 'pending' | 'failed') => ({
+      id: Bun.randomUUIDv7(),
+      orderId: o.id,
+      status,
+      method: 'pm_card_ok',
+      amountCents: o.totalCents,
+      currency: o.currency,
+      idempotencyKey: `test_${Bun.randomUUIDv7()}`,
+    })
+    await db.insert(payments).values([row('failed'), row('failed'), row('succeeded')])
+    for (const status of ['succeeded', 'pending'] as const) {
+      const err = await db
+        .insert(payments)
+        .values(row(status))
+        .then(
+          () => null,
+          (e: unknown) => e,
+        )
+      expect([status, isUniqueViolation(err, 'payments_one_live_per_order')]).toEqual([status, true])
+    }
   })
 
   test('flaky: transient failures retried with backoff, then paid — charged exactly once', async () => {
@@ -114,11 +172,11 @@ describe('paying', () => {
     expect(done.status).toBe('paid')
     expect(done.payment).toMatchObject({ status: 'succeeded', attempts: config.PAYMENT_FLAKY_FAILURES + 1 })
     expect(await stock(a)).toEqual({ onHand: 4, reserved: 0 })
-    const rec = await chargeRecord(`order_${o.id}`)
+    const rec = await chargeRecord(await gatewayKey(o.id))
     expect(rec).toMatchObject({ status: 'succeeded', calls: config.PAYMENT_FLAKY_FAILURES + 1 })
   })
 
-  test('timeout: every attempt times out → payment_failed after max attempts, stock released', async () => {
+  test('timeout: every attempt times out → payment_failed after max attempts; cancelling releases the stock', async () => {
     const u = await createUser()
     const a = await productWithStock(5)
     const o = (await order(u.token, [{ productId: a, quantity: 3 }])).body
@@ -127,8 +185,44 @@ describe('paying', () => {
     expect(done.status).toBe('payment_failed')
     expect(done.payment).toMatchObject({ status: 'failed', attempts: config.PAYMENT_MAX_ATTEMPTS })
     expect(done.payment.lastError).toContain('timed out')
+    expect(await stock(a)).toEqual({ onHand: 5, reserved: 3 })
+    const c = await req('POST', `/api/v1/orders/${o.id}/cancel`, { token: u.token })
+    expect(c.status).toBe(200)
+    expect(c.body.status).toBe('cancelled')
     expect(await stock(a)).toEqual({ onHand: 5, reserved: 0 })
-    expect((await history(o.id)).map((h) => h.toStatus)).toEqual(['pending_payment', 'payment_failed'])
+    expect((await reservationsOf(o.id)).map((r) => r.status)).toEqual(['released'])
+    expect((await history(o.id)).map((h) => h.toStatus)).toEqual(['pending_payment', 'payment_failed', 'cancelled'])
+    // Cancelled is final: paying now is refused.
+    expect((await pay(u.token, o.id, 'pm_card_ok')).body.code).toBe('order_not_payable')
+  })
+
+  test('a failed payment keeps the order payable only until its reservation expires', async () => {
+    const u = await createUser()
+    const a = await productWithStock(5)
+    const o = (await order(u.token, [{ productId: a, quantity: 1 }])).body
+    expect((await pay(u.token, o.id, 'pm_card_declined')).status).toBe(202)
+    expect((await settled(u.token, o.id)).status).toBe('payment_failed')
+    await db.execute(sql`update orders set reservation_expires_at = now() - interval '1 second' where id = ${o.id}`)
+    const late = await pay(u.token, o.id, 'pm_card_ok')
+    expect([late.status, late.body.code]).toEqual([409, 'order_not_payable'])
+    // The problem's `status` stays the HTTP status; the order's is `orderStatus`.
+    expect(late.body).toMatchObject({ status: 409, orderStatus: 'payment_failed' })
+    expect(await expireOverdueOrders(1000)).toBeGreaterThanOrEqual(1)
+    expect((await req('GET', `/api/v1/orders/${o.id}`, { token: u.token })).body.status).toBe('expired')
+    expect(await stock(a)).toEqual({ onHand: 5, reserved: 0 })
+    expect((await history(o.id)).map((h) => h.toStatus)).toEqual(['pending_payment', 'payment_failed', 'expired'])
+  })
+
+  test('an unknown payment method is refused at once: 422 naming paymentMethod, nothing started', async () => {
+    const u = await createUser()
+    const a = await productWithStock(5)
+    const o = (await order(u.token, [{ productId: a, quantity: 1 }])).body
+    const r = await pay(u.token, o.id, 'pm_card_bogus')
+    expect(r.status).toBe(422)
+    expect(r.headers.get('content-type')).toContain('application/problem+json')
+    expect(r.body.errors.map((e: { field: string }) => e.field)).toEqual(['paymentMethod'])
+    expect(await paymentsOf(o.id)).toEqual([])
+    expect((await req('GET', `/api/v1/orders/${o.id}`, { token: u.token })).body.status).toBe('pending_payment')
   })
 
   test('the gateway dedupes by idempotency key: a retried charge returns the same charge', async () => {
@@ -195,7 +289,7 @@ describe('paying', () => {
         return p && p.status !== 'pending' ? p : null
       })
       await Bun.sleep(400)
-      const rec = await chargeRecord(`order_${o.id}`)
+      const rec = await chargeRecord(await gatewayKey(o.id))
       expect(rec === null || rec.status === 'refunded').toBe(true)
       expect(await stock(a)).toEqual({ onHand: 5, reserved: 0 })
     } finally {
@@ -219,7 +313,7 @@ describe('paying', () => {
         return row?.status === 'refunded' ? row : null
       })
       expect(p.gatewayChargeId).toMatch(/^ch_/)
-      await eventually(async () => (await chargeRecord(`order_${o.id}`))?.status === 'refunded')
+      await eventually(async () => (await chargeRecord(await gatewayKey(o.id)))?.status === 'refunded')
       expect((await req('GET', `/api/v1/orders/${o.id}`, { token: u.token })).body.status).toBe('expired')
       expect(await stock(a)).toEqual({ onHand: 5, reserved: 0 })
       expect((await history(o.id)).map((h) => h.toStatus)).toEqual(['pending_payment', 'expired'])

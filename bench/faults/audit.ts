@@ -46,7 +46,7 @@ export async function audit(sql: postgres.Sql, productIds: string[]): Promise<Au
       from payments p where p.order_id in (select id from o) group by p.order_id
     )
     select
-      coalesce(sum(o.quantity) filter (where o.status not in ('cancelled', 'expired', 'payment_failed')), 0)::int as sold,
+      coalesce(sum(o.quantity) filter (where o.status not in ('cancelled', 'expired')), 0)::int as sold,
       count(*)::int as orders,
       count(*) filter (where o.status in ('paid', 'fulfilled', 'shipped', 'delivered'))::int as "paidOrders",
       count(*) filter (where not exists (

@@ -79,7 +79,7 @@ process.on('SIGINT', () => void teardown().then(() => process.exit(130)))
 async function progressOf(productIds: string[], t0: number, stats: Stats): Promise<Progress> {
   const [r] = await sql<Omit<Progress, 'ms'>[]>`
     with o as (select o.id, o.status, i.quantity from order_items i join orders o on o.id = i.order_id where i.product_id in ${sql(productIds)})
-    select coalesce(sum(quantity) filter (where status not in ('cancelled', 'expired', 'payment_failed')), 0)::int as sold,
+    select coalesce(sum(quantity) filter (where status not in ('cancelled', 'expired')), 0)::int as sold,
       (select count(*)::int from payments p where p.status = 'pending' and p.order_id in (select id from o)) as "pendingPayments",
       (select count(*)::int from payments p where p.status = 'pending' and p.attempts > 0 and p.order_id in (select id from o)) as retrying,
       (select count(*)::int from outbox_events e where e.type = 'order.created' and e.published_at is not null
@@ -93,7 +93,7 @@ async function progressOf(productIds: string[], t0: number, stats: Stats): Promi
 async function soldOf(productIds: string[]): Promise<number> {
   const [r] = await sql<{ n: number }[]>`
     select coalesce(sum(i.quantity), 0)::int as n from order_items i join orders o on o.id = i.order_id
-    where i.product_id in ${sql(productIds)} and o.status not in ('cancelled', 'expired', 'payment_failed')`
+    where i.product_id in ${sql(productIds)} and o.status not in ('cancelled', 'expired')`
   return r?.n ?? 0
 }
 

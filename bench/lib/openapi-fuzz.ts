@@ -239,7 +239,12 @@ function build(op: Op, plan: Plan, fx: Fixtures): Outgoing {
 export class ContractChecker {
   private readonly ajv = addFormats(new Ajv2020({ strict: false, allErrors: false, validateFormats: true }))
   private readonly compiled = new Map<Schema, ValidateFunction>()
-  constructor(private readonly doc: Document) {}
+  constructor(private readonly doc: Document) {
+    // Nested references (a recursive schema such as CategoryNode) resolve to the components.
+    for (const [name, schema] of Object.entries(doc.components?.schemas ?? {})) {
+      this.ajv.addSchema(schema as Schema, `#/components/schemas/${name}`)
+    }
+  }
 
   /** Why this response breaks the contract of `op`, or null when it keeps it. */
   check(op: Op, res: Incoming, role: Role = 'admin'): string | null {

@@ -6,6 +6,13 @@ import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } fr
 import { products } from './catalog'
 
 export const MAIL_STATUSES = ['pending', 'sending', 'sent', 'logged'] as const
+/**
+ * The emails an order can owe, each at most once (UNIQUE (order_id, kind)). `order_confirmation`
+ * is the "order received" email sent at checkout and `payment_receipt` the "order confirmed"
+ * receipt; their names predate the other kinds and stay, because logged rows carry them.
+ */
+export const ORDER_MAIL_KINDS = ['order_confirmation', 'payment_receipt', 'payment_failed', 'order_cancelled', 'order_refunded'] as const
+export type OrderMailKind = (typeof ORDER_MAIL_KINDS)[number]
 
 export const mailLog = pgTable(
   'mail_log',
@@ -16,7 +23,7 @@ export const mailLog = pgTable(
     /** No FK: the orders table lives in another module; the event id ties the row to its cause.
      *  Null for account emails (password reset), which belong to no order. */
     orderId: uuid(),
-    kind: text({ enum: ['order_confirmation', 'payment_receipt', 'password_reset'] }).notNull(),
+    kind: text({ enum: [...ORDER_MAIL_KINDS, 'password_reset'] }).notNull(),
     eventId: uuid(),
     toAddress: text().notNull(),
     subject: text().notNull(),

@@ -42,8 +42,8 @@ export const orders = pgTable(
   },
   (t) => [
     index('orders_user_idx').on(t.userId, t.id),
-    // The expiry sweep scans only unpaid orders.
-    index('orders_pending_expiry_idx').on(t.reservationExpiresAt).where(sql`${t.status} = 'pending_payment'`),
+    // The expiry sweep scans only unpaid orders (a failed payment keeps its reservation until expiry).
+    index('orders_unpaid_expiry_idx').on(t.reservationExpiresAt).where(sql`${t.status} in ('pending_payment', 'payment_failed')`),
     uniqueIndex('orders_user_idempotency_key').on(t.userId, t.idempotencyKey),
     check('orders_status_check', sql`${t.status} in (${statusList})`),
     check('orders_total_nonnegative', sql`${t.totalCents} >= 0`),

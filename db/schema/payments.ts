@@ -5,6 +5,9 @@ import { sql } from 'drizzle-orm'
 import { bigint, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { orders } from './orders'
 
+/** The payment methods the (simulated) gateway accepts; anything else is refused at the API. */
+export const PAYMENT_METHODS = ['pm_card_ok', 'pm_card_declined', 'pm_card_flaky', 'pm_card_timeout'] as const
+
 export const PAYMENT_STATUSES = ['pending', 'succeeded', 'failed', 'cancelled', 'refunded'] as const
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number]
 

@@ -321,6 +321,25 @@ function problemComponents(): Record<string, unknown> {
   return responses
 }
 
+/**
+ * A recursive TypeBox schema (`t.Recursive(..., { $id: 'Name' })`) is generated inline with
+ * `$id: 'Name'` and self-references `$ref: 'Name'`, which OpenAPI tools read as a file. Each such
+ * schema becomes components.schemas.Name, its uses and self-references `#/components/schemas/Name`.
+ */
+function hoistRecursiveSchemas(node: unknown, schemas: Record<string, unknown>, ids = new Set<string>()): unknown {
+  if (Array.isArray(node)) return node.map((x) => hoistRecursiveSchemas(x, schemas, ids))
+  if (!node || typeof node !== 'object') return node
+  const o = node as Record<string, unknown>
+  if (typeof o.$ref === 'string' && ids.has(o.$ref)) return { $ref: `#/components/schemas/${o.$ref}` }
+  if (typeof o.$id === 'string' && /^[A-Za-z][A-Za-z0-9_]*$/.test(o.$id)) {
+    const { $id, ...rest } = o
+    const inner = new Set(ids).add($id)
+    schemas[$id] ??= hoistRecursiveSchemas(rest, schemas, inner)
+    return { $ref: `#/components/schemas/${$id}` }
+  }
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, hoistRecursiveSchemas(v, schemas, ids)]))
+}
+
 /** The published document, built from the generated one (which is left untouched). */
 export function finishDocument(generated: Document): Document {
   const doc = structuredClone(generated)
@@ -341,10 +360,11 @@ export function finishDocument(generated: Document): Document {
       ;(paths[path] as Record<string, Operation>)[method] = op
     }
   }
-  doc.paths = paths
+  const hoisted: Record<string, unknown> = {}
+  doc.paths = hoistRecursiveSchemas(paths, hoisted) as Document['paths']
   doc.components = {
     ...doc.components,
-    schemas: { ...doc.components?.schemas, Problem: PROBLEM_SCHEMA },
+    schemas: { ...doc.components?.schemas, ...hoisted, Problem: PROBLEM_SCHEMA },
     responses: { ...doc.components?.responses, ...problemComponents() },
   }
   return doc

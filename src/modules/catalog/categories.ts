@@ -7,7 +7,7 @@ import { type DbOrTx, db } from '../../infra/db'
 import { ConflictError, NotFoundError, ValidationProblem } from '../../lib/errors'
 import { isUniqueViolation } from '../../lib/pg-errors'
 import { invalidateListings } from './cache'
-import type { Category, CategoryCreate, CategoryPatch } from './model'
+import type { Category, CategoryCreate, CategoryNode, CategoryPatch } from './model'
 
 const TREE_LOCK = sql`select pg_advisory_xact_lock(hashtext('stampede:category-tree'))`
 
@@ -22,7 +22,16 @@ export function slugify(name: string): string {
   )
 }
 
-type CategoryRow = { id: string; name: string; slug: string; parent_id: string | null; depth: number; created_at: Date; updated_at: Date }
+type CategoryRow = {
+  id: string
+  name: string
+  slug: string
+  parent_id: string | null
+  depth: number
+  path: string[]
+  created_at: Date
+  updated_at: Date
+}
 
 const toCategory = (r: CategoryRow): Category => ({
   id: r.id,
@@ -30,20 +39,36 @@ const toCategory = (r: CategoryRow): Category => ({
   slug: r.slug,
   parentId: r.parent_id,
   depth: Number(r.depth),
+  path: r.path,
   createdAt: new Date(r.created_at).toISOString(),
   updatedAt: new Date(r.updated_at).toISOString(),
 })
 
 /** The whole tree, depth-first (parents before children, siblings by name). */
 export async function listCategories(): Promise<Category[]> {
-  const rows = await db.execute<CategoryRow & { path: string }>(sql`
+  const rows = await db.execute<CategoryRow>(sql`
     with recursive tree as (
-      select c.*, 0 as depth, array[lower(c.name), c.id::text] as path from categories c where c.parent_id is null
+      select c.*, 0 as depth, array[lower(c.name), c.id::text] as sort_key, array[c.slug] as path
+      from categories c where c.parent_id is null
       union all
-      select c.*, t.depth + 1, t.path || array[lower(c.name), c.id::text] from categories c join tree t on c.parent_id = t.id
+      select c.*, t.depth + 1, t.sort_key || array[lower(c.name), c.id::text], t.path || c.slug
+      from categories c join tree t on c.parent_id = t.id
     )
-    select id, name, slug, parent_id, depth, created_at, updated_at from tree order by path`)
+    select id, name, slug, parent_id, depth, path, created_at, updated_at from tree order by sort_key`)
   return (rows as unknown as CategoryRow[]).map(toCategory)
+}
+
+/** Nests a depth-first list (parents before children) as roots with `children`, keeping the order. */
+export function categoryTree(flat: Category[]): CategoryNode[] {
+  const nodes = new Map<string, CategoryNode>()
+  const roots: CategoryNode[] = []
+  for (const c of flat) {
+    const node: CategoryNode = { ...c, children: [] }
+    nodes.set(c.id, node)
+    const parent = c.parentId ? nodes.get(c.parentId) : undefined
+    ;(parent ? parent.children : roots).push(node)
+  }
+  return roots
 }
 
 async function getCategory(tx: DbOrTx, id: string): Promise<Category> {
@@ -52,7 +77,8 @@ async function getCategory(tx: DbOrTx, id: string): Promise<Category> {
       select id, parent_id, 0 as n from categories where id = ${id}
       union all select c.id, c.parent_id, up.n + 1 from categories c join up on c.id = up.parent_id
     )
-    select c.id, c.name, c.slug, c.parent_id, (select max(n) from up) as depth, c.created_at, c.updated_at
+    select c.id, c.name, c.slug, c.parent_id, (select max(n) from up) as depth,
+      (select array_agg(a.slug order by up.n desc) from up join categories a on a.id = up.id) as path, c.created_at, c.updated_at
     from categories c where c.id = ${id}`)) as unknown as CategoryRow[]
   if (!rows[0]) throw new NotFoundError('Category')
   return toCategory(rows[0])

@@ -1,14 +1,16 @@
 // Catalog HTTP controller: products (search, featured, cached reads with ETag), admin writes,
 // categories and reviews. HTTP only — rules live in the services.
 import { Elysia, t } from 'elysia'
-import { NotFoundError } from '../../lib/errors'
+import { NotFoundError, ValidationProblem } from '../../lib/errors'
 import { problems } from '../../lib/problem-schema'
 import { authenticate, authPlugin } from '../../plugins/auth'
 import type { CachedBody } from './cache'
-import { createCategory, deleteCategory, listCategories, updateCategory } from './categories'
+import { categoryTree, createCategory, deleteCategory, listCategories, updateCategory } from './categories'
 import {
   Category,
   CategoryCreate,
+  CategoryList,
+  CategoryListQuery,
   CategoryPatch,
   IdParams,
   PageQuery,
@@ -145,10 +147,33 @@ export const catalogModule = new Elysia({ name: 'catalog' })
       detail: { tags, summary: 'Review a product (one per user; rating aggregates updated atomically)' },
     },
   )
-  .get('/categories', async () => ({ items: await listCategories() }), {
-    response: { 200: t.Object({ items: t.Array(Category) }) },
-    detail: { tags, summary: 'The category tree, depth-first' },
-  })
+  .get(
+    '/categories',
+    async ({ query, request }) => {
+      // Elysia drops undeclared query parameters; paging ones are refused instead, so a client
+      // that pages does not silently take its first "page" for the whole tree.
+      const search = new URL(request.url).searchParams
+      for (const k of ['limit', 'cursor']) {
+        if (search.has(k)) throw ValidationProblem.field(`query.${k}`, 'the category tree is answered whole: no pagination')
+      }
+      const flat = await listCategories()
+      const list: typeof CategoryList.static =
+        query.format === 'tree' ? { format: 'tree', items: categoryTree(flat) } : { format: 'flat', items: flat }
+      // Elysia's route typing does not follow TypeBox's recursive Self reference; the value is typed
+      // by CategoryList above and checked against it at runtime (response validation).
+      return list as never
+    },
+    {
+      query: CategoryListQuery,
+      response: { 200: CategoryList, ...problems(422) },
+      detail: {
+        tags,
+        summary: 'The category tree: flat depth-first (default) or nested (`?format=tree`)',
+        description:
+          'Always the whole tree: there is no pagination (`limit` or `cursor` → 422). Flat items carry `parentId`, `depth` (0 = root) and `path` (slugs from the root), parents before children, siblings by name; `format=tree` nests them as `children`.',
+      },
+    },
+  )
   .post(
     '/categories',
     async ({ body, set }) => {

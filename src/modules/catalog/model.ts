@@ -75,10 +75,34 @@ export const Category = t.Object({
   slug: t.String(),
   parentId: t.Nullable(Uuid),
   depth: t.Integer({ description: '0 for a root category' }),
+  path: t.Array(t.String(), { description: 'slugs from the root down to this category (its breadcrumb)' }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 })
 export type Category = typeof Category.static
+
+/** A category with its subcategories, nested (GET /categories?format=tree). */
+export const CategoryNode = t.Recursive((Self) => t.Object({ ...Category.properties, children: t.Array(Self) }), { $id: 'CategoryNode' })
+export type CategoryNode = typeof CategoryNode.static
+
+export const CategoryListQuery = t.Object(
+  {
+    format: t.Optional(
+      t.UnionEnum(['flat', 'tree'] as const, {
+        description:
+          '`flat` (default): every category once, depth-first (parents before children, siblings by name), with `parentId`, `depth` and `path`. `tree`: the roots, each with its `children`, nested.',
+      }),
+    ),
+  },
+  // The tree is answered whole: a partial tree is not a tree (`limit`/`cursor` are refused by the route).
+  { additionalProperties: false },
+)
+// `format` tells the two apart: without it a nested item is also a valid flat item, and Elysia would
+// answer through the first matching member, stripping `children`.
+export const CategoryList = t.Union([
+  t.Object({ format: t.Literal('flat'), items: t.Array(Category) }, { title: 'CategoryFlatList' }),
+  t.Object({ format: t.Literal('tree'), items: t.Array(CategoryNode) }, { title: 'CategoryTree' }),
+])
 
 const Slug = t.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 100 })
 export const CategoryCreate = t.Object({ name: Name, slug: t.Optional(Slug), parentId: t.Optional(t.Nullable(Uuid)) })

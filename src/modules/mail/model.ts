@@ -1,6 +1,7 @@
 // Mail schemas: the order event payload the emails are rendered from (the contract with the
 // orders module's outbox events) and the admin mail log listing.
 import { t } from 'elysia'
+import { ORDER_MAIL_KINDS } from '../../../db/schema'
 import { ValidationProblem } from '../../lib/errors'
 
 /**
@@ -18,7 +19,9 @@ export const OrderEventPayload = t.Object({
 })
 export type OrderEventPayload = typeof OrderEventPayload.static
 
-export const MailKind = t.Union([t.Literal('order_confirmation'), t.Literal('payment_receipt'), t.Literal('password_reset')])
+// No default: Elysia gives a UnionEnum its first value as default, which would turn a missing
+// `?kind=` filter into "only order_confirmation".
+export const MailKind = t.UnionEnum([...ORDER_MAIL_KINDS, 'password_reset'] as const, { default: undefined })
 
 export const MailEntry = t.Object({
   id: t.String(),

@@ -1,8 +1,12 @@
 // Order emails as text + HTML. Pure functions: the same input renders the same bytes, so a retried
 // job re-renders exactly what the first attempt stored.
 export type EmailLine = { productId: string; name: string; quantity: number; unitPriceCents: number }
-export type EmailOrder = { orderId: string; customerName: string; lines: EmailLine[]; totalCents: number; currency: string }
-export type EmailKind = 'order_confirmation' | 'payment_receipt'
+
+import type { OrderMailKind } from '../../../db/schema'
+
+/** `note`: what this email adds for this order (why a payment failed, until when stock is held). */
+export type EmailOrder = { orderId: string; customerName: string; lines: EmailLine[]; totalCents: number; currency: string; note?: string }
+export type EmailKind = OrderMailKind
 export type RenderedEmail = { subject: string; text: string; html: string }
 
 // Building an Intl.NumberFormat costs far more than formatting with it (it was the worker's top
@@ -24,14 +28,27 @@ export function formatMoney(cents: number, currency: string): string {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
+// "Confirmed" only once the order is paid: at checkout the order is received, not yet confirmed.
 const COPY: Record<EmailKind, { subject: (id: string) => string; lead: string }> = {
   order_confirmation: {
-    subject: (id) => `Your Stampede order ${id} is confirmed`,
-    lead: 'Thank you for your order. Your items are reserved while we wait for your payment.',
+    subject: (id) => `We received your Stampede order ${id}`,
+    lead: 'Thank you for your order. Your items are reserved while we wait for your payment; the order is confirmed once it is paid.',
   },
   payment_receipt: {
-    subject: (id) => `Receipt for your Stampede order ${id}`,
-    lead: 'We received your payment. Here is your receipt.',
+    subject: (id) => `Your Stampede order ${id} is confirmed — receipt`,
+    lead: 'We received your payment: your order is confirmed. Here is your receipt.',
+  },
+  payment_failed: {
+    subject: (id) => `Payment for your Stampede order ${id} did not go through`,
+    lead: 'Your payment did not go through and nothing was charged. Your items are still reserved: pay again with another method, or cancel the order.',
+  },
+  order_cancelled: {
+    subject: (id) => `Your Stampede order ${id} is cancelled`,
+    lead: 'Your order is cancelled and its items are released. You have not been charged for it.',
+  },
+  order_refunded: {
+    subject: (id) => `Your Stampede order ${id} is refunded`,
+    lead: 'Your order is cancelled and your payment is refunded in full.',
   },
 }
 
@@ -42,6 +59,7 @@ export function renderOrderEmail(kind: EmailKind, o: EmailOrder): RenderedEmail 
     `Hello ${o.customerName},`,
     '',
     copy.lead,
+    ...(o.note ? ['', o.note] : []),
     '',
     `Order: ${o.orderId}`,
     '',
@@ -62,6 +80,7 @@ export function renderOrderEmail(kind: EmailKind, o: EmailOrder): RenderedEmail 
   const html =
     `<!doctype html><html><body style="font-family:sans-serif">` +
     `<p>Hello ${escapeHtml(o.customerName)},</p><p>${escapeHtml(copy.lead)}</p>` +
+    (o.note ? `<p>${escapeHtml(o.note)}</p>` : '') +
     `<p>Order <strong>${escapeHtml(o.orderId)}</strong></p>` +
     `<table cellpadding="4"><thead><tr><th align="left">Item</th><th>Qty</th><th>Price</th><th>Subtotal</th></tr></thead>` +
     `<tbody>${rows}</tbody><tfoot><tr><td colspan="3"><strong>Total</strong></td>` +

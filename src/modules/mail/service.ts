@@ -43,7 +43,8 @@ function smtp(): Transporter | null {
 
 /**
  * The email is rendered from the event payload when it carries the lines (order.created and
- * order.paid do); otherwise from the committed order, through the orders service.
+ * order.paid do); otherwise (payment failed, cancelled, refunded) from the committed order's lines
+ * and total, through the orders service (they do not change after checkout).
  */
 async function orderForEmail(orderId: string, raw: unknown): Promise<OrderEventPayload> {
   if (raw && typeof raw === 'object' && 'items' in raw) {
@@ -97,6 +98,19 @@ const insertMail = db
   .returning()
   .prepare('mail_insert')
 
+/** What an email adds to the order's lines, from its event: why a payment failed, until when stock is held. */
+function noteOf(kind: EmailKind, raw: unknown): string | undefined {
+  const p = (raw && typeof raw === 'object' ? raw : {}) as { reason?: unknown; reservationExpiresAt?: unknown }
+  const until = typeof p.reservationExpiresAt === 'string' && !Number.isNaN(Date.parse(p.reservationExpiresAt))
+  const held = until ? `Your items are reserved until ${new Date(p.reservationExpiresAt as string).toUTCString()}.` : undefined
+  if (kind === 'order_confirmation') return held
+  if (kind === 'payment_failed') {
+    const reason = typeof p.reason === 'string' && p.reason ? `Reason: ${p.reason.slice(0, 200)}.` : undefined
+    return [reason, held].filter(Boolean).join(' ') || undefined
+  }
+  return undefined
+}
+
 async function compose(orderId: string, kind: EmailKind, raw: unknown) {
   const p = await orderForEmail(orderId, raw)
   // The customer account lives in the identity module; read-only lookup of the address.
@@ -112,6 +126,7 @@ async function compose(orderId: string, kind: EmailKind, raw: unknown) {
     lines: p.items.map((i) => ({ ...i, name: products.get(i.productId)?.name ?? `Product ${i.productId}` })),
     totalCents: p.totalCents,
     currency: p.currency,
+    note: noteOf(kind, raw),
   })
   return { to: user.email, ...rendered }
 }

@@ -7,17 +7,7 @@ import { authPlugin } from '../../plugins/auth'
 import { claimedMarker, idempotencyPlugin, keyIsHeld, markerSet, parseIdempotencyKey } from '../../plugins/idempotency'
 import { admitAtTheDoor, type GateTicket, OutOfStockError, returnGateTicket } from '../inventory/service'
 import { startPayment } from '../payments/service'
-import {
-  AdminStatusBody,
-  CreateOrderBody,
-  ListQuery,
-  OrderCreated,
-  OrderIdParams,
-  OrderPage,
-  OrderView,
-  PayBody,
-  PaymentView,
-} from './model'
+import { AdminStatusBody, CreateOrderBody, ListQuery, OrderIdParams, OrderPage, OrderView, PayBody, PaymentView } from './model'
 import { cancelOrder, createOrder, getOrder, listOrders, mergeLines, setStatusByAdmin } from './service'
 
 /**
@@ -95,10 +85,10 @@ export const ordersModule = new Elysia({ name: 'orders', tags: ['orders'] })
       detail: {
         summary: 'Check out: create an order and reserve its stock',
         description:
-          'Send `items` or `fromCart: true`. Prices come from the server. Duplicate product lines are merged (≤ 50 products, ≤ 100 units each). Not enough stock → 409 `out_of_stock` naming the products; nothing is written when anything fails.',
+          'Send `items` or `fromCart: true`. Prices come from the server. Duplicate product lines are merged (≤ 50 products, ≤ 100 units each). Not enough stock → 409 `out_of_stock` naming the products; nothing is written when anything fails. 201 with the order, in the same shape as GET /orders/:id.',
         tags: ['orders'],
       },
-      response: { 201: OrderCreated, ...problems(400, 401, 409, 422, 503) },
+      response: { 201: OrderView, ...problems(400, 401, 409, 422, 503) },
     },
   )
   .get('/orders', ({ user, query }) => listOrders(user.id, query.limit, query.cursor), {
@@ -128,7 +118,7 @@ export const ordersModule = new Elysia({ name: 'orders', tags: ['orders'] })
       detail: {
         summary: 'Pay for an order (the charge runs in the background)',
         description:
-          '202 with the pending payment attempt; poll GET /orders/:id. The charge job retries transient gateway failures with exponential backoff; a decline or the last failed try marks the order `payment_failed` and releases its stock. 503 when the payment queue (Redis) is down: nothing was charged.',
+          '202 with the pending payment attempt; poll GET /orders/:id. The charge job retries transient gateway failures with exponential backoff; a decline or the last failed try marks the order `payment_failed`: its stock stays reserved, and until the reservation expires the order can be paid again (another method, a new Idempotency-Key) or cancelled. An unknown `paymentMethod` → 422. 503 when the payment queue (Redis) is down: nothing was charged.',
         tags: ['orders'],
       },
       response: { 202: PaymentView, ...problems(400, 401, 404, 409, 422, 503) },
@@ -138,7 +128,7 @@ export const ordersModule = new Elysia({ name: 'orders', tags: ['orders'] })
     auth: 'customer',
     params: OrderIdParams,
     detail: {
-      summary: 'Cancel an order: releases its reservation, or refunds it when paid',
+      summary: 'Cancel an order: releases its reservation (unpaid or payment failed), or refunds it when paid',
       tags: ['orders'],
     },
     response: { 200: OrderView, ...problems(401, 404, 409, 422) },

@@ -1,6 +1,6 @@
 // Request and response schemas of orders and payments (the single source of truth for types).
 import { t } from 'elysia'
-import { ORDER_STATUSES, PAYMENT_STATUSES } from '../../../db/schema'
+import { ORDER_STATUSES, PAYMENT_METHODS, PAYMENT_STATUSES } from '../../../db/schema'
 
 /** Caps that keep one order bounded (a flash sale buys one or two units; abuse buys thousands). */
 export const MAX_ORDER_LINES = 50
@@ -30,18 +30,6 @@ export const OrderStatusSchema = t.UnionEnum(ORDER_STATUSES)
 
 export const OrderItem = t.Object({ productId: t.String(), quantity: t.Integer(), unitPriceCents: t.Integer() })
 export type OrderItem = typeof OrderItem.static
-
-/** The 201 body of POST /orders, exactly as the API contract states. */
-export const OrderCreated = t.Object({
-  id: t.String(),
-  status: t.Literal('pending_payment'),
-  items: t.Array(OrderItem),
-  totalCents: t.Integer(),
-  currency: t.String(),
-  reservationExpiresAt: Iso,
-  createdAt: Iso,
-})
-export type OrderCreated = typeof OrderCreated.static
 
 export const PaymentView = t.Object({
   id: t.String(),
@@ -83,9 +71,13 @@ export const OrderIdParams = t.Object({ id: Uuid })
 
 export const PayBody = t.Object(
   {
-    paymentMethod: t.String({
-      pattern: '^pm_[a-z0-9_]{1,60}$',
-      description: 'test methods: pm_card_ok, pm_card_declined, pm_card_flaky, pm_card_timeout',
+    // The methods the gateway knows: an unknown one is refused at once (422 naming the field),
+    // not accepted and declined later by the charge job. `default: undefined` because Elysia's
+    // UnionEnum defaults to its first value: a body without the field would pay with pm_card_ok.
+    paymentMethod: t.UnionEnum(PAYMENT_METHODS, {
+      default: undefined,
+      description:
+        'pm_card_ok succeeds; pm_card_declined is declined; pm_card_flaky fails transiently a few times, then succeeds; pm_card_timeout never answers. After a failure the order stays payable (another method) until its reservation expires.',
       examples: ['pm_card_ok'],
     }),
   },
@@ -93,7 +85,8 @@ export const PayBody = t.Object(
 )
 
 export const AdminStatusBody = t.Object(
-  { status: t.UnionEnum(['fulfilled', 'shipped', 'delivered'] as const, { description: 'fulfilment steps' }) },
+  // No default (see PayBody): a body without `status` must be a 422, not a step to `fulfilled`.
+  { status: t.UnionEnum(['fulfilled', 'shipped', 'delivered'] as const, { description: 'fulfilment steps', default: undefined }) },
   { additionalProperties: false },
 )
 

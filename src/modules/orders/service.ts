@@ -15,9 +15,9 @@ import { cartLines, clearCart } from '../cart/service'
 import { getProductsForOrder } from '../catalog/service'
 import { type GateTicket, releaseReservations, reserveForOrder } from '../inventory/service'
 import { runAfterCommit, settleCancellation } from '../payments/service'
-import { type CreateOrderBody, MAX_LINE_QUANTITY, MAX_ORDER_LINES, type OrderCreated, type OrderView } from './model'
+import { type CreateOrderBody, MAX_LINE_QUANTITY, MAX_ORDER_LINES, type OrderView } from './model'
 import { transition } from './state'
-import { orderViews } from './views'
+import { orderView, orderViews } from './views'
 
 type Line = { productId: string; quantity: number }
 
@@ -65,7 +65,7 @@ export async function createOrder(
   body: CreateOrderBody,
   idempotencyKey: string | null,
   ticket?: GateTicket | null,
-): Promise<OrderCreated> {
+): Promise<OrderView> {
   const { lines, field } = await requestedLines(userId, body)
   const products = await getProductsForOrder(
     db,
@@ -131,24 +131,21 @@ export async function createOrder(
         .from(orders)
         .where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, idempotencyKey)))
       if (existing) {
-        // Answer what the first execution answered: the order as it was created.
+        // The first execution's order, as it is now (the same view GET /orders/:id gives).
         const [view] = await orderViews(db, [existing])
-        const { id, items, totalCents, currency, reservationExpiresAt, createdAt } = view!
-        return { id, status: 'pending_payment', items, totalCents, currency, reservationExpiresAt, createdAt }
+        return view!
       }
     }
     throw err
   }
   if (body.fromCart) await clearCart(userId).catch((err) => logger.warn({ err: err.message, userId }, 'could not clear the cart'))
-  return {
-    id,
-    status: 'pending_payment',
+  // Built from what was just written (no read back on the checkout's hot path), by the same view
+  // function as GET /orders/:id.
+  return orderView(
+    { id, userId, status: 'pending_payment', totalCents, currency, reservationExpiresAt: expiresAt, createdAt, updatedAt: createdAt },
     items,
-    totalCents,
-    currency,
-    reservationExpiresAt: expiresAt.toISOString(),
-    createdAt: createdAt.toISOString(),
-  }
+    null,
+  )
 }
 
 /** The user's orders, newest first (UUIDv7 ids are time-ordered). */
@@ -204,8 +201,8 @@ export async function setStatusByAdmin(admin: Pick<AuthUser, 'id' | 'role'>, ord
 }
 
 /**
- * Expiry sweep (maintenance job): unpaid orders whose reservation expired → reservations
- * 'expired', order 'expired'. One transaction per order; SKIP LOCKED lets several workers share
+ * Expiry sweep (maintenance job): unpaid orders (awaiting payment, or after a failed payment)
+ * whose reservation expired → reservations 'expired', order 'expired'. One transaction per order; SKIP LOCKED lets several workers share
  * the work and never blocks on an order a payment is settling right now.
  */
 export async function expireOverdueOrders(limit = 100): Promise<number> {
@@ -213,9 +210,10 @@ export async function expireOverdueOrders(limit = 100): Promise<number> {
   while (n < limit) {
     const done = await db.transaction(async (tx) => {
       const [row] = await tx
-        .select({ id: orders.id })
+        .select({ id: orders.id, status: orders.status })
         .from(orders)
-        .where(and(eq(orders.status, 'pending_payment'), lt(orders.reservationExpiresAt, sql`now()`)))
+        // Literal states, the partial index's own predicate (orders_unpaid_expiry_idx).
+        .where(and(sql`${orders.status} in ('pending_payment', 'payment_failed')`, lt(orders.reservationExpiresAt, sql`now()`)))
         .orderBy(orders.reservationExpiresAt)
         .limit(1)
         .for('update', { skipLocked: true })
@@ -223,7 +221,7 @@ export async function expireOverdueOrders(limit = 100): Promise<number> {
       await releaseReservations(tx, row.id, 'expired')
       await transition(tx, {
         orderId: row.id,
-        from: 'pending_payment',
+        from: row.status,
         to: 'expired',
         actor: 'system:expiry',
         reason: 'reservation expired',

@@ -17,7 +17,8 @@ export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> 
   delivered: [],
   cancelled: [],
   expired: [],
-  payment_failed: [],
+  // Not final: until the reservation expires the buyer may pay again (another method) or cancel.
+  payment_failed: ['pending_payment', 'cancelled', 'expired'],
   refunded: [],
 }
 

@@ -38,19 +38,25 @@ export async function orderViews(tx: DbOrTx, rows: OrderRow[]): Promise<OrderVie
   }
   const paymentOf = new Map<string, PaymentRow>()
   for (const p of pays) if (!paymentOf.has(p.orderId)) paymentOf.set(p.orderId, p)
-  return rows.map((o) => {
-    const p = paymentOf.get(o.id)
-    return {
-      id: o.id,
-      userId: o.userId,
-      status: o.status,
-      items: itemsOf.get(o.id) ?? [],
-      totalCents: o.totalCents,
-      currency: o.currency,
-      reservationExpiresAt: o.reservationExpiresAt.toISOString(),
-      createdAt: o.createdAt.toISOString(),
-      updatedAt: o.updatedAt.toISOString(),
-      payment: p ? paymentView(p) : null,
-    }
-  })
+  return rows.map((o) => orderView(o, itemsOf.get(o.id) ?? [], paymentOf.get(o.id) ?? null))
+}
+
+/** THE order view: every route that answers with an order (201, 200 GET/cancel/admin) builds it here. */
+export function orderView(
+  o: Pick<OrderRow, 'id' | 'userId' | 'status' | 'totalCents' | 'currency' | 'reservationExpiresAt' | 'createdAt' | 'updatedAt'>,
+  items: OrderItem[],
+  payment: PaymentRow | null,
+): OrderView {
+  return {
+    id: o.id,
+    userId: o.userId,
+    status: o.status,
+    items,
+    totalCents: o.totalCents,
+    currency: o.currency,
+    reservationExpiresAt: o.reservationExpiresAt.toISOString(),
+    createdAt: o.createdAt.toISOString(),
+    updatedAt: o.updatedAt.toISOString(),
+    payment: payment ? paymentView(payment) : null,
+  }
 }

@@ -6,13 +6,11 @@
 //   pm_card_declined  final decline (card_declined)
 //   pm_card_flaky     transient failure for the first PAYMENT_FLAKY_FAILURES calls of a key, then succeeds
 //   pm_card_timeout   never answers within PAYMENT_GATEWAY_TIMEOUT_MS (transient timeout, every call)
-//   anything else     final decline (invalid_payment_method)
+//   anything else     final decline (invalid_payment_method); the API refuses other methods (422)
 import { and, eq, sql } from 'drizzle-orm'
 import { gatewayCharges } from '../../../db/schema'
 import { config } from '../../config'
 import { db } from '../../infra/db'
-
-export const TEST_PAYMENT_METHODS = ['pm_card_ok', 'pm_card_declined', 'pm_card_flaky', 'pm_card_timeout'] as const
 
 /** The card was refused: retrying will not help. */
 export class GatewayDeclinedError extends Error {

@@ -36,7 +36,12 @@ export async function runAfterCommit(a: AfterCommit): Promise<void> {
 
 const attemptsTotal = counter('payment_attempts_total', 'Charge attempts by outcome (succeeded, failed, retry, noop)', ['outcome'])
 
-const gatewayKeyOf = (orderId: string) => `order_${orderId}`
+/**
+ * One gateway key per payment attempt: the gateway charges a key at most once, and a declined key
+ * stays declined, so a new attempt (after a failure, with another method) needs its own key. At
+ * most one attempt of an order can be live or succeeded (payments_one_live_per_order).
+ */
+const gatewayKeyOf = (paymentId: string) => `pay_${paymentId}`
 
 async function itemsOf(tx: Tx, orderId: string) {
   return tx
@@ -71,21 +76,30 @@ export async function startPayment(
         { paymentId: live.id },
       )
     }
-    if (order.status !== 'pending_payment') {
+    if (order.status !== 'pending_payment' && order.status !== 'payment_failed') {
+      // `orderStatus`, not `status`: that member of a problem is the HTTP status code.
       throw new ConflictError(`An order in status ${order.status} cannot be paid`, 'order_not_payable', { orderStatus: order.status })
     }
     if (order.reservationExpiresAt.getTime() <= Date.now()) {
-      throw new ConflictError('The reservation of this order has expired', 'order_not_payable', { orderStatus: 'expired' })
+      throw new ConflictError('The reservation of this order has expired', 'order_not_payable', {
+        orderStatus: order.status,
+        reservationExpiresAt: order.reservationExpiresAt.toISOString(),
+      })
     }
+    // A failed attempt left the order payable (its stock still reserved): this is the next attempt.
+    if (order.status === 'payment_failed') {
+      await transition(tx, { orderId, from: 'payment_failed', to: 'pending_payment', actor: `user:${user.id}`, reason: 'payment retried' })
+    }
+    const id = Bun.randomUUIDv7()
     const [payment] = await tx
       .insert(payments)
       .values({
-        id: Bun.randomUUIDv7(),
+        id,
         orderId,
         method: paymentMethod,
         amountCents: order.totalCents,
         currency: order.currency,
-        idempotencyKey: gatewayKeyOf(orderId),
+        idempotencyKey: gatewayKeyOf(id),
         requestKey,
       })
       .returning()
@@ -182,10 +196,17 @@ async function chargeAttempt(paymentId: string, attempt: number, maxAttempts: nu
  * Locks the order a payment belongs to (order row first, payment row second — the same order as
  * cancel and expiry, so settling can't deadlock with them). null when the payment doesn't exist.
  */
-async function lockOrderOfPayment(tx: Tx, paymentId: string): Promise<{ status: (typeof orders.$inferSelect)['status'] } | null> {
+async function lockOrderOfPayment(
+  tx: Tx,
+  paymentId: string,
+): Promise<Pick<typeof orders.$inferSelect, 'status' | 'reservationExpiresAt'> | null> {
   const [ref] = await tx.select({ orderId: payments.orderId }).from(payments).where(eq(payments.id, paymentId))
   if (!ref) return null
-  const [order] = await tx.select({ status: orders.status }).from(orders).where(eq(orders.id, ref.orderId)).for('update')
+  const [order] = await tx
+    .select({ status: orders.status, reservationExpiresAt: orders.reservationExpiresAt })
+    .from(orders)
+    .where(eq(orders.id, ref.orderId))
+    .for('update')
   return order ?? null
 }
 
@@ -242,7 +263,10 @@ export async function settlePaymentSuccess(paymentId: string, chargeId: string, 
   return r.applied
 }
 
-/** The charge failed for good: payment failed, order payment_failed, reservation released (caller's tx). */
+/**
+ * The charge failed for good: payment failed, order payment_failed (caller's tx). The reservation
+ * is kept: until it expires the buyer can pay again with another method, or cancel.
+ */
 export async function settlePaymentFailureTx(
   tx: Tx,
   paymentId: string,
@@ -259,9 +283,9 @@ export async function settlePaymentFailureTx(
     .returning()
   if (!p) return { applied: false, after }
   if (order?.status !== 'pending_payment') return { applied: true, after }
-  await releaseReservations(tx, p.orderId, 'released')
-  await transition(tx, { orderId: p.orderId, from: 'pending_payment', to: 'payment_failed', actor, reason, payload: { paymentId } })
-  after.invalidate.push(...(await itemsOf(tx, p.orderId)).map((l) => l.productId))
+  // The expiry rides along: the "payment failed" email says until when the order can be paid again.
+  const payload = { paymentId, reservationExpiresAt: order.reservationExpiresAt.toISOString() }
+  await transition(tx, { orderId: p.orderId, from: 'pending_payment', to: 'payment_failed', actor, reason, payload })
   return { applied: true, after }
 }
 
@@ -273,7 +297,7 @@ export async function settlePaymentFailure(paymentId: string, reason: string, ac
 
 /**
  * The cancel rules (called by the orders service with the order row locked):
- * pending_payment → cancelled (release stock, cancel a not-yet-charged payment);
+ * pending_payment or payment_failed → cancelled (release stock, cancel a not-yet-charged payment);
  * paid → refunded (refund the charge at the gateway after commit). Others → 409.
  */
 export async function settleCancellation(
@@ -283,9 +307,9 @@ export async function settleCancellation(
 ): Promise<AfterCommit> {
   const after = none()
   const productIds = async () => (await itemsOf(tx, order.id)).map((l) => l.productId)
-  if (order.status === 'pending_payment') {
+  if (order.status === 'pending_payment' || order.status === 'payment_failed') {
     await releaseReservations(tx, order.id, 'released')
-    await transition(tx, { orderId: order.id, from: 'pending_payment', to: 'cancelled', actor, reason: 'cancelled by request' })
+    await transition(tx, { orderId: order.id, from: order.status, to: 'cancelled', actor, reason: 'cancelled by request' })
     // A charge already in flight (attempts > 0) is refunded by settlePaymentSuccess if it lands.
     await tx
       .update(payments)

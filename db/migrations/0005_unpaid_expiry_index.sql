@@ -1,0 +1,2 @@
+DROP INDEX "orders_pending_expiry_idx";--> statement-breakpoint
+CREATE INDEX "orders_unpaid_expiry_idx" ON "orders" USING btree ("reservation_expires_at") WHERE "orders"."status" in ('pending_payment', 'payment_failed');
