@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { checkInventory } from '../scripts/inventory-check'
 import { sql } from '../src/infra/db'
 import type { Strategy } from '../src/modules/inventory/service'
-import { createUser, freePort, startApi } from './helpers'
+import { buy, createUser, freePort, type Outcome, startApi } from './helpers'
 import { productWithStock, stock } from './inventory-fixtures'
 
 const STRATEGIES: Strategy[] = ['gated', 'pessimistic', 'optimistic']
@@ -30,23 +30,6 @@ async function withApis<T>(env: Record<string, string>, fn: (urls: string[]) => 
   } finally {
     await Promise.all(pair.map((a) => a.stop()))
   }
-}
-
-type Outcome = { status: number; code?: string }
-
-async function buy(url: string, token: string, productId: string): Promise<Outcome> {
-  const res = await fetch(`${url}/api/v1/orders`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
-    body: JSON.stringify({ items: [{ productId, quantity: 1 }] }),
-  })
-  const text = await res.text()
-  let body: { code?: string } = {}
-  try {
-    body = JSON.parse(text) ?? {}
-  } catch {}
-  if (res.status >= 500) console.error(res.status, text.slice(0, 300))
-  return { status: res.status, code: body.code }
 }
 
 function tally(outcomes: Outcome[]) {

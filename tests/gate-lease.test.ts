@@ -14,7 +14,7 @@ import { sql } from '../src/infra/db'
 import { key, redisUsable } from '../src/infra/redis'
 import { admitAtTheDoor, reconcileGate, returnGateTicket } from '../src/modules/inventory/service'
 import { claimedMarker } from '../src/plugins/idempotency'
-import { type ApiProcess, createUser, startApi } from './helpers'
+import { type ApiProcess, buy, createUser, type Outcome, startApi } from './helpers'
 import { productWithStock, stock } from './inventory-fixtures'
 
 const STOCK = 30
@@ -89,17 +89,6 @@ afterAll(async () => {
   rc.disconnect()
   for (const a of started) if (a.proc.exitCode === null && !a.proc.killed) await a.stop()
 })
-
-type Outcome = { status: number; code?: string }
-async function buy(url: string, token: string, productId: string): Promise<Outcome> {
-  const res = await fetch(`${url}/api/v1/orders`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
-    body: JSON.stringify({ items: [{ productId, quantity: 1 }] }),
-  })
-  const body = (await res.json().catch(() => ({}))) as { code?: string }
-  return { status: res.status, code: body?.code }
-}
 
 const sold = async (productId: string) =>
   (await sql<{ n: number }[]>`select count(*)::int as n from order_items where product_id = ${productId}`)[0]?.n ?? 0

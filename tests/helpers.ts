@@ -79,6 +79,24 @@ export async function startApi(env: Record<string, string> = {}, opts: { stdout?
   }
 }
 
+export type Outcome = { status: number; code?: string }
+
+/** One buyer's order of one unit over HTTP against a real API process (5xx bodies are printed). */
+export async function buy(url: string, token: string, productId: string): Promise<Outcome> {
+  const res = await fetch(`${url}/api/v1/orders`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
+    body: JSON.stringify({ items: [{ productId, quantity: 1 }] }),
+  })
+  const text = await res.text()
+  let body: { code?: string } = {}
+  try {
+    body = JSON.parse(text) ?? {}
+  } catch {}
+  if (res.status >= 500) console.error(res.status, text.slice(0, 300))
+  return { status: res.status, code: body.code }
+}
+
 // --- users and tokens without going through the auth routes (for tests of other modules) ---
 import { users } from '../db/schema'
 import { db } from '../src/infra/db'
