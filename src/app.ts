@@ -15,12 +15,13 @@ import { paymentsModule } from './modules/payments'
 import { recommendationsModule } from './modules/recommendations'
 import { systemModule } from './modules/system'
 import { usersModule } from './modules/users'
-import { errorsPlugin, registerRoutesForMethodCheck } from './plugins/errors'
-import { httpPlugin, registerRoutesForVary } from './plugins/http'
-import { inputPlugin, registerInputRoutes } from './plugins/input'
+import { errorsPlugin } from './plugins/errors'
+import { httpPlugin } from './plugins/http'
+import { inputPlugin } from './plugins/input'
 import { openapiPlugin } from './plugins/openapi'
 import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestIdPlugin } from './plugins/request-id'
+import { registerRoutes } from './plugins/route-table'
 
 const origins = config.CORS_ORIGINS.split(',')
   .map((o) => o.trim())
@@ -71,6 +72,5 @@ export const app = new Elysia({
 
 export type App = typeof app
 
-registerRoutesForMethodCheck(() => app.routes.map((r) => ({ method: r.method, path: r.path })))
-registerRoutesForVary(() => app.routes)
-registerInputRoutes(() => app.routes as never)
+// The plugins that index routes before a handler runs (405 vs 404, Vary, input rules) read them here.
+registerRoutes(() => app.routes as never)

@@ -8,6 +8,7 @@ import { AppError, type FieldError, ValidationProblem } from '../lib/errors'
 import { queryFieldErrors, toFieldErrors, type ValueErrorLike } from '../lib/field-errors'
 import { pendingInputProblem, routeSchemas } from './input'
 import { requestIdOf } from './request-id'
+import { fromRoutes } from './route-table'
 
 export type Problem = {
   type: string
@@ -69,17 +70,8 @@ function fieldErrors(error: ValidationError, request: Request, route: string | u
 }
 
 // Route table used to tell 405 from 404: a path that exists under another method is a 405.
-type RouteMatcher = { re: RegExp; method: string }
-let matchers: RouteMatcher[] | null = null
-let routesOf: () => { method: string; path: string }[] = () => []
-
-export function registerRoutesForMethodCheck(fn: () => { method: string; path: string }[]): void {
-  routesOf = fn
-  matchers = null
-}
-
-function allowedMethods(pathname: string): string[] {
-  matchers ??= routesOf().map((r) => ({
+const matchers = fromRoutes((routes) =>
+  routes.map((r) => ({
     method: r.method.toUpperCase(),
     re: new RegExp(
       `^${r.path
@@ -87,8 +79,17 @@ function allowedMethods(pathname: string): string[] {
         .replace(/:[^/]+/g, '[^/]+')
         .replace(/\*/g, '.*')}/?$`,
     ),
-  }))
-  return [...new Set(matchers.filter((m) => m.re.test(pathname)).map((m) => m.method))]
+  })),
+)
+
+function allowedMethods(pathname: string): string[] {
+  return [
+    ...new Set(
+      matchers()
+        .filter((m) => m.re.test(pathname))
+        .map((m) => m.method),
+    ),
+  ]
 }
 
 export const errorsPlugin = new Elysia({ name: 'errors' })

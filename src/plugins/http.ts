@@ -9,6 +9,7 @@ import { logger } from '../infra/logger'
 import { httpDuration } from '../infra/metrics'
 import { isOwnRequest } from '../lib/own-requests'
 import { problemResponse, problemStatus } from './errors'
+import { fromRoutes } from './route-table'
 
 const started = new WeakMap<Request, number>()
 
@@ -69,23 +70,16 @@ async function countStreamedBody(request: Request): Promise<Response | undefined
 // Vary names only what an answer depends on (RFC 9110 §12.5.5): Origin (CORS, patched into
 // @elysiajs/cors instead of its "Vary: *", which made every response uncacheable) and, on the
 // routes that identify the caller, Authorization. Nothing is compressed, so no Accept-Encoding.
-type RouteInfo = { method: string; path: string; hooks?: unknown }
-let routeTable: () => RouteInfo[] = () => []
-let userRoutes: Set<string> | null = null
+const userRoutes = fromRoutes(
+  (routes) =>
+    new Set(
+      routes
+        .filter((r) => ((r.hooks as { detail?: { security?: unknown[] } }).detail?.security?.length ?? 0) > 0)
+        .map((r) => `${r.method} ${r.path}`),
+    ),
+)
 
-export function registerRoutesForVary(fn: () => RouteInfo[]): void {
-  routeTable = fn
-  userRoutes = null
-}
-
-function dependsOnUser(method: string, route: string): boolean {
-  userRoutes ??= new Set(
-    routeTable()
-      .filter((r) => ((r.hooks as { detail?: { security?: unknown[] } } | undefined)?.detail?.security?.length ?? 0) > 0)
-      .map((r) => `${r.method} ${r.path}`),
-  )
-  return userRoutes.has(`${method} ${route}`)
-}
+const dependsOnUser = (method: string, route: string): boolean => userRoutes().has(`${method} ${route}`)
 
 export const httpPlugin = new Elysia({ name: 'http' })
   .onRequest(({ request, set }) => {

@@ -11,6 +11,7 @@
 import { Elysia } from 'elysia'
 import { AppError, type FieldError, ValidationProblem } from '../lib/errors'
 import { fieldError } from '../lib/field-errors'
+import { fromRoutes } from './route-table'
 
 type Schema = {
   type?: string | string[]
@@ -23,28 +24,23 @@ type Schema = {
 }
 /** `parse`: the route reads its body itself (e.g. the webhook's raw text). */
 type RouteSchemas = { body?: Schema; query?: Schema; params?: Schema; parse: boolean }
-type RouteLike = { method: string; path: string; hooks: Record<string, unknown> }
 
-let routesOf: () => RouteLike[] = () => []
-let byKey: Map<string, RouteSchemas> | null = null
-
-/** The app hands over its route table (after all routes are added), like the 405 check. */
-export function registerInputRoutes(fn: () => RouteLike[]): void {
-  routesOf = fn
-  byKey = null
-}
+const byKey = fromRoutes(
+  (routes) =>
+    new Map(
+      routes.map((r): [string, RouteSchemas] => {
+        const pick = (s: unknown) => (s && typeof s === 'object' ? (s as Schema) : undefined)
+        const h = r.hooks
+        const parse = Array.isArray(h.parse) ? h.parse.length > 0 : Boolean(h.parse)
+        return [`${r.method} ${r.path}`, { body: pick(h.body), query: pick(h.query), params: pick(h.params), parse }]
+      }),
+    ),
+)
 
 /** The schemas of a route as Elysia compiled them (string model names are not used here). */
 export function routeSchemas(method: string, route: string): RouteSchemas | undefined {
-  byKey ??= new Map(
-    routesOf().map((r) => {
-      const pick = (s: unknown) => (s && typeof s === 'object' ? (s as Schema) : undefined)
-      const h = r.hooks
-      const parse = Array.isArray(h.parse) ? h.parse.length > 0 : Boolean(h.parse)
-      return [`${r.method} ${r.path}`, { body: pick(h.body), query: pick(h.query), params: pick(h.params), parse }]
-    }),
-  )
-  return byKey.get(`${method === 'HEAD' ? 'GET' : method} ${route}`) ?? byKey.get(`ALL ${route}`)
+  const index = byKey()
+  return index.get(`${method === 'HEAD' ? 'GET' : method} ${route}`) ?? index.get(`ALL ${route}`)
 }
 
 /** Lower-cases the values of UUID-format fields in place (unions: every branch that has the key). */
