@@ -1,5 +1,5 @@
 // `maintenance` queue: periodic sweeps that call other modules' services (orders, inventory,
-// identity's refresh-token purge, the outbox retention). Each sweep is idempotent
+// auth's refresh-token purge, the outbox retention). Each sweep is idempotent
 // (a second run finds nothing left to do), so overlapping ticks or a retry after a crash are safe.
 import { type Job, UnrecoverableError } from 'bullmq'
 import { config } from '../../src/config'
