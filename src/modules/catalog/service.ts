@@ -6,6 +6,7 @@ import { type DbOrTx, db, pgOf } from '../../infra/db'
 import { coalesce } from '../../lib/coalesce'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
 import { isUuid, uuidArray } from '../../lib/uuid'
+import type { StockLine } from '../inventory/model'
 import { availableByProductIds, createInventory, onStockChange, retireProductStock } from '../inventory/service'
 import {
   type CachedBody,
@@ -51,7 +52,7 @@ export async function getProductsForOrder(tx: DbOrTx, ids: string[]): Promise<Ma
  * transaction. Returns the product ids touched: the caller must `await invalidateProduct(...ids)`
  * AFTER its transaction commits (invalidating earlier would let a reader re-cache the old count).
  */
-export async function recordPurchases(tx: DbOrTx, lines: { productId: string; quantity: number }[]): Promise<string[]> {
+export async function recordPurchases(tx: DbOrTx, lines: StockLine[]): Promise<string[]> {
   const merged = new Map<string, number>()
   for (const l of lines) {
     if (!Number.isInteger(l.quantity) || l.quantity <= 0) throw ValidationProblem.field('quantity', 'must be a positive integer')

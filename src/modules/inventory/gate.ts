@@ -25,6 +25,7 @@ import { redis, redisUsable, withRedis } from '../../infra/redis'
 import { coalesce } from '../../lib/coalesce'
 import { GATE_TTL_SECONDS } from './gate-lua'
 import { type GateRedis, gateClient, gateKey, gateMetrics, gateState, leaseKey, loadGate, loadGateOnce, reconcileGate } from './gate-state'
+import type { StockLine } from './model'
 
 export { gateMetrics, gateRefresh, gateRetire, reconcileGate } from './gate-state'
 
@@ -33,7 +34,7 @@ const ticketPrefix = Math.random().toString(36).slice(2, 10)
 let ticketSeq = 0
 export const newTicketId = (): string => `${ticketPrefix}${(ticketSeq++).toString(36)}`
 
-type Line = { productId: string; quantity: number }
+type Line = StockLine
 
 /** A key whose presence makes the door step aside, and that the door sets when it admits. */
 export type DoorMarker = { key: string; ttlSeconds: number }

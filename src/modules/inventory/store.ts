@@ -7,9 +7,9 @@ import type { MovementKind } from '../../../db/schema'
 import { inventory } from '../../../db/schema'
 import { type DbOrTx, type Pg, pgOf, type Tx } from '../../infra/db'
 import { emitEvent } from '../../lib/outbox'
-import type { StockLine } from './guard'
+import type { StockLine } from './model'
 
-export type NewReservation = { id: string; orderId: string; productId: string; quantity: number; expiresAt: Date }
+export type NewReservation = StockLine & { id: string; orderId: string; expiresAt: Date }
 export type Movement = {
   productId: string
   kind: MovementKind
@@ -95,7 +95,7 @@ export async function recordReservation(tx: Tx, orderId: string, lines: StockLin
   for (const [i, after] of afters.entries()) await emitStockEvents(tx, after, -(lines[i] as StockLine).quantity, 'reserve')
 }
 
-type Settled = { id: string; productId: string; quantity: number }
+type Settled = StockLine & { id: string }
 
 /** Ends an order's active reservations (→ committed | released | expired); the rows it ended, by product id. */
 export async function endReservations(ptx: Pg, orderId: string, status: 'committed' | 'released' | 'expired'): Promise<Settled[]> {

@@ -10,6 +10,7 @@ import { db, type Tx } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { invalidateProduct } from '../catalog/cache'
 import { recordPurchases } from '../catalog/service'
+import type { StockLine } from '../inventory/model'
 import { commitReservations, releaseReservations, restock } from '../inventory/service'
 import { refund } from '../payments/gateway'
 import { cancelPending, markFailed, markRefunded, markSucceeded, orderOfPayment, refundLateCharge } from '../payments/service'
@@ -21,7 +22,7 @@ export type AfterCommit = {
   invalidate: string[]
   refunds: string[]
   /** units of a refunded, never-fulfilled order go back on the shelf (inventory's own tx + ledger) */
-  restocks: { productId: string; quantity: number; reason: string }[]
+  restocks: (StockLine & { reason: string })[]
 }
 const none = (): AfterCommit => ({ invalidate: [], refunds: [], restocks: [] })
 
