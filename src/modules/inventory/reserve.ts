@@ -130,17 +130,22 @@ export async function holdStock(
       throw err
     }
     const gated = gate !== null
+    // Reserved through this hold (not in a group commit, whose flush announces for the batch).
+    let direct = false
     return {
       lines,
       groupable: lines.length === 1,
-      reserve: (tx, orderId, expiresAt) => reserveConditional(tx, { orderId, lines, expiresAt }),
+      reserve: (tx, orderId, expiresAt) => {
+        direct = true
+        return reserveConditional(tx, { orderId, lines, expiresAt })
+      },
       async end(err) {
         finish(err)
         if (!err) {
           // Not awaited: the buyer need not wait for it, and a release lost on the way only lets
           // the lease expire (upward drift, which Postgres refuses).
           if (gated) void gateRelease(lines, ticketId, false)
-          if (lines.length > 1) await announceStockChange(ids)
+          if (direct) await announceStockChange(ids)
           return
         }
         if (!gated) return
