@@ -13,7 +13,6 @@ import {
   CategoryListQuery,
   CategoryPatch,
   IdParams,
-  PageQuery,
   Product,
   ProductCreate,
   ProductList,
