@@ -73,7 +73,7 @@ const { createInventory } = await import('../src/modules/inventory/service')
 const { checkInventory } = await import('../scripts/inventory-check')
 const { products } = await import('../db/schema')
 
-const { queue, closeQueues, QUEUES } = await import('../jobs/queues')
+const { queue, closeQueues, QUEUES } = await import('../src/infra/queues')
 
 /**
  * Called after each measurement: waits until the worker has caught up (no unpublished outbox
@@ -354,10 +354,10 @@ async function runPgbench(): Promise<number | null> {
 /**
  * The engine alone (reserveForOrder in this process, no HTTP, no auth, no idempotency keys): what
  * the strategies cost by themselves, to separate them from the request path around them. The
- * persist callback writes one outbox row, like a minimal order.
+ * order write is one outbox row, like a minimal order.
  */
 async function engineOnly(strategy: Strategy, deep: boolean): Promise<Row> {
-  const { reserveForOrder } = await import('../src/modules/inventory/service')
+  const { reserveForOrder } = await import('../src/modules/orders/checkout')
   const { emitEvent } = await import('../src/lib/outbox')
   const stock = deep ? P.deepStock : P.stock
   const productId = await productWithStock(stock)
@@ -381,7 +381,7 @@ async function engineOnly(strategy: Strategy, deep: boolean): Promise<Row> {
               expiresAt: new Date(Date.now() + 900_000),
               // An event no job consumes: these orders are synthetic, so an order.created would
               // send the worker thousands of failing email jobs during the measurement.
-              persist: (tx) => emitEvent(tx, 'order.status_changed', orderId, {}).then(() => {}),
+              writeOrder: (tx) => emitEvent(tx, 'order.status_changed', orderId, {}).then(() => {}),
             },
             strategy,
           )

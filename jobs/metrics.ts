@@ -1,8 +1,6 @@
 // Job metrics. Duration and failures are observed by the worker process that ran the job; queue
-// depth is read from Redis when /metrics is scraped (any process that serves /metrics).
-import { counter, gauge, histogram } from '../src/infra/metrics'
-import { withTimeout } from '../src/lib/timeout'
-import { QUEUES, queue } from './queues'
+// depth is src/infra/queues.ts's gauge (any process that serves /metrics).
+import { counter, histogram } from '../src/infra/metrics'
 
 export const jobDuration = histogram(
   'bullmq_job_duration_seconds',
@@ -19,23 +17,3 @@ export const jobFailures = counter(
 
 export const outboxPublished = counter('outbox_events_published_total', 'Outbox events published to BullMQ by type', ['type'])
 export const outboxRelayErrors = counter('outbox_relay_errors_total', 'Relay rounds that failed (Redis or Postgres down)')
-
-let depthRegistered = false
-/** Registers the queue depth gauge (once per process); collected on scrape. */
-export function registerQueueDepthGauge(): void {
-  if (depthRegistered) return
-  depthRegistered = true
-  gauge('bullmq_queue_jobs', 'Jobs per queue and state, read from Redis on scrape', ['queue', 'state'], async function () {
-    this.reset()
-    await Promise.all(
-      QUEUES.map(async (name) => {
-        const counts = await withTimeout(
-          queue(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'),
-          1000,
-        ).catch(() => null)
-        if (!counts) return
-        for (const [state, n] of Object.entries(counts)) this.set({ queue: name, state }, n)
-      }),
-    )
-  })
-}

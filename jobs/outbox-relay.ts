@@ -13,9 +13,9 @@ import type { JobsOptions } from 'bullmq'
 import { config } from '../src/config'
 import { sql } from '../src/infra/db'
 import { logger } from '../src/infra/logger'
+import { EMAIL_JOB_OF_KIND, type JobDataOf, type JobName, type OrderEmailJobData, type QueueName, queue } from '../src/infra/queues'
 import { withTimeout } from '../src/lib/timeout'
 import { outboxPublished, outboxRelayErrors } from './metrics'
-import { EMAIL_JOB_OF_KIND, type JobDataOf, type JobName, type OrderEmailJobData, type QueueName, queue } from './queues'
 
 export type OutboxRow = { id: string; type: string; aggregateId: string; payload: Record<string, unknown> }
 type Route = { [Q in QueueName]: { queue: Q; name: JobName<Q>; data: JobDataOf[Q] } }[QueueName]

@@ -8,6 +8,7 @@
 // expires overdue reservations and reconciles the inventory gate. Run by every worker when it sees
 // Redis come back without its data (jobs/redis-epoch.ts) and on a schedule (`recover-owed`).
 import type { JobsOptions, Queue } from 'bullmq'
+import { DEFAULT_JOB_OPTIONS, type PaymentJobData, paymentJobOptions, type QueueName } from '../src/infra/queues'
 import { pingRedis } from '../src/infra/redis'
 import { withTimeout } from '../src/lib/timeout'
 import { reconcileGate } from '../src/modules/inventory/service'
@@ -15,7 +16,6 @@ import { findOwedEmails } from '../src/modules/mail/service'
 import { expireOverdueOrders } from '../src/modules/orders/service'
 import { findPendingPayments } from '../src/modules/payments/service'
 import { EMAIL_OF_EVENT, emailJob } from './outbox-relay'
-import { DEFAULT_JOB_OPTIONS, type PaymentJobData, paymentJobOptions, type QueueName } from './queues'
 
 export type QueueOf = (name: QueueName) => Queue
 

@@ -4,7 +4,7 @@
 import type { Queue } from 'bullmq'
 import { config } from '../src/config'
 import { logger } from '../src/infra/logger'
-import type { JobName, QueueName } from './queues'
+import type { JobName, QueueName } from '../src/infra/queues'
 
 export type Schedule<Q extends QueueName = QueueName> = { id: string; queue: Q; job: JobName<Q>; every: number }
 

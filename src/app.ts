@@ -13,6 +13,7 @@ import { mailModule } from './modules/mail'
 import { ordersModule } from './modules/orders'
 import { paymentsModule } from './modules/payments'
 import { recommendationsModule } from './modules/recommendations'
+import { reviewsModule } from './modules/reviews'
 import { systemModule } from './modules/system'
 import { usersModule } from './modules/users'
 import { errorsPlugin } from './plugins/errors'
@@ -32,6 +33,7 @@ export const api = new Elysia({ prefix: '/api/v1' })
   .use(authModule)
   .use(usersModule)
   .use(catalogModule)
+  .use(reviewsModule)
   .use(inventoryModule)
   .use(cartModule)
   .use(ordersModule)

@@ -35,7 +35,7 @@ export async function startBackground(): Promise<() => Promise<void>> {
   return async () => {
     stopMetrics()
     await closeWorkers()
-    const { closeQueues } = await import('../jobs/queues')
+    const { closeQueues } = await import('./infra/queues')
     await closeQueues()
   }
 }

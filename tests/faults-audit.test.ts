@@ -7,7 +7,7 @@ import { audit, lostEmails, lostPayments, settle, settled } from '../bench/fault
 import { drainOutbox } from '../jobs/outbox-relay'
 import { sql } from '../src/infra/db'
 import { sendOrderEmail } from '../src/modules/mail/service'
-import { runChargeAttempt } from '../src/modules/payments/service'
+import { runChargeAttempt } from '../src/modules/orders/payment-flow'
 import { createUser } from './helpers'
 import { order, pay, productWithStock } from './orders-fixtures'
 

@@ -1,4 +1,4 @@
-// Test fixtures of the inventory tests: products with stock, a persist callback that writes an
+// Test fixtures of the inventory tests: products with stock, an order write (writeOrder) that writes an
 // order-owned row, and the gate counter as Redis sees it.
 import { products } from '../db/schema'
 import { db, type Tx } from '../src/infra/db'
@@ -19,7 +19,7 @@ export async function productWithStock(stock: number, reorderPoint = 10): Promis
 }
 
 /**
- * A persist callback that leaves a visible trace of the order (an outbox row) or fails on purpose.
+ * An order write (checkout's writeOrder) that leaves a visible trace of the order (an outbox row) or fails on purpose.
  * The event is one no job consumes: these orders do not exist, and an order.created would send
  * any worker that relays it failing confirmation-mail jobs (the outbox outage test's worker did).
  */

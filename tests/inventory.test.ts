@@ -5,15 +5,9 @@ import { describe, expect, test } from 'bun:test'
 import { checkInventory } from '../scripts/inventory-check'
 import { db, sql } from '../src/infra/db'
 import { key, redis } from '../src/infra/redis'
-import { enqueueReservation } from '../src/modules/inventory/batcher'
-import {
-  commitReservations,
-  OutOfStockError,
-  reconcileGate,
-  releaseReservations,
-  reserveForOrder,
-  type Strategy,
-} from '../src/modules/inventory/service'
+import { commitReservations, OutOfStockError, reconcileGate, releaseReservations, type Strategy } from '../src/modules/inventory/service'
+import { reserveForOrder } from '../src/modules/orders/checkout'
+import { enqueueCheckout } from '../src/modules/orders/checkout-batch'
 import { createUser, metricSum, req } from './helpers'
 import { gateValue, inTheFuture, persistOrder, productWithStock, stock } from './inventory-fixtures'
 
@@ -27,7 +21,7 @@ async function expectClean(productIds: string[]) {
 const reserve = (productId: string, strategy: Strategy, quantity = 1, fail = false) => {
   const orderId = Bun.randomUUIDv7()
   return reserveForOrder(
-    { orderId, lines: [{ productId, quantity }], expiresAt: inTheFuture(), persist: persistOrder(orderId, fail) },
+    { orderId, lines: [{ productId, quantity }], expiresAt: inTheFuture(), writeOrder: persistOrder(orderId, fail) },
     strategy,
   ).then(() => orderId)
 }
@@ -54,7 +48,7 @@ describe('the database fence', () => {
         orderId: Bun.randomUUIDv7(),
         lines: [{ productId: 'nope', quantity: 1 }],
         expiresAt: inTheFuture(),
-        persist: async () => {},
+        writeOrder: async () => {},
       }),
     ).rejects.toMatchObject({ status: 422 })
     // A product with no inventory row: 404 from every strategy (gated: whether or not its batch
@@ -62,7 +56,7 @@ describe('the database fence', () => {
     for (const strategy of STRATEGIES) await expect(reserve(Bun.randomUUIDv7(), strategy)).rejects.toMatchObject({ status: 404 })
     const orderId = Bun.randomUUIDv7()
     await expect(
-      enqueueReservation({ orderId, productId: Bun.randomUUIDv7(), quantity: 1, expiresAt: inTheFuture(), persist: persistOrder(orderId) }),
+      enqueueCheckout({ orderId, productId: Bun.randomUUIDv7(), quantity: 1, expiresAt: inTheFuture(), writeOrder: persistOrder(orderId) }),
     ).rejects.toMatchObject({ status: 404 })
   })
 })
@@ -94,7 +88,7 @@ describe.each(STRATEGIES)('%s strategy', (strategy) => {
               { productId: b, quantity: 2 },
               { productId: a, quantity: 1 },
             ]
-      return reserveForOrder({ orderId, lines, expiresAt: inTheFuture(), persist: persistOrder(orderId) }, strategy)
+      return reserveForOrder({ orderId, lines, expiresAt: inTheFuture(), writeOrder: persistOrder(orderId) }, strategy)
     })
     const results = await Promise.allSettled(tasks)
     const errors = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))
@@ -126,7 +120,7 @@ describe.each(STRATEGIES)('%s strategy', (strategy) => {
       { productId: a, quantity: 2 },
       { productId: b, quantity: 2 },
     ]
-    const err = await reserveForOrder({ orderId, lines, expiresAt: inTheFuture(), persist: persistOrder(orderId) }, strategy).catch(
+    const err = await reserveForOrder({ orderId, lines, expiresAt: inTheFuture(), writeOrder: persistOrder(orderId) }, strategy).catch(
       (e) => e,
     )
     expect(err).toBeInstanceOf(OutOfStockError)

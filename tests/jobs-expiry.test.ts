@@ -2,9 +2,9 @@
 // unpaid order past its reservation gets `expired` and its units come back; a live one is untouched.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Job } from 'bullmq'
-import { queue } from '../jobs/queues'
 import { startWorkerSet, type WorkerSet } from '../jobs/worker'
 import { db } from '../src/infra/db'
+import { queue } from '../src/infra/queues'
 import { createUser, req } from './helpers'
 import { productWithStock, waitFor } from './jobs-helpers'
 

@@ -1,11 +1,11 @@
 // Worker boot: schedulers registered once however many workers start, metrics, Bull Board access.
 import { afterAll, describe, expect, test } from 'bun:test'
 import { purgePublishedEvents } from '../jobs/outbox-relay'
-import { QUEUES, queue } from '../jobs/queues'
 import { schedules } from '../jobs/schedules'
 import { startWorkerSet, type WorkerSet } from '../jobs/worker'
 import { config } from '../src/config'
 import { sql } from '../src/infra/db'
+import { QUEUES, queue } from '../src/infra/queues'
 import { createUser, req } from './helpers'
 import { waitFor } from './jobs-helpers'
 

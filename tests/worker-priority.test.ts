@@ -1,16 +1,19 @@
 // WORKER_NICE: a worker-only process runs every one of its threads at the lowered priority, so its
-// jobs yield to API processes on the same host. A real worker process; the nice value is read
-// from /proc (field 19 of /proc/<pid>/task/<tid>/stat).
+// jobs yield to API processes on the same host. A real worker process; its threads are listed in
+// /proc/<pid>/task and each one's nice value asked of the kernel (getpriority on the thread id).
 import { expect, test } from 'bun:test'
 import { readdirSync } from 'node:fs'
-import { statFields } from '../bench/lib/cpu'
+import { getPriority } from 'node:os'
 import { config } from '../src/config'
 import { startWorkerProcess } from './jobs-helpers'
 
 function threadNices(pid: number): number[] {
   return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
-    const f = statFields(`/proc/${pid}/task/${tid}/stat`)
-    return f ? [Number(f[16])] : [] // null: the thread exited since the listing
+    try {
+      return [getPriority(Number(tid))]
+    } catch {
+      return [] // the thread exited since the listing
+    }
   })
 }
 

@@ -31,7 +31,7 @@ export type ReservationStatus = (typeof RESERVATION_STATUSES)[number]
 
 /**
  * Units held for one order line. `order_id` is deliberately not a foreign key: the orders module
- * owns its table and writes it in the same transaction (persist callback); a module never reaches
+ * owns its table and writes it in the same transaction (orders' checkout); a module never reaches
  * into another module's tables. One row per (order, product): a second reservation of the same
  * line is refused by the unique index.
  */

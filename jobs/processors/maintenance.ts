@@ -1,15 +1,15 @@
 // `maintenance` queue: periodic sweeps that call other modules' services (orders, inventory,
-// identity's refresh-token purge, the outbox retention). Each sweep is idempotent
+// auth's refresh-token purge, the outbox retention). Each sweep is idempotent
 // (a second run finds nothing left to do), so overlapping ticks or a retry after a crash are safe.
 import { type Job, UnrecoverableError } from 'bullmq'
 import { config } from '../../src/config'
 import { logger } from '../../src/infra/logger'
+import { type EmptyJobData, type JobName, queue } from '../../src/infra/queues'
 import { pingRedis } from '../../src/infra/redis'
 import { pruneRefreshTokens } from '../../src/modules/auth/service'
 import { reconcileGate } from '../../src/modules/inventory/service'
 import { expireOverdueOrders, purgeExpiredIdempotencyKeys } from '../../src/modules/orders/service'
 import { purgePublishedEvents } from '../outbox-relay'
-import { type EmptyJobData, type JobName, queue } from '../queues'
 import { LOOKBACK_SCHEDULED_MS, type QueueOf, recoverOwedWork } from '../recovery'
 
 export async function processMaintenance(job: Job<EmptyJobData, unknown, JobName<'maintenance'>>): Promise<unknown> {

@@ -4,9 +4,9 @@
 // reasoning.
 import { type Job, UnrecoverableError } from 'bullmq'
 import type { OrderMailKind } from '../../db/schema'
+import { EMAIL_JOB_OF_KIND, type JobName, type OrderEmailJobData } from '../../src/infra/queues'
 import { isUuid } from '../../src/lib/uuid'
 import { sendOrderEmail } from '../../src/modules/mail/service'
-import { EMAIL_JOB_OF_KIND, type JobName, type OrderEmailJobData } from '../queues'
 
 const KIND_OF_JOB = new Map(Object.entries(EMAIL_JOB_OF_KIND).map(([kind, name]) => [name as string, kind as OrderMailKind]))
 

@@ -2,10 +2,10 @@
 // throw so BullMQ retries with exponential backoff + jitter (attempts/backoff set by the producer
 // from PAYMENT_MAX_ATTEMPTS / PAYMENT_RETRY_DELAY_MS); a decline, or the last failed try, settles
 // the payment as failed in the database and ends the job with UnrecoverableError. The job is
-// idempotent: settled payments are no-ops, and the gateway dedupes by the order's key.
+// idempotent: settled payments are no-ops, and the gateway dedupes by the attempt's key.
 import { type Job, UnrecoverableError } from 'bullmq'
-import { runChargeAttempt } from '../../src/modules/payments/service'
-import type { JobName, PaymentJobData } from '../queues'
+import type { JobName, PaymentJobData } from '../../src/infra/queues'
+import { runChargeAttempt } from '../../src/modules/orders/payment-flow'
 
 export async function processPayments(job: Job<PaymentJobData, unknown, JobName<'payments'>>): Promise<unknown> {
   switch (job.name) {

@@ -1,8 +1,8 @@
 // `recommendations` queue: the hourly full rebuild of the co-occurrence model, and the incremental
 // update of one paid order (from the order.paid outbox event; idempotent per order).
 import { type Job, UnrecoverableError } from 'bullmq'
+import type { JobName, RecommendationJobData } from '../../src/infra/queues'
 import { onOrderPaid, rebuildRecommendations } from '../../src/modules/recommendations/service'
-import type { JobName, RecommendationJobData } from '../queues'
 
 export async function processRecommendations(job: Job<RecommendationJobData, unknown, JobName<'recommendations'>>): Promise<unknown> {
   switch (job.name) {

@@ -1,9 +1,9 @@
 // `stock-alerts` queue: re-evaluate one product after stock.low / stock.restocked, or all products
 // on the daily schedule. Both re-read current stock, so order and duplicates of events don't matter.
 import { type Job, UnrecoverableError } from 'bullmq'
+import type { JobName, StockAlertJobData } from '../../src/infra/queues'
 import { isUuid } from '../../src/lib/uuid'
 import { checkAllStock, checkProductStock } from '../../src/modules/alerts/service'
-import type { JobName, StockAlertJobData } from '../queues'
 
 export async function processStockAlerts(job: Job<StockAlertJobData, unknown, JobName<'stock-alerts'>>): Promise<unknown> {
   switch (job.name) {

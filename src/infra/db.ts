@@ -1,7 +1,8 @@
 // postgres.js pool + Drizzle. Slow statements are logged; every wait is bounded (db-timeouts.ts);
 // pool usage is read from pg_stat_activity by application_name, over a connection of its own, when
 // /metrics is scraped.
-import { drizzle } from 'drizzle-orm/postgres-js'
+import { is } from 'drizzle-orm'
+import { drizzle, PostgresJsSession } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import * as schema from '../../db/schema'
 import { config } from '../config'
@@ -175,15 +176,22 @@ export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 /** Services take either the pool or a transaction, so callers can compose them in one tx. */
 export type DbOrTx = Db | Tx
 
+/** The postgres.js client of the measured hot paths (a transaction's, or the pool's). */
+export type Pg = postgres.TransactionSql
+
 /**
- * The postgres.js client under a Drizzle database or transaction, for the statements every order
- * runs. Its tagged templates are prepared once per connection and then cost one round trip;
- * Drizzle 0.45 sends its queries (execute() included) unprepared, and postgres.js then describes
- * each parameterised one before binding it: two round trips, and a parse and plan every time.
- * Slow-query timing covers these too (instrument).
+ * The postgres.js client under a Drizzle database or transaction: the one sanctioned way to run raw
+ * SQL, for the statements every order runs. Its tagged templates are prepared once per connection
+ * and then cost one round trip; Drizzle 0.45 sends its queries (execute() included) unprepared,
+ * and postgres.js then describes each parameterised one before binding it: two round trips, and a
+ * parse and plan every time. Read through Drizzle's public, typed surface (`_.session`, a
+ * PostgresJsSession whose `client` is public), so a Drizzle upgrade that changes it fails here,
+ * loudly, not somewhere in a checkout. Slow-query timing covers these too (instrument).
  */
-export function pgOf(tx: DbOrTx): postgres.TransactionSql {
-  return (tx as unknown as { session: { client: postgres.TransactionSql } }).session.client
+export function pgOf(tx: DbOrTx): Pg {
+  const session = tx._.session
+  if (!is(session, PostgresJsSession)) throw new Error('pgOf: not a postgres.js Drizzle session')
+  return session.client as unknown as Pg
 }
 
 async function ping(client: Sql, timeoutMs: number): Promise<boolean> {

@@ -8,8 +8,7 @@
 // board's mutating routes (retry, clean, pause). Non-admins get 401/403 problem+json everywhere.
 import type { Queue } from 'bullmq'
 import { Elysia, t } from 'elysia'
-import { registerQueueDepthGauge } from '../../../jobs/metrics'
-import { QUEUES, queue } from '../../../jobs/queues'
+import { QUEUES, queue, registerQueueDepthGauge } from '../../infra/queues'
 import { redisUrl } from '../../infra/redis'
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../lib/errors'
 import { problems } from '../../lib/problem-schema'

@@ -1,8 +1,10 @@
 // Cart schemas. The cart is a Redis hash productId → quantity; prices and availability are live.
 import { t } from 'elysia'
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../inventory/model'
 
-export const MAX_CART_LINES = 50
-export const MAX_CART_QUANTITY = 100
+/** A cart is checked out as one order: the order bound (inventory's model) is the cart's. */
+export const MAX_CART_LINES = MAX_ORDER_LINES
+export const MAX_CART_QUANTITY = MAX_LINE_QUANTITY
 
 export const CartLine = t.Object({
   productId: t.String(),

@@ -7,6 +7,7 @@ import { db } from '../../infra/db'
 import { key, withRedis } from '../../infra/redis'
 import { NotFoundError, UnavailableError, ValidationProblem } from '../../lib/errors'
 import { getProductsForOrder } from '../catalog/service'
+import type { StockLine } from '../inventory/model'
 import { availableByProductIds } from '../inventory/service'
 import { type CartView, MAX_CART_LINES } from './model'
 
@@ -20,7 +21,7 @@ function withCartRedis<T>(fn: (r: Redis) => Promise<T>): Promise<T> {
 }
 
 /** The raw lines (productId → quantity), renewing the sliding expiry. */
-export async function cartLines(userId: string): Promise<{ productId: string; quantity: number }[]> {
+export async function cartLines(userId: string): Promise<StockLine[]> {
   const k = cartKey(userId)
   const res = await withCartRedis((r) => r.multi().hgetall(k).expire(k, config.CART_TTL_SECONDS).exec())
   const hash = (res?.[0]?.[1] ?? {}) as Record<string, string>

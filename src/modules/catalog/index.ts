@@ -1,5 +1,5 @@
 // Catalog HTTP controller: products (search, featured, cached reads with ETag), admin writes,
-// categories and reviews. HTTP only — rules live in the services.
+// categories. HTTP only — rules live in the services.
 import { Elysia, t } from 'elysia'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
 import { problems } from '../../lib/problem-schema'
@@ -13,18 +13,14 @@ import {
   CategoryListQuery,
   CategoryPatch,
   IdParams,
-  PageQuery,
   Product,
   ProductCreate,
   ProductList,
   ProductPatch,
   ProductQuery,
-  Review,
-  ReviewCreate,
 } from './model'
-import { createReview, listReviews } from './reviews'
-import { listProductsJson } from './search'
-import { createProduct, deleteProduct, getFeaturedBody, getProductBody, updateProduct } from './service'
+import { getFeaturedBody, listProductsJson } from './search'
+import { createProduct, deleteProduct, getProductBody, updateProduct } from './service'
 
 const tags = ['catalog']
 
@@ -124,27 +120,6 @@ export const catalogModule = new Elysia({ name: 'catalog' })
       params: IdParams,
       response: { 204: t.Void(), ...problems(401, 403, 404, 422) },
       detail: { tags, summary: 'Soft-delete a product (admin)' },
-    },
-  )
-  .get('/products/:id/reviews', ({ params, query }) => listReviews(params.id, query.limit, query.cursor), {
-    params: IdParams,
-    query: PageQuery,
-    response: { 200: t.Object({ items: t.Array(Review), nextCursor: t.Nullable(t.String()) }), ...problems(404, 422) },
-    detail: { tags, summary: 'Reviews of a product, newest first' },
-  })
-  .post(
-    '/products/:id/reviews',
-    async ({ params, body, user, set }) => {
-      const r = await createReview(params.id, user.id, body)
-      set.status = 201
-      return r
-    },
-    {
-      auth: 'customer',
-      params: IdParams,
-      body: ReviewCreate,
-      response: { 201: Review, ...problems(401, 404, 409, 422) },
-      detail: { tags, summary: 'Review a product (one per user; rating aggregates updated atomically)' },
     },
   )
   .get(

@@ -110,25 +110,6 @@ export type CategoryCreate = typeof CategoryCreate.static
 export const CategoryPatch = t.Partial(t.Object({ name: Name, slug: Slug, parentId: t.Nullable(Uuid) }), { minProperties: 1 })
 export type CategoryPatch = typeof CategoryPatch.static
 
-export const Review = t.Object({
-  id: Uuid,
-  productId: Uuid,
-  userId: Uuid,
-  rating: t.Integer({ minimum: 1, maximum: 5 }),
-  title: t.Nullable(t.String()),
-  body: t.Nullable(t.String()),
-  verifiedPurchase: t.Boolean(),
-  createdAt: Timestamp,
-})
-export type Review = typeof Review.static
-
-export const ReviewCreate = t.Object({
-  rating: t.Integer({ minimum: 1, maximum: 5 }),
-  title: t.Optional(t.String({ maxLength: 200 })),
-  body: t.Optional(t.String({ maxLength: 5000 })),
-})
-export type ReviewCreate = typeof ReviewCreate.static
-
 export const PageQuery = t.Object({
   limit: t.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: t.Optional(t.String({ maxLength: 500 })),

@@ -11,7 +11,7 @@ import { decodeCursor, INT4_MAX, isIsoInstant, isPgFloat, isPgInt4, isPgTimestam
 import { ValidationProblem } from '../../lib/errors'
 import { type RankContext, rankScoreSql, relevanceSql } from '../../lib/ranking'
 import { isUuid } from '../../lib/uuid'
-import { type CachedPage, listingGeneration, pageCache } from './cache'
+import { type CachedBody, type CachedPage, cachedBody, FEATURED_KEY, featuredCache, listingGeneration, pageCache } from './cache'
 import type { Product, ProductQuery, Sort } from './model'
 import { getProductBodies } from './service'
 
@@ -206,4 +206,15 @@ export async function flushSearchLog(): Promise<void> {
       select id, query, "resultCount", matcher, "userId", at
       from json_to_recordset(${JSON.stringify(rows)}::json) as x(id uuid, query text, "resultCount" int, matcher text, "userId" uuid, at timestamptz)`)
     .catch((err: Error) => logger.warn({ err: err.message, lost: rows.length }, 'search analytics insert failed'))
+}
+
+export const FEATURED_SIZE = 12
+
+/** Top products by rank score, cached as one entry. */
+export async function getFeaturedBody(): Promise<CachedBody> {
+  const body = await featuredCache.get(FEATURED_KEY(), async () => {
+    const page = await listProducts({ sort: 'rank', limit: FEATURED_SIZE })
+    return cachedBody({ items: page.items })
+  })
+  return body ?? cachedBody({ items: [] })
 }

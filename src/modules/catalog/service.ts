@@ -6,7 +6,8 @@ import { type DbOrTx, db, pgOf } from '../../infra/db'
 import { coalesce } from '../../lib/coalesce'
 import { NotFoundError, ValidationProblem } from '../../lib/errors'
 import { isUuid, uuidArray } from '../../lib/uuid'
-import { availableByProductIds, createInventory, retireProductStock } from '../inventory/service'
+import type { StockLine } from '../inventory/model'
+import { availableByProductIds, createInventory, onStockChange, retireProductStock } from '../inventory/service'
 import {
   type CachedBody,
   cachedBody,
@@ -18,7 +19,9 @@ import {
   productKey,
 } from './cache'
 import type { Product, ProductCreate, ProductPatch } from './model'
-import { listProducts } from './search'
+
+// Inventory announces stock changes; the cached product bodies (which show `available`) drop them.
+onStockChange((ids) => invalidateProduct(...ids))
 
 export type OrderableProduct = { id: string; name: string; priceCents: number; currency: string }
 
@@ -49,7 +52,7 @@ export async function getProductsForOrder(tx: DbOrTx, ids: string[]): Promise<Ma
  * transaction. Returns the product ids touched: the caller must `await invalidateProduct(...ids)`
  * AFTER its transaction commits (invalidating earlier would let a reader re-cache the old count).
  */
-export async function recordPurchases(tx: DbOrTx, lines: { productId: string; quantity: number }[]): Promise<string[]> {
+export async function recordPurchases(tx: DbOrTx, lines: StockLine[]): Promise<string[]> {
   const merged = new Map<string, number>()
   for (const l of lines) {
     if (!Number.isInteger(l.quantity) || l.quantity <= 0) throw ValidationProblem.field('quantity', 'must be a positive integer')
@@ -223,15 +226,4 @@ function invalidateAfterProductWrite(id: string): Promise<unknown> {
 /** True for a product that exists and is not deleted (through the product cache). */
 export async function isLiveProduct(id: string): Promise<boolean> {
   return (await getProductBody(id)) !== null
-}
-
-export const FEATURED_SIZE = 12
-
-/** Top products by rank score, cached as one entry. */
-export async function getFeaturedBody(): Promise<CachedBody> {
-  const body = await featuredCache.get(FEATURED_KEY(), async () => {
-    const page = await listProducts({ sort: 'rank', limit: FEATURED_SIZE })
-    return cachedBody({ items: page.items })
-  })
-  return body ?? cachedBody({ items: [] })
 }

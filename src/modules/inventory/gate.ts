@@ -6,7 +6,7 @@
 //
 // Hash key('gate', productId): field `a` = available units (absent = not loaded), field `g` =
 // generation, bumped by every Postgres change that *adds* availability (release, expiry, restock),
-// so a loader that read Postgres before such a change can't install its stale value afterwards.
+// so a loader that read Postgres before such a change can't install its gateState.stale value afterwards.
 // Field `x` = the product is unknown or no longer sold: the gate does not vouch for it at all, so
 // such orders get the full path's answer (422), never the checkout door's 409.
 //
@@ -20,67 +20,21 @@
 // UPDATE refuses and gateRefresh corrects. No generation bump: reclaimed units never reached
 // Postgres, so any value a loader read there already counts them. Installing a counter from
 // Postgres drops the product's leases for the same reason (the truth counts their units as
-// available; giving them back as well would count them twice).
-import type Redis from 'ioredis'
 import { config } from '../../config'
-import { sql } from '../../infra/db'
-import { logger } from '../../infra/logger'
-import { counter } from '../../infra/metrics'
-import { key, redis, redisUsable, withRedis } from '../../infra/redis'
+import { redis, redisUsable, withRedis } from '../../infra/redis'
 import { coalesce } from '../../lib/coalesce'
-import { isUuid } from '../../lib/uuid'
-import { ADJUST, GATE_TTL_SECONDS, LOAD, RELEASE, RETIRE, TAKE } from './gate-lua'
+import { GATE_TTL_SECONDS } from './gate-lua'
+import { type GateRedis, gateClient, gateKey, gateMetrics, gateState, leaseKey, loadGate, loadGateOnce, reconcileGate } from './gate-state'
+import type { StockLine } from './model'
 
-export const gateMetrics = {
-  rejections: counter('inventory_gate_rejections_total', 'Reservations refused by the Redis gate without touching Postgres'),
-  compensations: counter('inventory_gate_compensations_total', 'Gate decrements given back because the database step failed'),
-  fallbacks: counter('inventory_gate_fallbacks_total', 'Gate operations skipped because Redis was unavailable', ['op']),
-  reconcileFixes: counter('inventory_gate_reconcile_fixes_total', 'Gate counters corrected by reconciliation'),
-  loads: counter('inventory_gate_loads_total', 'Gate counters loaded from Postgres on a miss'),
-  reclaims: counter(
-    'inventory_gate_lease_reclaims_total',
-    'Units given back to the gate because their lease expired (holder died or was too slow)',
-  ),
-}
-
-type GateRedis = Redis & {
-  gateTake(n: number, ...args: (string | number)[]): Promise<number[]>
-  gateLoad(k: string, leases: string, value: number | '', gen: string, ttl: number, force: string): Promise<number>
-  gateRelease(n: number, ...args: (string | number)[]): Promise<number>
-  gateRetire(k: string): Promise<number>
-  gateAdjust(n: number, ...args: (string | number)[]): Promise<number>
-}
-
-const defined = new WeakSet<Redis>()
-function gateClient(r: Redis): GateRedis {
-  if (!defined.has(r)) {
-    r.defineCommand('gateTake', { lua: TAKE })
-    r.defineCommand('gateLoad', { numberOfKeys: 2, lua: LOAD })
-    r.defineCommand('gateRelease', { lua: RELEASE })
-    r.defineCommand('gateAdjust', { lua: ADJUST })
-    r.defineCommand('gateRetire', { numberOfKeys: 1, lua: RETIRE })
-    defined.add(r)
-    // Changes made while Redis was unreachable never reached the counters: reconcile on return.
-    r.on('ready', () => {
-      if (stale) void reconcileGate().catch(() => {})
-    })
-  }
-  return r as GateRedis
-}
-
-/** Set when a gate operation had to be skipped; the next usable moment reconciles every counter. */
-let stale = false
-let reconciling: Promise<number> | null = null
-
-const gateKey = (productId: string) => key('gate', productId)
-const leaseKey = (productId: string) => key('gate-leases', productId)
+export { gateMetrics, gateRefresh, gateRetire, reconcileGate } from './gate-state'
 
 /** Ticket ids: unique across processes (random per process) and cheap (a counter). */
 const ticketPrefix = Math.random().toString(36).slice(2, 10)
 let ticketSeq = 0
 export const newTicketId = (): string => `${ticketPrefix}${(ticketSeq++).toString(36)}`
 
-type Line = { productId: string; quantity: number }
+type Line = StockLine
 
 /** A key whose presence makes the door step aside, and that the door sets when it admits. */
 export type DoorMarker = { key: string; ttlSeconds: number }
@@ -116,7 +70,7 @@ function counted(res: number[]): number[] {
  * wake-up of Redis for the whole crowd instead of one each (a write to a local socket was the
  * API's largest single cost in the deep-stock sale). Each caller gets its own reply or error. A
  * TAKE is never sent twice: one whose reply is lost may have taken units (the caller's fallback
- * marks the counters stale, and the next reservation reconciles them).
+ * marks the counters gateState.stale, and the next reservation reconciles them).
  */
 const takeTogether = coalesce<{ g: GateRedis; lines: readonly Line[]; marker: DoorMarker; ticketId: string }, number[] | Error>(
   async (calls) => {
@@ -155,8 +109,8 @@ export type GateResult = { ok: true } | { ok: false; productIds: string[] } | nu
 export async function gateReserve(lines: Line[], ticketId: string): Promise<GateResult> {
   // After an outage the counters may be low (restocks and releases they never heard of): don't let
   // them refuse anyone until they are reloaded — every caller waits for the one reconcile.
-  if (stale && redisUsable()) await reconcileGate().catch(() => 0)
-  else if (reconciling) await reconciling.catch(() => 0)
+  if (gateState.stale && redisUsable()) await reconcileGate().catch(() => 0)
+  else if (gateState.reconciling) await gateState.reconciling.catch(() => 0)
   return withRedis(
     async (r) => {
       const g = gateClient(r)
@@ -174,7 +128,7 @@ export async function gateReserve(lines: Line[], ticketId: string): Promise<Gate
       return null
     },
     () => {
-      stale = true
+      gateState.stale = true
       gateMetrics.fallbacks.inc({ op: 'reserve' })
       return null
     },
@@ -186,12 +140,12 @@ export async function gateReserve(lines: Line[], ticketId: string): Promise<Gate
  * are sold out, or take the units from the counters right away, so that no more requests go on to
  * Postgres than there are units (a peek would let the whole crowd through while the first buyers'
  * reservations are still on their way). null = the gate can't say (Redis unusable, counters
- * possibly stale after an outage, a product it does not vouch for, or `marker` exists) and took
+ * possibly gateState.stale after an outage, a product it does not vouch for, or `marker` exists) and took
  * nothing. An admission sets `marker`. Whoever holds one must hand it to the reservation or give
  * it back.
  */
 export async function gateAdmit(lines: readonly Line[], marker: DoorMarker, ticketId: string): Promise<GateResult> {
-  if (stale || reconciling || !redisUsable()) return null
+  if (gateState.stale || gateState.reconciling || !redisUsable()) return null
   return withRedis<GateResult>(
     async (r) => {
       const g = gateClient(r)
@@ -210,50 +164,17 @@ export async function gateAdmit(lines: readonly Line[], marker: DoorMarker, tick
     },
     () => {
       // A TAKE whose answer was lost may have taken units: the counters can no longer be trusted.
-      stale = true
+      gateState.stale = true
       gateMetrics.fallbacks.inc({ op: 'admit' })
       return null
     },
   )
 }
 
-const loadsInFlight = new Map<string, Promise<number>>()
-
-/** loadGate with in-process single-flight per product set (a sale's first burst loads once). */
-function loadGateOnce(g: GateRedis, productIds: string[]): Promise<number> {
-  const id = productIds.join(',')
-  let p = loadsInFlight.get(id)
-  if (!p) {
-    p = loadGate(g, productIds).finally(() => loadsInFlight.delete(id))
-    loadsInFlight.set(id, p)
-  }
-  return p
-}
-
-async function loadGate(g: GateRedis, productIds: string[], force = false): Promise<number> {
-  const gens = await Promise.all(productIds.map((id) => g.hget(gateKey(id), 'g')))
-  const rows = await sql<{ productId: string; a: number }[]>`
-    select i.product_id as "productId", i.on_hand - i.reserved as a
-    from inventory i join products p on p.id = i.product_id and p.deleted_at is null
-    where i.product_id in ${sql(productIds)}`
-  const avail = new Map(rows.map((r) => [r.productId, Number(r.a)]))
-  let corrected = 0
-  await Promise.all(
-    productIds.map(async (id, i) => {
-      // Unknown or deleted products are marked "not sold" (''), so the gate never answers for them.
-      const value = avail.get(id)
-      const res = await g.gateLoad(gateKey(id), leaseKey(id), value ?? '', gens[i] ?? '0', GATE_TTL_SECONDS, force ? '1' : '0')
-      if (res === 1) gateMetrics.loads.inc()
-      if (res === 2) corrected++
-    }),
-  )
-  return corrected
-}
-
 /**
  * Applies a committed (or about-to-commit) change of availability to loaded counters. Positive
  * deltas bump the generation so concurrent loaders retry. Fire-and-forget safe: a failure marks the
- * gate stale and the next reconcile repairs it.
+ * gate gateState.stale and the next reconcile repairs it.
  */
 export async function gateAdjust(deltas: { productId: string; delta: number }[]): Promise<void> {
   const nonzero = deltas.filter((d) => d.delta !== 0)
@@ -270,7 +191,7 @@ export async function gateAdjust(deltas: { productId: string; delta: number }[])
       )
     },
     () => {
-      if (redis()) stale = true
+      if (redis()) gateState.stale = true
       gateMetrics.fallbacks.inc({ op: 'change' })
     },
   )
@@ -316,62 +237,6 @@ export async function gateRelease(lines: readonly Line[], ticketId: string, give
     },
     () => {
       gateMetrics.fallbacks.inc({ op: giveBack ? 'compensate' : 'settle' })
-    },
-  )
-}
-
-/** Fix drift between Redis gate counters and Postgres; returns how many counters were corrected. */
-export function reconcileGate(): Promise<number> {
-  reconciling ??= (async () => {
-    const r = redis()
-    if (!r) return 0
-    const g = gateClient(r)
-    const wasStale = stale
-    stale = false
-    let fixed = 0
-    try {
-      const prefix = gateKey('')
-      let cursor = '0'
-      do {
-        const [next, keys] = await g.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-        cursor = next
-        const ids = keys.map((k) => k.slice(prefix.length)).filter(isUuid)
-        if (ids.length) fixed += await loadGate(g, ids, true)
-      } while (cursor !== '0')
-    } catch (err) {
-      stale = stale || wasStale
-      logger.warn({ err: (err as Error).message }, 'gate reconcile failed')
-      throw err
-    }
-    if (fixed) gateMetrics.reconcileFixes.inc(fixed)
-    return fixed
-  })().finally(() => {
-    reconciling = null
-  })
-  return reconciling
-}
-
-/** A product was deleted: the gate stops vouching for it (the full path answers 422 from now on). */
-export async function gateRetire(productId: string): Promise<void> {
-  await withRedis(
-    async (r) => {
-      await gateClient(r).gateRetire(gateKey(productId))
-    },
-    () => {
-      if (redis()) stale = true
-    },
-  )
-}
-
-/** Reloads the named counters from Postgres (after the database contradicted the gate). */
-export async function gateRefresh(productIds: string[]): Promise<void> {
-  if (productIds.length === 0) return
-  await withRedis(
-    async (r) => {
-      await loadGate(gateClient(r), productIds, true)
-    },
-    () => {
-      stale = true
     },
   )
 }

@@ -4,7 +4,8 @@ import { Elysia } from 'elysia'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
 import { InventoryModel } from './model'
-import { getInventory, listMovements, restock } from './service'
+import { listMovements } from './movements'
+import { getInventory, restock } from './service'
 
 export const inventoryModule = new Elysia({ name: 'inventory', tags: ['inventory'] })
   .use(authPlugin)

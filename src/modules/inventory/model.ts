@@ -1,6 +1,25 @@
 // Request and response schemas of the inventory routes (single source of truth for types + docs).
 import { t } from 'elysia'
-import { MAX_RESTOCK_QUANTITY } from './guard'
+
+/**
+ * THE order line bound: most units of one product per order (after merging duplicate lines) and
+ * most distinct products per order. Orders' request schema, the cart and inventory's guard all
+ * read these (a flash sale buys one or two units; abuse buys thousands).
+ */
+export const MAX_LINE_QUANTITY = 100
+export const MAX_ORDER_LINES = 50
+/** Largest single restock: big enough for a deep-stock sale, small enough to be sane. */
+export const MAX_RESTOCK_QUANTITY = 10_000_000
+
+/** THE line type: `{productId, quantity}` of an order, a cart checkout or a reservation. */
+export const StockLineModel = t.Object(
+  {
+    productId: t.String({ format: 'uuid', description: 'UUID' }),
+    quantity: t.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY }),
+  },
+  { additionalProperties: false },
+)
+export type StockLine = typeof StockLineModel.static
 
 export const InventoryModel = {
   params: t.Object({ productId: t.String({ format: 'uuid', description: 'product id' }) }),

@@ -1,11 +1,15 @@
-// Row-level building blocks shared by the strategies: raw postgres.js statements on the caller's
-// transaction (hot path: no query builder), reservation and ledger inserts, low-stock events.
-import type postgres from 'postgres'
+// THE statements that change stock. Every write to `inventory`, `reservations` and
+// `inventory_movements` is in this file: the reserve UPDATE (conditional on availability, on a
+// version, or after a row lock), release/expire, commit, restock and create, each with its ledger
+// row. Raw postgres.js on the caller's transaction (pgOf: prepared, one round trip each) because
+// every order runs them. The CHECK constraints behind them are the fence.
 import type { MovementKind } from '../../../db/schema'
-import type { Tx } from '../../infra/db'
+import { inventory } from '../../../db/schema'
+import { type DbOrTx, type Pg, pgOf, type Tx } from '../../infra/db'
 import { emitEvent } from '../../lib/outbox'
+import type { StockLine } from './model'
 
-export type NewReservation = { id: string; orderId: string; productId: string; quantity: number; expiresAt: Date }
+export type NewReservation = StockLine & { id: string; orderId: string; expiresAt: Date }
 export type Movement = {
   productId: string
   kind: MovementKind
@@ -15,14 +19,36 @@ export type Movement = {
   orderId?: string | null
   reason?: string | null
 }
+export type StockRow = { productId: string; onHand: number; reserved: number; reorderPoint: number }
 
-export function newReservations(orderId: string, lines: { productId: string; quantity: number }[], expiresAt: Date): NewReservation[] {
+/**
+ * The one reserve UPDATE. `when`: 'available' = only if on_hand − reserved ≥ q (conditional, the
+ * gated and grouped paths); a number = only if the row is still at that version (optimistic);
+ * 'locked' = the row is already locked FOR UPDATE and checked (pessimistic). undefined = refused.
+ * Sent at once (execute()), so a caller may queue it with other statements of its transaction.
+ */
+export function updateReserved(
+  ptx: Pg,
+  productId: string,
+  q: number,
+  when: 'available' | 'locked' | number,
+): Promise<StockRow | undefined> {
+  const cond = when === 'available' ? ptx`and on_hand - reserved >= ${q}` : typeof when === 'number' ? ptx`and version = ${when}` : ptx``
+  return ptx<StockRow[]>`
+    update inventory set reserved = reserved + ${q}, version = version + 1, updated_at = now()
+    where product_id = ${productId} ${cond}
+    returning product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint"`
+    .execute()
+    .then((rows) => rows[0])
+}
+
+export function newReservations(orderId: string, lines: readonly StockLine[], expiresAt: Date): NewReservation[] {
   return lines.map((l) => ({ id: Bun.randomUUIDv7(), orderId, productId: l.productId, quantity: l.quantity, expiresAt }))
 }
 
 // The inserts are sent the moment they are called (execute()), so a caller can queue several
 // statements of one transaction in order and await them together: one round trip.
-export function insertReservations(ptx: postgres.TransactionSql, rows: NewReservation[]): PromiseLike<unknown> {
+export function insertReservations(ptx: Pg, rows: NewReservation[]): PromiseLike<unknown> {
   if (rows.length === 0) return Promise.resolve()
   const values = rows.map((r) => ({
     id: r.id,
@@ -34,7 +60,8 @@ export function insertReservations(ptx: postgres.TransactionSql, rows: NewReserv
   return ptx`insert into reservations ${ptx(values, 'id', 'order_id', 'product_id', 'quantity', 'expires_at')}`.execute()
 }
 
-export function insertMovements(ptx: postgres.TransactionSql, rows: Movement[]): PromiseLike<unknown> {
+/** The ledger row(s) of a change: every statement here writes one per product it touched. */
+export function insertMovements(ptx: Pg, rows: Movement[]): PromiseLike<unknown> {
   if (rows.length === 0) return Promise.resolve()
   const values = rows.map((m) => ({
     id: Bun.randomUUIDv7(),
@@ -59,7 +86,78 @@ export const reserveMovements = (rows: NewReservation[]): Movement[] =>
     orderId: r.orderId,
   }))
 
-export type StockRow = { productId: string; onHand: number; reserved: number; reorderPoint: number }
+/** After the reserve UPDATEs of one order: its reservation rows, ledger rows and low-stock events. */
+export async function recordReservation(tx: Tx, orderId: string, lines: StockLine[], expiresAt: Date, afters: StockRow[]): Promise<void> {
+  const ptx = pgOf(tx)
+  const rows = newReservations(orderId, lines, expiresAt)
+  await insertReservations(ptx, rows)
+  await insertMovements(ptx, reserveMovements(rows))
+  for (const [i, after] of afters.entries()) await emitStockEvents(tx, after, -(lines[i] as StockLine).quantity, 'reserve')
+}
+
+type Settled = StockLine & { id: string }
+
+/** Ends an order's active reservations (→ committed | released | expired); the rows it ended, by product id. */
+export async function endReservations(ptx: Pg, orderId: string, status: 'committed' | 'released' | 'expired'): Promise<Settled[]> {
+  const rows = await ptx<Settled[]>`
+    update reservations set status = ${status}, updated_at = now()
+    where order_id = ${orderId} and status = 'active'
+    returning id, product_id as "productId", quantity`
+  return rows.sort((a, b) => (a.productId < b.productId ? -1 : 1))
+}
+
+/** Commit: the units leave on_hand and reserved together (available unchanged). */
+export async function commitStock(ptx: Pg, orderId: string, rows: Settled[]): Promise<void> {
+  for (const r of rows) {
+    await ptx`update inventory set on_hand = on_hand - ${r.quantity}, reserved = reserved - ${r.quantity},
+      version = version + 1, updated_at = now() where product_id = ${r.productId}`
+  }
+  await insertMovements(
+    ptx,
+    rows.map((r) => ({
+      productId: r.productId,
+      kind: 'commit',
+      onHandDelta: -r.quantity,
+      reservedDelta: -r.quantity,
+      reservationId: r.id,
+      orderId,
+    })),
+  )
+}
+
+/** Release / expire: the units go back to available. */
+export async function releaseStock(tx: Tx, orderId: string, rows: Settled[], kind: 'release' | 'expire'): Promise<void> {
+  const ptx = pgOf(tx)
+  for (const r of rows) {
+    const [after] = await ptx<StockRow[]>`update inventory set reserved = reserved - ${r.quantity}, version = version + 1,
+      updated_at = now() where product_id = ${r.productId}
+      returning product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint"`
+    if (after) await emitStockEvents(tx, after, r.quantity, kind)
+  }
+  await insertMovements(
+    ptx,
+    rows.map((r) => ({ productId: r.productId, kind, onHandDelta: 0, reservedDelta: -r.quantity, reservationId: r.id, orderId })),
+  )
+}
+
+/** Restock: units on hand grow (the only way they do), with the ledger's reason. undefined = no such product. */
+export async function restockStock(tx: Tx, productId: string, q: number, reason: string | null) {
+  const ptx = pgOf(tx)
+  const [row] = await ptx<(StockRow & { version: number })[]>`
+    update inventory set on_hand = on_hand + ${q}, version = version + 1, updated_at = now()
+    where product_id = ${productId}
+    returning product_id as "productId", on_hand as "onHand", reserved, version, reorder_point as "reorderPoint"`
+  if (!row) return undefined
+  await insertMovements(ptx, [{ productId, kind: 'restock', onHandDelta: q, reservedDelta: 0, reason }])
+  await emitStockEvents(tx, row, q, 'restock')
+  return row
+}
+
+/** The inventory row of a new product, and its initial stock as a restock in the ledger. */
+export async function createStock(tx: DbOrTx, productId: string, q: number): Promise<void> {
+  await tx.insert(inventory).values({ productId, onHand: q })
+  if (q > 0) await insertMovements(pgOf(tx), [{ productId, kind: 'restock', onHandDelta: q, reservedDelta: 0, reason: 'initial stock' }])
+}
 
 /**
  * Emits `stock.low` when a change took available from above the reorder point to at or below it
@@ -69,19 +167,7 @@ export type StockRow = { productId: string; onHand: number; reserved: number; re
 export async function emitStockEvents(tx: Tx, after: StockRow, availableDelta: number, kind: MovementKind): Promise<void> {
   const now = after.onHand - after.reserved
   const before = now - availableDelta
-  if (before > after.reorderPoint && now <= after.reorderPoint) {
-    await emitEvent(tx, 'stock.low', after.productId, {
-      productId: after.productId,
-      available: now,
-      onHand: after.onHand,
-      reorderPoint: after.reorderPoint,
-    })
-  } else if (kind === 'restock') {
-    await emitEvent(tx, 'stock.restocked', after.productId, {
-      productId: after.productId,
-      available: now,
-      onHand: after.onHand,
-      reorderPoint: after.reorderPoint,
-    })
-  }
+  const payload = { productId: after.productId, available: now, onHand: after.onHand, reorderPoint: after.reorderPoint }
+  if (before > after.reorderPoint && now <= after.reorderPoint) await emitEvent(tx, 'stock.low', after.productId, payload)
+  else if (kind === 'restock') await emitEvent(tx, 'stock.restocked', after.productId, payload)
 }

@@ -6,9 +6,10 @@ import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
 import { claimedMarker, idempotencyPlugin, keyIsHeld, markerSet, parseIdempotencyKey } from '../../plugins/idempotency'
 import { admitAtTheDoor, type GateTicket, OutOfStockError, returnGateTicket } from '../inventory/service'
-import { startPayment } from '../payments/service'
+import { createOrder, mergeLines } from './checkout'
 import { AdminStatusBody, CreateOrderBody, ListQuery, OrderIdParams, OrderPage, OrderView, PayBody, PaymentView } from './model'
-import { cancelOrder, createOrder, getOrder, listOrders, mergeLines, setStatusByAdmin } from './service'
+import { startPayment } from './payment-flow'
+import { cancelOrder, getOrder, listOrders, setStatusByAdmin } from './service'
 
 /**
  * The checkout's door for flash sales (gated strategy): before the Idempotency-Key is claimed in

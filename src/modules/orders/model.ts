@@ -1,21 +1,16 @@
-// Request and response schemas of orders and payments (the single source of truth for types).
+// Request and response schemas of orders (the single source of truth for types). The line is
+// inventory's one line model (one bound); views are derived from it, not restated.
 import { t } from 'elysia'
-import { ORDER_STATUSES, PAYMENT_METHODS, PAYMENT_STATUSES } from '../../../db/schema'
+import { ORDER_STATUSES, PAYMENT_METHODS } from '../../../db/schema'
+import { MAX_ORDER_LINES, StockLineModel } from '../inventory/model'
+import { PaymentView } from '../payments/model'
 
-/** Caps that keep one order bounded (a flash sale buys one or two units; abuse buys thousands). */
-export const MAX_ORDER_LINES = 50
-export const MAX_LINE_QUANTITY = 100
+export { PaymentView } from '../payments/model'
 
 const Uuid = t.String({ format: 'uuid', description: 'UUID' })
 const Iso = t.String({ format: 'date-time' })
 
-export const OrderLineInput = t.Object(
-  {
-    productId: Uuid,
-    quantity: t.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY }),
-  },
-  { additionalProperties: false },
-)
+export const OrderLineInput = StockLineModel
 
 export const CreateOrderBody = t.Object(
   {
@@ -28,23 +23,8 @@ export type CreateOrderBody = typeof CreateOrderBody.static
 
 export const OrderStatusSchema = t.UnionEnum(ORDER_STATUSES)
 
-export const OrderItem = t.Object({ productId: t.String(), quantity: t.Integer(), unitPriceCents: t.Integer() })
+export const OrderItem = t.Composite([t.Pick(StockLineModel, ['productId', 'quantity']), t.Object({ unitPriceCents: t.Integer() })])
 export type OrderItem = typeof OrderItem.static
-
-export const PaymentView = t.Object({
-  id: t.String(),
-  orderId: t.String(),
-  status: t.UnionEnum(PAYMENT_STATUSES),
-  method: t.String(),
-  attempts: t.Integer(),
-  amountCents: t.Integer(),
-  currency: t.String(),
-  gatewayChargeId: t.Nullable(t.String()),
-  lastError: t.Nullable(t.String()),
-  createdAt: Iso,
-  updatedAt: Iso,
-})
-export type PaymentView = typeof PaymentView.static
 
 export const OrderView = t.Object({
   id: t.String(),
@@ -89,5 +69,3 @@ export const AdminStatusBody = t.Object(
   { status: t.UnionEnum(['fulfilled', 'shipped', 'delivered'] as const, { description: 'fulfilment steps', default: undefined }) },
   { additionalProperties: false },
 )
-
-export const WebhookAck = t.Object({ received: t.Literal(true), duplicate: t.Boolean() })

@@ -1,7 +1,7 @@
 // Payments routes: the gateway's signed webhook. (Paying is POST /orders/:id/pay in the orders module.)
 import { Elysia, t } from 'elysia'
 import { problems } from '../../lib/problem-schema'
-import { WebhookAck } from '../orders/model'
+import { WebhookAck } from './model'
 import { handleWebhook, SIGNATURE_HEADER } from './webhook'
 
 export const paymentsModule = new Elysia({ name: 'payments', tags: ['orders'] }).post(

@@ -8,10 +8,9 @@ import { Type as T } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { paymentWebhookEvents } from '../../../db/schema'
 import { config } from '../../config'
-import { db } from '../../infra/db'
+import { db, type Tx } from '../../infra/db'
 import { BadRequestError, UnauthorizedError, ValidationProblem } from '../../lib/errors'
 import { isUuid } from '../../lib/uuid'
-import { type AfterCommit, runAfterCommit, settlePaymentFailureTx, settlePaymentSuccessTx } from './service'
 
 export const SIGNATURE_HEADER = 'stampede-signature'
 
@@ -62,7 +61,7 @@ export async function handleWebhook(rawBody: string, signature: string | null): 
     throw new ValidationProblem(errors.length ? errors : [{ field: 'data.paymentId', message: 'must be a UUID' }])
   }
   const e = event as typeof WebhookEvent.static
-  let after: AfterCommit | null = null
+  let after: (() => Promise<void>) | null = null
   const duplicate = await db.transaction(async (tx) => {
     const inserted = await tx
       .insert(paymentWebhookEvents)
@@ -73,13 +72,35 @@ export async function handleWebhook(rawBody: string, signature: string | null): 
     const actor = `gateway:${e.id}`
     if (e.type === 'charge.succeeded') {
       if (!e.data.chargeId) throw ValidationProblem.field('data.chargeId', 'is required for charge.succeeded')
-      after = (await settlePaymentSuccessTx(tx, e.data.paymentId, e.data.chargeId, actor)).after
+      after = await settle(tx, { type: e.type, paymentId: e.data.paymentId, chargeId: e.data.chargeId, actor })
     } else if (e.type === 'charge.failed') {
-      after = (await settlePaymentFailureTx(tx, e.data.paymentId, e.data.reason ?? 'declined (webhook)', actor)).after
+      after = await settle(tx, { type: e.type, paymentId: e.data.paymentId, reason: e.data.reason ?? 'declined (webhook)', actor })
     }
     // Other event types are recorded (and so acknowledged once) but change nothing.
     return false
   })
-  if (after) await runAfterCommit(after)
+  if (after) await (after as () => Promise<void>)()
   return { received: true, duplicate }
+}
+
+/** A verified, first-seen charge outcome, for the module that owns what it means (orders). */
+export type ChargeOutcome =
+  | { type: 'charge.succeeded'; paymentId: string; chargeId: string; actor: string }
+  | { type: 'charge.failed'; paymentId: string; reason: string; actor: string }
+/** Applies an outcome in the webhook's transaction; returns the work to run after the commit. */
+type ChargeOutcomeHandler = (tx: Tx, outcome: ChargeOutcome) => Promise<() => Promise<void>>
+
+let handler: ChargeOutcomeHandler | null = null
+
+/**
+ * Payments is a leaf: it tells, it does not call. Orders registers the settlement here when it
+ * loads (orders/settlement.ts); a webhook arriving without one fails (500) and the gateway retries.
+ */
+export function onChargeOutcome(h: ChargeOutcomeHandler): void {
+  handler = h
+}
+
+function settle(tx: Tx, outcome: ChargeOutcome): Promise<() => Promise<void>> {
+  if (!handler) throw new Error('no charge outcome handler registered (the orders module is not loaded)')
+  return handler(tx, outcome)
 }

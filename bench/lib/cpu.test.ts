@@ -1,8 +1,8 @@
 // The flash-sale bench's CPU accounting (bench/lib/cpu.ts): it reads /proc, so it is checked
 // against CPU this test burns itself, and against the machine's real Postgres.
 import { describe, expect, test } from 'bun:test'
-import { cpuBetween, cpuMs, cpuSnapshot } from '../bench/lib/cpu'
-import { sql } from '../src/infra/db'
+import { sql } from '../../src/infra/db'
+import { cpuBetween, cpuMs, cpuSnapshot } from './cpu'
 
 describe('bench CPU accounting', () => {
   test('counts what the kernel says this process used (getrusage), in ms', () => {

@@ -1,19 +1,21 @@
-// Queue names, typed job data and producers. Producers share ONE fail-fast ioredis client
+// Queue names, typed job data and producers: in src/ because the API produces jobs (a charge, the
+// outbox relay's publishes), and jobs/ (the workers) depends on src/, never the reverse. Producers share ONE fail-fast ioredis client
 // (`createRedis('producer')`: no offline queue), so an enqueue on the HTTP path fails in
 // milliseconds when Redis is down instead of hanging; callers that must not lose work write an
 // outbox event instead (src/lib/outbox.ts) and let the relay publish it later.
 import { type JobsOptions, Queue } from 'bullmq'
 import type Redis from 'ioredis'
-import type { OrderMailKind } from '../db/schema'
-import { config } from '../src/config'
-import { createRedis, redisUrl } from '../src/infra/redis'
-import { withTimeout } from '../src/lib/timeout'
+import type { OrderMailKind } from '../../db/schema'
+import { config } from '../config'
+import { withTimeout } from '../lib/timeout'
+import { gauge } from './metrics'
+import { createRedis } from './redis'
 
 /** Every queue this app runs. One processor per queue (jobs/processors/<queue>.ts). */
 export const QUEUES = ['payments', 'order-emails', 'stock-alerts', 'maintenance', 'recommendations'] as const
 export type QueueName = (typeof QUEUES)[number]
 
-/** `payments` / `charge`: one charge attempt of an order (orders module owns the processor). */
+/** `payments` / `charge`: one charge attempt of an order (jobs/processors/payments.ts runs orders' runChargeAttempt). */
 export type PaymentJobData = {
   orderId: string
   /** the payment attempt row this job drives */
@@ -85,10 +87,6 @@ export function queue<Q extends QueueName>(name: Q): Queue<JobDataOf[Q], unknown
   return q as unknown as Queue<JobDataOf[Q], unknown, JobName<Q>>
 }
 
-export function jobsAvailable(): boolean {
-  return redisUrl() !== null
-}
-
 /** Longest an enqueue may take. BullMQ waits for a connection that was never ready; we do not. */
 export const ENQUEUE_TIMEOUT_MS = 2000
 
@@ -130,14 +128,6 @@ export const EMAIL_JOB_OF_KIND = {
   order_refunded: 'send-refund',
 } as const satisfies Record<OrderMailKind, JobName<'order-emails'>>
 
-export function enqueueOrderEmail(data: OrderEmailJobData, opts: JobsOptions = {}) {
-  return add('order-emails', EMAIL_JOB_OF_KIND[data.kind], data, { jobId: data.eventId, ...opts })
-}
-
-export function enqueueStockCheck(data: StockAlertJobData, opts: JobsOptions = {}) {
-  return add('stock-alerts', 'check-product', data, { ...(data.eventId ? { jobId: data.eventId } : {}), ...opts })
-}
-
 /** Generic producer for the relay and tests. */
 export function enqueue<Q extends QueueName>(name: Q, job: JobName<Q>, data: JobDataOf[Q], opts?: JobsOptions) {
   return add(name, job, data, opts)
@@ -151,4 +141,24 @@ export async function closeQueues(): Promise<void> {
     await producer.quit().catch(() => producer?.disconnect())
     producer = null
   }
+}
+
+let depthRegistered = false
+/** Registers the queue depth gauge (once per process); read from Redis when /metrics is scraped. */
+export function registerQueueDepthGauge(): void {
+  if (depthRegistered) return
+  depthRegistered = true
+  gauge('bullmq_queue_jobs', 'Jobs per queue and state, read from Redis on scrape', ['queue', 'state'], async function () {
+    this.reset()
+    await Promise.all(
+      QUEUES.map(async (name) => {
+        const counts = await withTimeout(
+          queue(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'),
+          1000,
+        ).catch(() => null)
+        if (!counts) return
+        for (const [state, n] of Object.entries(counts)) this.set({ queue: name, state }, n)
+      }),
+    )
+  })
 }

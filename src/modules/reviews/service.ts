@@ -6,10 +6,10 @@ import { db } from '../../infra/db'
 import { decodeCursor, isPgTimestamp, type Page, toPage } from '../../lib/cursor'
 import { ConflictError, NotFoundError, ValidationProblem } from '../../lib/errors'
 import { isUuid } from '../../lib/uuid'
+import { invalidateProduct } from '../catalog/cache'
+import { isLiveProduct } from '../catalog/service'
 import { hasPurchased } from '../orders/purchases'
-import { invalidateProduct } from './cache'
 import type { Review, ReviewCreate } from './model'
-import { isLiveProduct } from './service'
 
 type ReviewRow = typeof reviews.$inferSelect
 
