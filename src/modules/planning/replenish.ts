@@ -1,0 +1,243 @@
+// Reorder suggestions and planning alerts.
+//
+// Reorder point = forecast demand over the lead time + safety stock, never below the manual
+// `reorderPoint` inventory keeps (a product without history still gets suggestions from it).
+// Safety stock = z(service level) × σ₁ × √L, σ₁ being the forecast's one-step error — the textbook
+// formula for independent daily errors. When available + on order ≤ the reorder point, suggest
+// enough to reach the reorder point + REVIEW_DAYS of forecast demand, rounded up to the MOQ and to
+// whole packs. The supplier: lowest unit cost, each day of lead time costing 1 %, divided by
+// reliability (no history counts as 0.9), so a cheap but late or short-shipping supplier loses.
+import { sql } from 'drizzle-orm'
+import { planningAlerts, reorderSuggestions } from '../../../db/schema'
+import { config } from '../../config'
+import { db } from '../../infra/db'
+import { ConflictError, NotFoundError } from '../../lib/errors'
+import { getInventory } from '../inventory/service'
+import { forecastFor, type StoredForecast } from './demand'
+import { serviceZ } from './forecast'
+import { createPurchaseOrder, onOrder } from './purchase-orders'
+import { type Candidate, offersForProduct, reliabilityOf } from './suppliers'
+
+export const REVIEW_DAYS = 14
+const DAY = 86_400_000
+
+export type Plan = { reorderPoint: number; leadDemand: number; safetyStock: number; quantity: number; stockoutDay: number | null }
+
+/** Pure arithmetic of one product (exported for the unit tests). */
+export function planQuantity(x: {
+  forecast: number[]
+  sigma: number
+  leadTime: number
+  serviceLevel: number
+  manualReorderPoint: number
+  available: number
+  onOrder: number
+  moq: number
+  packSize: number
+}): Plan {
+  const daily = (d: number) => x.forecast[d] ?? (x.forecast.length ? mean(x.forecast.slice(-7)) : 0)
+  let leadDemand = 0
+  for (let d = 0; d < x.leadTime; d++) leadDemand += daily(d)
+  const safetyStock = serviceZ(x.serviceLevel) * x.sigma * Math.sqrt(x.leadTime)
+  const reorderPoint = Math.max(x.manualReorderPoint, Math.ceil(leadDemand + safetyStock))
+  let stockoutDay: number | null = null
+  let left = x.available
+  for (let d = 0; d < x.forecast.length && stockoutDay === null; d++) {
+    if (left <= 0) stockoutDay = d
+    left -= daily(d)
+  }
+  const position = x.available + x.onOrder
+  let quantity = 0
+  if (position <= reorderPoint) {
+    let review = 0
+    for (let d = x.leadTime; d < x.leadTime + REVIEW_DAYS; d++) review += daily(d)
+    quantity = Math.max(1, Math.ceil(reorderPoint + review - position), x.moq)
+    quantity = Math.ceil(quantity / x.packSize) * x.packSize
+  }
+  return { reorderPoint, leadDemand, safetyStock, quantity, stockoutDay }
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0)
+
+/** Lower is better: see the header. */
+export const supplierCost = (c: Pick<Candidate, 'unitCostCents' | 'leadTime' | 'reliability'>) =>
+  (c.unitCostCents * (1 + 0.01 * c.leadTime)) / Math.max(0.1, c.reliability ?? 0.9)
+
+/** Recomputes one product's open suggestion and stock-out alert. */
+export async function suggestForProduct(productId: string, forecast?: StoredForecast): Promise<'suggested' | 'none' | 'no_offer'> {
+  const inv = await getInventory(productId)
+  const f = forecast ?? (await forecastFor(productId))
+  const offers = await offersForProduct(productId)
+  const best = offers.sort((a, b) => supplierCost(a) - supplierCost(b))[0]
+  const coming = (await onOrder([productId])).get(productId) ?? 0
+  const plan = planQuantity({
+    forecast: f.forecast.map((p) => p.value),
+    sigma: f.sigma,
+    leadTime: best?.leadTime ?? 0,
+    serviceLevel: config.PLANNING_SERVICE_LEVEL_PERCENT / 100,
+    manualReorderPoint: inv.reorderPoint,
+    available: inv.available,
+    onOrder: coming,
+    moq: best?.minOrderQuantity ?? 1,
+    packSize: best?.packSize ?? 1,
+  })
+  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate())
+  const stockoutDate = plan.stockoutDay === null ? null : new Date(today + plan.stockoutDay * DAY).toISOString().slice(0, 10)
+  await setAlert(
+    'stockout_risk',
+    productId,
+    best && plan.stockoutDay !== null && plan.stockoutDay < best.leadTime
+      ? {
+          severity: plan.stockoutDay <= 1 ? 'critical' : 'warning',
+          message: `projected stock-out ${stockoutDate}, before a reorder could arrive (lead time ${best.leadTime} days)`,
+        }
+      : null,
+  )
+  if (!best || plan.quantity === 0) {
+    await db.execute(sql`delete from reorder_suggestions where product_id = ${productId} and status = 'open'`)
+    return best ? 'none' : 'no_offer'
+  }
+  const reason =
+    `available ${inv.available} + on order ${coming} ≤ reorder point ${plan.reorderPoint} ` +
+    `(lead-time demand ${plan.leadDemand.toFixed(1)} over ${best.leadTime} days + safety stock ${plan.safetyStock.toFixed(1)} at ` +
+    `${config.PLANNING_SERVICE_LEVEL_PERCENT} %; manual reorder point ${inv.reorderPoint}; forecast ${f.method})`
+  await db.execute(sql`
+    insert into reorder_suggestions (id, product_id, supplier_id, quantity, projected_stockout_date, reason)
+    values (${Bun.randomUUIDv7()}, ${productId}, ${best.supplierId}, ${plan.quantity}, ${stockoutDate}, ${reason})
+    on conflict (product_id) where status = 'open' do update set supplier_id = excluded.supplier_id,
+      quantity = excluded.quantity, projected_stockout_date = excluded.projected_stockout_date,
+      reason = excluded.reason, updated_at = now()`)
+  return 'suggested'
+}
+
+/** The scheduled sweep: every product, then overdue orders and supplier reliability. */
+export async function refreshSuggestions(): Promise<{ products: number; suggested: number }> {
+  let after = '00000000-0000-0000-0000-000000000000'
+  let products = 0
+  let suggested = 0
+  for (;;) {
+    const ids = await db.execute<{ product_id: string }>(
+      sql`select product_id from inventory where product_id > ${after} order by product_id limit 200`,
+    )
+    if (ids.length === 0) break
+    for (const { product_id } of ids) if ((await suggestForProduct(product_id)) === 'suggested') suggested++
+    products += ids.length
+    after = (ids[ids.length - 1] as { product_id: string }).product_id
+  }
+  await sweepAlerts()
+  return { products, suggested }
+}
+
+/** Overdue purchase orders and suppliers whose reliability fell below 0.8. */
+export async function sweepAlerts(): Promise<void> {
+  const open = await db.execute<{ id: string; expected_at: string; overdue: boolean }>(sql`
+    select id, expected_at, expected_at < now() as overdue from purchase_orders
+    where status in ('sent', 'partially_received')`)
+  for (const po of open)
+    await setAlert(
+      'purchase_order_overdue',
+      po.id,
+      po.overdue ? { severity: 'warning', message: `purchase order expected ${new Date(po.expected_at).toISOString()} is overdue` } : null,
+    )
+  await db.execute(sql`update planning_alerts set resolved_at = now() where kind = 'purchase_order_overdue' and resolved_at is null
+    and subject_id not in (select id from purchase_orders where status in ('sent', 'partially_received'))`)
+  const sup = await db.execute<{ id: string }>(sql`select id from suppliers`)
+  const rel = await reliabilityOf(sup.map((s) => s.id))
+  for (const s of sup) {
+    const r = rel.get(s.id)?.reliability ?? null
+    await setAlert(
+      'supplier_reliability',
+      s.id,
+      r !== null && r < 0.8 ? { severity: r < 0.6 ? 'critical' : 'warning', message: `supplier reliability ${r} is below 0.8` } : null,
+    )
+  }
+}
+
+/** Opens (at most one, by partial unique index) or resolves the alert of a subject. */
+async function setAlert(kind: string, subjectId: string, open: { severity: string; message: string } | null): Promise<void> {
+  if (open)
+    await db.execute(sql`
+      insert into planning_alerts (id, kind, severity, subject_id, message)
+      values (${Bun.randomUUIDv7()}, ${kind}, ${open.severity}, ${subjectId}, ${open.message})
+      on conflict (kind, subject_id) where resolved_at is null do update set severity = excluded.severity, message = excluded.message`)
+  else
+    await db.execute(
+      sql`update planning_alerts set resolved_at = now() where kind = ${kind} and subject_id = ${subjectId} and resolved_at is null`,
+    )
+}
+
+type SuggestionRow = typeof reorderSuggestions.$inferSelect
+const iso = (d: Date) => d.toISOString()
+const suggestionView = (s: SuggestionRow) => ({ ...s, createdAt: iso(s.createdAt), updatedAt: iso(s.updatedAt) })
+
+export async function listSuggestions(status: 'open' | 'accepted' | 'dismissed' | 'all') {
+  const rows = await db
+    .select()
+    .from(reorderSuggestions)
+    .where(status === 'all' ? undefined : sql`${reorderSuggestions.status} = ${status}`)
+    .orderBy(sql`${reorderSuggestions.id} desc`)
+    .limit(500)
+  return { items: rows.map(suggestionView) }
+}
+
+function refuse(s: SuggestionRow, action: string): never {
+  throw new ConflictError(`This suggestion is ${s.status}; only an open one can be ${action}`, 'invalid_transition', {
+    status: s.status,
+    errors: [{ field: 'status', message: `is ${s.status}; ${action} needs open` }],
+  })
+}
+
+/**
+ * Adds the suggestion to the supplier's draft purchase order (one draft per supplier: accepting
+ * several suggestions groups them), creating the draft when there is none.
+ */
+export function acceptSuggestion(id: string): Promise<{ purchaseOrderId: string }> {
+  return db.transaction(async (tx) => {
+    const [s] = await tx.select().from(reorderSuggestions).where(sql`${reorderSuggestions.id} = ${id}`).for('update')
+    if (!s) throw new NotFoundError('Reorder suggestion')
+    if (s.status !== 'open') refuse(s, 'accepted')
+    // Two acceptances for one supplier at once must find the same draft.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`po-draft:${s.supplierId}`}))`)
+    const [draft] = await tx.execute<{ id: string }>(
+      sql`select id from purchase_orders where supplier_id = ${s.supplierId} and status = 'draft' order by id limit 1`,
+    )
+    let poId = draft?.id
+    if (poId) {
+      await tx.execute(sql`
+        insert into purchase_order_lines (id, purchase_order_id, product_id, quantity, unit_cost_cents)
+        select ${Bun.randomUUIDv7()}, ${poId}, ${s.productId}, ${s.quantity}, o.unit_cost_cents
+        from supplier_offers o where o.supplier_id = ${s.supplierId} and o.product_id = ${s.productId}
+        on conflict (purchase_order_id, product_id) do update set quantity = purchase_order_lines.quantity + excluded.quantity`)
+    } else {
+      poId = (await createPurchaseOrder({ supplierId: s.supplierId, lines: [{ productId: s.productId, quantity: s.quantity }] }, tx)).id
+    }
+    await tx.execute(
+      sql`update reorder_suggestions set status = 'accepted', purchase_order_id = ${poId}, updated_at = now() where id = ${id}`,
+    )
+    return { purchaseOrderId: poId }
+  })
+}
+
+export async function dismissSuggestion(id: string) {
+  return db.transaction(async (tx) => {
+    const [s] = await tx.select().from(reorderSuggestions).where(sql`${reorderSuggestions.id} = ${id}`).for('update')
+    if (!s) throw new NotFoundError('Reorder suggestion')
+    if (s.status !== 'open') refuse(s, 'dismissed')
+    const [row] = await tx
+      .update(reorderSuggestions)
+      .set({ status: 'dismissed', updatedAt: new Date() })
+      .where(sql`${reorderSuggestions.id} = ${id}`)
+      .returning()
+    return suggestionView(row as SuggestionRow)
+  })
+}
+
+export async function listPlanningAlerts(status: 'open' | 'resolved' | 'all') {
+  const rows = await db
+    .select()
+    .from(planningAlerts)
+    .where(status === 'open' ? sql`resolved_at is null` : status === 'resolved' ? sql`resolved_at is not null` : undefined)
+    .orderBy(sql`${planningAlerts.id} desc`)
+    .limit(500)
+  return { items: rows.map((a) => ({ ...a, openedAt: iso(a.openedAt), resolvedAt: a.resolvedAt ? iso(a.resolvedAt) : null })) }
+}
