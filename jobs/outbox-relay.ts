@@ -60,9 +60,7 @@ export function routeEvent(e: OutboxRow): Route[] {
       const productId = String(e.payload.productId ?? e.aggregateId)
       const check: Route = { queue: 'stock-alerts', name: 'check-product', data: { eventId: e.id, productId, reason: e.type } }
       // Below the reorder point: planning re-plans the product within seconds, not at the next sweep.
-      return e.type === 'stock.low'
-        ? [check, { queue: 'planning', name: 'suggest-product', data: { eventId: e.id, productId } }]
-        : [check]
+      return e.type === 'stock.low' ? [check, { queue: 'planning', name: 'suggest-product', data: { eventId: e.id, productId } }] : [check]
     }
     default:
       return email

@@ -127,8 +127,7 @@ const result = {
   seconds: round((performance.now() - t0) / 1000),
   target: { regularMaseBelow: 1, regularCoverage80: [0.75, 0.85] },
 }
-const pass =
-  regular !== null && regular.mase < 1 && regular.coverage80 !== null && regular.coverage80 >= 0.75 && regular.coverage80 <= 0.85
+const pass = regular !== null && regular.mase < 1 && regular.coverage80 !== null && regular.coverage80 >= 0.75 && regular.coverage80 <= 0.85
 const out = resolve(import.meta.dir, '../bench/results/forecast-eval.json')
 mkdirSync(resolve(out, '..'), { recursive: true })
 await Bun.write(out, `${JSON.stringify({ ...result, pass }, null, 2)}\n`)

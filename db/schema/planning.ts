@@ -75,16 +75,11 @@ export const purchaseOrders = pgTable(
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    check(
-      'purchase_orders_status_check',
-      sql`${t.status} in ('draft', 'sent', 'partially_received', 'received', 'closed', 'cancelled')`,
-    ),
+    check('purchase_orders_status_check', sql`${t.status} in ('draft', 'sent', 'partially_received', 'received', 'closed', 'cancelled')`),
     check('purchase_orders_sent_has_date', sql`${t.status} in ('draft', 'cancelled') or ${t.sentAt} is not null`),
     index('purchase_orders_supplier_idx').on(t.supplierId, t.id),
     // The overdue sweep only ever looks at orders still on their way.
-    index('purchase_orders_open_expected_idx')
-      .on(t.expectedAt)
-      .where(sql`${t.status} in ('sent', 'partially_received')`),
+    index('purchase_orders_open_expected_idx').on(t.expectedAt).where(sql`${t.status} in ('sent', 'partially_received')`),
   ],
 )
 
@@ -173,9 +168,7 @@ export const reorderSuggestions = pgTable(
     check('reorder_suggestions_quantity_positive', sql`${t.quantity} > 0`),
     check('reorder_suggestions_status_check', sql`${t.status} in ('open', 'accepted', 'dismissed')`),
     // At most one open suggestion per product: recomputes update it instead of piling up.
-    uniqueIndex('reorder_suggestions_open_product_key')
-      .on(t.productId)
-      .where(sql`${t.status} = 'open'`),
+    uniqueIndex('reorder_suggestions_open_product_key').on(t.productId).where(sql`${t.status} = 'open'`),
   ],
 )
 
@@ -199,8 +192,6 @@ export const planningAlerts = pgTable(
   (t) => [
     check('planning_alerts_kind_check', sql`${t.kind} in ('stockout_risk', 'purchase_order_overdue', 'supplier_reliability')`),
     check('planning_alerts_severity_check', sql`${t.severity} in ('warning', 'critical')`),
-    uniqueIndex('planning_alerts_open_key')
-      .on(t.kind, t.subjectId)
-      .where(sql`${t.resolvedAt} is null`),
+    uniqueIndex('planning_alerts_open_key').on(t.kind, t.subjectId).where(sql`${t.resolvedAt} is null`),
   ],
 )

@@ -105,8 +105,11 @@ export function plantDemand(seed: number, count: number, days = 182): PlantedSer
   return out
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: postgres.js Sql or TransactionSql
-export async function seedDemand(sql: any, opts: { seed: number; now: Date; products: number; days?: number }): Promise<{ planted: number }> {
+export async function seedDemand(
+  // biome-ignore lint/suspicious/noExplicitAny: postgres.js Sql or TransactionSql
+  sql: any,
+  opts: { seed: number; now: Date; products: number; days?: number },
+): Promise<{ planted: number }> {
   const days = opts.days ?? 182
   const ids: { id: string; price_cents: number; on_hand: number }[] = await sql`
     select p.id, p.price_cents, i.on_hand from products p join inventory i on i.product_id = p.id

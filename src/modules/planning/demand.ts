@@ -116,10 +116,7 @@ async function store(f: StoredForecast): Promise<void> {
     sigma: f.sigma,
     computedAt: new Date(f.computedAt),
   }
-  await db
-    .insert(productForecasts)
-    .values(row)
-    .onConflictDoUpdate({ target: productForecasts.productId, set: row })
+  await db.insert(productForecasts).values(row).onConflictDoUpdate({ target: productForecasts.productId, set: row })
 }
 
 /** Recomputes and stores the forecasts of these products; returns them. */

@@ -51,7 +51,7 @@ function hwInit(y: readonly Obs[], m: number): HwState {
   const second = known(y.slice(m, 2 * m))
   const l = mean(first)
   const b = second.length && first.length ? (mean(second) - l) / m : 0
-  const s = Array.from({ length: m }, (_, i) => (y[i] ?? null) === null ? 0 : (y[i] as number) - l)
+  const s = Array.from({ length: m }, (_, i) => ((y[i] ?? null) === null ? 0 : (y[i] as number) - l))
   const sm = mean(s)
   return { l, b, s: s.map((v) => v - sm) }
 }

@@ -134,8 +134,7 @@ const purchaseOrderRoutes = new Elysia({ name: 'planning-purchase-orders' })
   )
   .post(
     '/admin/purchase-orders/:id/receive',
-    ({ params, body, request }) =>
-      receivePurchaseOrder(params.id, body.lines, parseIdempotencyKey(request.headers.get('idempotency-key'))),
+    ({ params, body, request }) => receivePurchaseOrder(params.id, body.lines, parseIdempotencyKey(request.headers.get('idempotency-key'))),
     {
       auth: admin,
       idempotent: true,

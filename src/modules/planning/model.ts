@@ -77,16 +77,16 @@ export const CreatePoBody = t.Object(
       ),
       { minItems: 1, maxItems: 200 },
     ),
-    expectedAt: t.Optional(t.String({ format: 'date-time', description: "expected delivery; default: sent + the lead time" })),
+    expectedAt: t.Optional(t.String({ format: 'date-time', description: 'expected delivery; default: sent + the lead time' })),
   },
   { additionalProperties: false },
 )
 export const ReceiveBody = t.Object(
   {
-    lines: t.Array(
-      t.Object({ productId: Uuid('product id'), quantity: Qty('units received now') }, { additionalProperties: false }),
-      { minItems: 1, maxItems: 200 },
-    ),
+    lines: t.Array(t.Object({ productId: Uuid('product id'), quantity: Qty('units received now') }, { additionalProperties: false }), {
+      minItems: 1,
+      maxItems: 200,
+    }),
   },
   { additionalProperties: false },
 )
@@ -125,10 +125,9 @@ export const Forecast = t.Object({
       stockout: t.Boolean(),
     }),
   ),
-  forecast: t.Array(
-    t.Object({ date: t.String({ format: 'date' }), value: Num, lower80: Num, upper80: Num, lower95: Num, upper95: Num }),
-    { description: 'the next 28 days' },
-  ),
+  forecast: t.Array(t.Object({ date: t.String({ format: 'date' }), value: Num, lower80: Num, upper80: Num, lower95: Num, upper95: Num }), {
+    description: 'the next 28 days',
+  }),
   computedAt: DateTime,
 })
 

@@ -70,9 +70,12 @@ export async function getPurchaseOrder(id: string, tx: DbOrTx = db): Promise<Pur
   return view(po, (await linesOf(tx, [id])).get(id) ?? [])
 }
 
-export async function listPurchaseOrders(q: { status?: PurchaseOrderStatus; supplierId?: string; limit: number; cursor?: string }): Promise<
-  Page<PurchaseOrderView>
-> {
+export async function listPurchaseOrders(q: {
+  status?: PurchaseOrderStatus
+  supplierId?: string
+  limit: number
+  cursor?: string
+}): Promise<Page<PurchaseOrderView>> {
   const after = decodeIdCursor(q.cursor)
   const rows = await db
     .select()
@@ -107,14 +110,12 @@ export async function createPurchaseOrder(input: { supplierId: string; lines: Po
   const run = async (t: Tx) => {
     const [sup] = await t.select({ id: suppliers.id }).from(suppliers).where(sql`${suppliers.id} = ${input.supplierId}`)
     if (!sup) throw ValidationProblem.field('supplierId', 'is not a known supplier')
-    const offers = await t
-      .select()
-      .from(supplierOffers)
-      .where(sql`${supplierOffers.supplierId} = ${input.supplierId}`)
+    const offers = await t.select().from(supplierOffers).where(sql`${supplierOffers.supplierId} = ${input.supplierId}`)
     const cost = new Map(offers.map((o) => [o.productId, o.unitCostCents]))
     const priced = input.lines.map((l, i) => {
       const unitCostCents = l.unitCostCents ?? cost.get(l.productId)
-      if (unitCostCents === undefined) throw ValidationProblem.field(`lines.${i}.unitCostCents`, 'is required: the supplier has no offer for this product')
+      if (unitCostCents === undefined)
+        throw ValidationProblem.field(`lines.${i}.unitCostCents`, 'is required: the supplier has no offer for this product')
       return { ...l, unitCostCents }
     })
     const [po] = await t

@@ -2,12 +2,17 @@
 import { sql } from 'drizzle-orm'
 import { supplierOffers, suppliers } from '../../../db/schema'
 import { type DbOrTx, db } from '../../infra/db'
-import { ConflictError, NotFoundError, ValidationProblem } from '../../lib/errors'
 import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
+import { ConflictError, NotFoundError, ValidationProblem } from '../../lib/errors'
 import { isForeignKeyViolation, isUniqueViolation } from '../../lib/pg-errors'
 
 export type SupplierInput = { name: string; contactEmail: string; leadTimeDays: number }
-export type Reliability = { reliability: number | null; onTimeRate: number | null; fillRate: number | null; purchaseOrdersEvaluated: number }
+export type Reliability = {
+  reliability: number | null
+  onTimeRate: number | null
+  fillRate: number | null
+  purchaseOrdersEvaluated: number
+}
 type SupplierRow = typeof suppliers.$inferSelect
 
 const iso = (d: Date | string) => new Date(d).toISOString()
