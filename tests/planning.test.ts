@@ -308,6 +308,27 @@ describe('reliability from purchase-order history', () => {
     )
   })
 
+  test('reliability falling: good history, a bad recent order → alert although the overall score is fine', async () => {
+    const a = as(admin)
+    const s = await supplier(3)
+    const p = await product(0)
+    for (let i = 0; i < 6; i++) {
+      const id = await sentPo(s, [{ productId: p, quantity: 10 }])
+      await a.post(`/admin/purchase-orders/${id}/receive`, { lines: [{ productId: p, quantity: 10 }] }, `old${i}`)
+      await sql`update purchase_orders set sent_at = now() - interval '200 days' where id = ${id}`
+    }
+    const bad = await sentPo(s, [{ productId: p, quantity: 10 }])
+    await sql`update purchase_orders set expected_at = now() - interval '5 days' where id = ${bad}`
+    await a.post(`/admin/purchase-orders/${bad}/receive`, { lines: [{ productId: p, quantity: 5 }] }, 'bad')
+    await a.post(`/admin/purchase-orders/${bad}/close`)
+    // overall: on time 6/7, fill 65/70 → 0.893; the last 90 days: 0 and 0.5 → 0.25
+    expect((await a.get(`/admin/suppliers/${s}`)).body.reliability).toBe(0.893)
+    await sweepAlerts()
+    const alert = (await a.get('/admin/planning-alerts')).body.items.find((x: { subjectId: string }) => x.subjectId === s)
+    expect(alert).toMatchObject({ kind: 'supplier_reliability', severity: 'warning' })
+    expect(alert.message).toContain('falling')
+  })
+
   test('an open order past its expected day is overdue: alert, and it counts as late', async () => {
     const s = await supplier(2)
     const p = await product(0)

@@ -136,9 +136,10 @@ export async function seedDemand(
       li.qty.push(v)
       li.price.push(p.price_cents)
     })
-    // Stock-out windows as the ledger tells them: emptied at the window's start, refilled after it.
-    // Only stocked products can be emptied (a product already at 0 is out of stock anyway).
-    if (p.on_hand <= 0 || s.kind === 'short') return
+    // Stock-out windows as the ledger tells them: emptied at the window's start, refilled after it
+    // (a short series' days before its launch are one such window: nothing to sell yet). Only
+    // stocked products can be emptied (a product already at 0 is out of stock anyway).
+    if (p.on_hand <= 0) return
     for (let d = 0; d < days; d++) {
       const startsOut = s.observed[d] === null && (d === 0 || s.observed[d - 1] !== null)
       if (!startsOut) continue

@@ -77,7 +77,9 @@ export async function refreshSuggestions(): Promise<{ products: number; suggeste
   return { products, suggested }
 }
 
-/** Overdue purchase orders and suppliers whose reliability fell below 0.8. */
+const RECENT_DAYS = 90
+
+/** Overdue purchase orders; suppliers whose reliability is below 0.8 or fell by 0.1 over the last 90 days. */
 export async function sweepAlerts(): Promise<void> {
   const open = await db.execute<{ id: string; expected_at: string; overdue: boolean }>(sql`
     select id, expected_at, expected_at < now() as overdue from purchase_orders
@@ -91,14 +93,17 @@ export async function sweepAlerts(): Promise<void> {
   await db.execute(sql`update planning_alerts set resolved_at = now() where kind = 'purchase_order_overdue' and resolved_at is null
     and subject_id not in (select id from purchase_orders where status in ('sent', 'partially_received'))`)
   const sup = await db.execute<{ id: string }>(sql`select id from suppliers`)
-  const rel = await reliabilityOf(sup.map((s) => s.id))
-  for (const s of sup) {
-    const r = rel.get(s.id)?.reliability ?? null
-    await setAlert(
-      'supplier_reliability',
-      s.id,
-      r !== null && r < 0.8 ? { severity: r < 0.6 ? 'critical' : 'warning', message: `supplier reliability ${r} is below 0.8` } : null,
-    )
+  const ids = sup.map((s) => s.id)
+  const all = await reliabilityOf(ids)
+  const recent = await reliabilityOf(ids, db, RECENT_DAYS)
+  for (const id of ids) {
+    const r = all.get(id)?.reliability ?? null
+    const now = recent.get(id)?.reliability ?? null
+    let open: { severity: string; message: string } | null = null
+    if (r !== null && r < 0.8) open = { severity: r < 0.6 ? 'critical' : 'warning', message: `supplier reliability ${r} is below 0.8` }
+    else if (r !== null && now !== null && now < r - 0.1)
+      open = { severity: 'warning', message: `supplier reliability falling: ${now} over the last ${RECENT_DAYS} days vs ${r} overall` }
+    await setAlert('supplier_reliability', id, open)
   }
 }
 

@@ -23,8 +23,9 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000
  * (received or closed) or overdue (still open past its expected day). On time = fully received by
  * the end of the expected day; fill = units received ÷ units ordered over finished orders (an
  * order closed short lowers it). Score = the mean of the two; null without any counted order.
+ * `sinceDays`: only orders sent in that many last days (the recent trend).
  */
-export async function reliabilityOf(ids: string[], tx: DbOrTx = db): Promise<Map<string, Reliability>> {
+export async function reliabilityOf(ids: string[], tx: DbOrTx = db, sinceDays?: number): Promise<Map<string, Reliability>> {
   const out = new Map<string, Reliability>()
   if (ids.length === 0) return out
   const rows = await tx.execute<{ supplier_id: string; evaluated: number; on_time: number; received: number; ordered: number }>(sql`
@@ -34,6 +35,7 @@ export async function reliabilityOf(ids: string[], tx: DbOrTx = db): Promise<Map
         (select sum(l.received) from purchase_order_lines l where l.purchase_order_id = p.id) as received
       from purchase_orders p
       where p.supplier_id in ${ids} and p.status not in ('draft', 'cancelled')
+        ${sinceDays === undefined ? sql`` : sql`and p.sent_at >= now() - make_interval(days => ${sinceDays})`}
     )
     select supplier_id,
       count(*) filter (where status in ('received', 'closed') or expected_at < now() - interval '1 day')::int as evaluated,
