@@ -202,6 +202,10 @@ describe('purchase orders', () => {
     expect((await a.post(`/admin/purchase-orders/${id}/send`)).status).toBe(409)
 
     expect((await a.post(`/admin/purchase-orders/${id}/receive`, { lines: [{ productId: p, quantity: 4 }] })).status).toBe(400) // no key
+    for (const quantity of [0, -2, 1.5])
+      expect(
+        fields(await a.post(`/admin/purchase-orders/${id}/receive`, { lines: [{ productId: p, quantity }] }, `bad${quantity}`)),
+      ).toEqual(['lines.0.quantity'])
     const r1 = await a.post(`/admin/purchase-orders/${id}/receive`, { lines: [{ productId: p, quantity: 4 }] }, 'r1')
     expect(r1.status).toBe(200)
     expect(r1.body.status).toBe('partially_received')

@@ -8,17 +8,24 @@ import { sql } from 'drizzle-orm'
 import { bigint, check, date, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { products } from './catalog'
 
+/** UUIDv7 primary keys: ids sort by creation time, so lists page by id. */
+const timestamps = () => ({
+  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+})
+const idColumn = () =>
+  uuid()
+    .primaryKey()
+    .$defaultFn(() => Bun.randomUUIDv7())
+
 export const suppliers = pgTable(
   'suppliers',
   {
-    id: uuid()
-      .primaryKey()
-      .$defaultFn(() => Bun.randomUUIDv7()),
+    id: idColumn(),
     name: text().notNull(),
     contactEmail: text().notNull(),
     leadTimeDays: integer().notNull(),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    ...timestamps(),
   },
   (t) => [check('suppliers_lead_time_range', sql`${t.leadTimeDays} between 0 and 365`)],
 )
@@ -26,9 +33,7 @@ export const suppliers = pgTable(
 export const supplierOffers = pgTable(
   'supplier_offers',
   {
-    id: uuid()
-      .primaryKey()
-      .$defaultFn(() => Bun.randomUUIDv7()),
+    id: idColumn(),
     supplierId: uuid()
       .notNull()
       .references(() => suppliers.id, { onDelete: 'cascade' }),
@@ -58,9 +63,7 @@ export type PurchaseOrderStatus = (typeof PURCHASE_ORDER_STATUSES)[number]
 export const purchaseOrders = pgTable(
   'purchase_orders',
   {
-    id: uuid()
-      .primaryKey()
-      .$defaultFn(() => Bun.randomUUIDv7()),
+    id: idColumn(),
     // restrict: a supplier with purchase-order history is its reliability record.
     supplierId: uuid()
       .notNull()
@@ -71,8 +74,7 @@ export const purchaseOrders = pgTable(
     receivedAt: timestamp({ withTimezone: true }),
     closedAt: timestamp({ withTimezone: true }),
     cancelledAt: timestamp({ withTimezone: true }),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    ...timestamps(),
   },
   (t) => [
     check('purchase_orders_status_check', sql`${t.status} in ('draft', 'sent', 'partially_received', 'received', 'closed', 'cancelled')`),
@@ -86,9 +88,7 @@ export const purchaseOrders = pgTable(
 export const purchaseOrderLines = pgTable(
   'purchase_order_lines',
   {
-    id: uuid()
-      .primaryKey()
-      .$defaultFn(() => Bun.randomUUIDv7()),
+    id: idColumn(),
     purchaseOrderId: uuid()
       .notNull()
       .references(() => purchaseOrders.id, { onDelete: 'cascade' }),
@@ -114,9 +114,7 @@ export const purchaseOrderLines = pgTable(
 export const purchaseOrderReceipts = pgTable(
   'purchase_order_receipts',
   {
-    id: uuid()
-      .primaryKey()
-      .$defaultFn(() => Bun.randomUUIDv7()),
+    id: idColumn(),
     purchaseOrderId: uuid()
       .notNull()
       .references(() => purchaseOrders.id, { onDelete: 'cascade' }),
@@ -147,9 +145,7 @@ export type SuggestionStatus = (typeof SUGGESTION_STATUSES)[number]
 export const reorderSuggestions = pgTable(
   'reorder_suggestions',
   {
-    id: uuid()
-      .primaryKey()
-      .$defaultFn(() => Bun.randomUUIDv7()),
+    id: idColumn(),
     productId: uuid()
       .notNull()
       .references(() => products.id, { onDelete: 'cascade' }),
@@ -161,8 +157,7 @@ export const reorderSuggestions = pgTable(
     reason: text().notNull(),
     status: text().$type<SuggestionStatus>().notNull().default('open'),
     purchaseOrderId: uuid().references(() => purchaseOrders.id, { onDelete: 'set null' }),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    ...timestamps(),
   },
   (t) => [
     check('reorder_suggestions_quantity_positive', sql`${t.quantity} > 0`),
@@ -178,9 +173,7 @@ export type PlanningAlertKind = (typeof PLANNING_ALERT_KINDS)[number]
 export const planningAlerts = pgTable(
   'planning_alerts',
   {
-    id: uuid()
-      .primaryKey()
-      .$defaultFn(() => Bun.randomUUIDv7()),
+    id: idColumn(),
     kind: text().$type<PlanningAlertKind>().notNull(),
     severity: text().$type<'warning' | 'critical'>().notNull(),
     /** product, purchase order or supplier id, by kind */

@@ -29,19 +29,22 @@ export async function demandHistory(productIds: string[], now = new Date(), days
     where oi.product_id in ${productIds} and o.created_at >= ${fromTs} and o.created_at < ${toTs}
       and o.status not in ('payment_failed', 'expired')
     group by 1, 2`)
-  // The balance before the window, then each day's lowest and closing balance inside it.
+  // The balance before the window (a plain sum), then each day's lowest and closing balance inside
+  // it relative to that opening: the running sum only spans the window, not a best-seller's whole
+  // ledger.
   const ledger = await db.execute<{ product_id: string; day: string | null; low: number; close: number }>(sql`
     with m as (
       select product_id, created_at, id, on_hand_delta - reserved_delta as d
       from inventory_movements where product_id in ${productIds} and created_at < ${toTs}
     ), r as (
-      select product_id, created_at, sum(d) over (partition by product_id order by created_at, id) as bal from m
+      select product_id, created_at, sum(d) over (partition by product_id order by created_at, id) as bal
+      from m where created_at >= ${fromTs}
     )
     select product_id, null as day, 0 as low, coalesce(sum(d), 0)::int as close from m where created_at < ${fromTs} group by 1
     union all
     select product_id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD'), min(bal)::int,
       (array_agg(bal order by created_at desc))[1]::int
-    from r where created_at >= ${fromTs} group by 1, 2`)
+    from r group by 1, 2`)
   const unitsBy = new Map(units.map((u) => [`${u.product_id}|${u.day}`, u.units]))
   const opening = new Map<string, number>()
   const dayBal = new Map<string, { low: number; close: number }>()
@@ -50,13 +53,14 @@ export async function demandHistory(productIds: string[], now = new Date(), days
     else dayBal.set(`${l.product_id}|${l.day}`, { low: l.low, close: l.close })
   }
   for (const id of productIds) {
-    let bal = opening.get(id) ?? 0
+    const open = opening.get(id) ?? 0
+    let bal = open
     const series: Obs[] = []
     for (let d = 0; d < days; d++) {
       const k = `${id}|${dayKey(from + d * DAY)}`
       const b = dayBal.get(k)
-      const out = b ? b.low <= 0 || bal <= 0 : bal <= 0
-      if (b) bal = b.close
+      const out = b ? open + b.low <= 0 || bal <= 0 : bal <= 0
+      if (b) bal = open + b.close
       const u = unitsBy.get(k) ?? 0
       // A day that still sold something was not (entirely) out of stock: keep what it sold.
       series.push(out && u === 0 ? null : u)
