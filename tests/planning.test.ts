@@ -435,6 +435,24 @@ describe('reorder suggestions', () => {
     expect((await a.post(`/admin/reorder-suggestions/${Bun.randomUUIDv7()}/accept`)).status).toBe(404)
   })
 
+  test('the scheduled sweeps: every live product forecast and planned, deleted products skipped', async () => {
+    const live = await product(1, 10)
+    const gone = await product(1, 10)
+    const s = await supplier(2)
+    await offer(s, live)
+    await offer(s, gone)
+    await sql`update products set deleted_at = now() where id = ${gone}`
+    const f = (await processPlanning({ name: 'refresh-forecasts', data: {} } as never)) as { products: number }
+    expect(f.products).toBeGreaterThan(0)
+    const stored = await sql`select product_id from product_forecasts where product_id in ${sql([live, gone])}`
+    expect(stored.map((r) => r.product_id)).toEqual([live])
+    await processPlanning({ name: 'refresh-suggestions', data: {} } as never)
+    const open = (await as(admin).get('/admin/reorder-suggestions')).body.items.map((x: { productId: string }) => x.productId)
+    expect(open).toContain(live)
+    expect(open).not.toContain(gone)
+    expect(await suggestForProduct(Bun.randomUUIDv7())).toBe('gone')
+  })
+
   test('stock.low is routed to planning, whose job re-plans the product', async () => {
     const p = await product(2, 10)
     const s = await supplier(2)

@@ -3,7 +3,7 @@
 // recompute from current data, so duplicates and order of jobs don't matter.
 import { type Job, UnrecoverableError } from 'bullmq'
 import { isUuid } from '../../src/lib/uuid'
-import { refreshAllForecasts, refreshForecasts } from '../../src/modules/planning/demand'
+import { refreshAllForecasts } from '../../src/modules/planning/demand'
 import { refreshSuggestions, suggestForProduct } from '../../src/modules/planning/replenish'
 import type { JobName, PlanningJobData } from '../queues'
 
@@ -16,9 +16,8 @@ export async function processPlanning(job: Job<PlanningJobData, unknown, JobName
     case 'suggest-product': {
       const productId = 'productId' in job.data ? job.data.productId : undefined
       if (!isUuid(productId)) throw new UnrecoverableError('suggest-product needs a productId')
-      // A big sale just moved this product: its forecast is refreshed before it is re-planned.
-      const [forecast] = await refreshForecasts([productId])
-      return suggestForProduct(productId, forecast)
+      // A big sale just moved this product: its forecast is refitted before it is re-planned.
+      return suggestForProduct(productId, 0)
     }
     default:
       throw new UnrecoverableError(`planning: unknown job name ${job.name}`)

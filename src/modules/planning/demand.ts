@@ -155,18 +155,25 @@ export async function forecastFor(productId: string, maxAgeMs = 6 * 3_600_000): 
   return f
 }
 
-/** Every product with stock records, in batches (the scheduled job). */
-export async function refreshAllForecasts(batch = 200): Promise<{ products: number }> {
+/** Live (not deleted) products with stock records, `batch` ids at a time, in id order. */
+export async function* plannedProducts(batch = 200): AsyncGenerator<string[]> {
   let after = '00000000-0000-0000-0000-000000000000'
-  let n = 0
   for (;;) {
-    const ids = await db.execute<{ product_id: string }>(
-      sql`select product_id from inventory where product_id > ${after} order by product_id limit ${batch}`,
-    )
-    if (ids.length === 0) break
-    await refreshForecasts(ids.map((r) => r.product_id))
+    const rows = await db.execute<{ product_id: string }>(sql`
+      select i.product_id from inventory i join products p on p.id = i.product_id
+      where p.deleted_at is null and i.product_id > ${after} order by i.product_id limit ${batch}`)
+    if (rows.length === 0) return
+    yield rows.map((r) => r.product_id)
+    after = (rows[rows.length - 1] as { product_id: string }).product_id
+  }
+}
+
+/** Every live product (the scheduled job). */
+export async function refreshAllForecasts(): Promise<{ products: number }> {
+  let n = 0
+  for await (const ids of plannedProducts()) {
+    await refreshForecasts(ids)
     n += ids.length
-    after = (ids[ids.length - 1] as { product_id: string }).product_id
   }
   return { products: n }
 }

@@ -5,7 +5,7 @@ import { config } from '../../config'
 import { db } from '../../infra/db'
 import { ConflictError, NotFoundError } from '../../lib/errors'
 import { getInventory } from '../inventory/service'
-import { forecastFor, type StoredForecast } from './demand'
+import { forecastFor, plannedProducts } from './demand'
 import { createPurchaseOrder, onOrder } from './purchase-orders'
 import { planQuantity, supplierCost } from './reorder-point'
 import { offersForProduct, reliabilityOf } from './suppliers'
@@ -13,9 +13,17 @@ import { offersForProduct, reliabilityOf } from './suppliers'
 const DAY = 86_400_000
 
 /** Recomputes one product's open suggestion and stock-out alert. */
-export async function suggestForProduct(productId: string, forecast?: StoredForecast): Promise<'suggested' | 'none' | 'no_offer'> {
-  const inv = await getInventory(productId)
-  const f = forecast ?? (await forecastFor(productId))
+/** `forecastMaxAgeMs` 0 = refit the forecast first (after a big sale). */
+export async function suggestForProduct(productId: string, forecastMaxAgeMs?: number): Promise<'suggested' | 'none' | 'no_offer' | 'gone'> {
+  let inv: Awaited<ReturnType<typeof getInventory>>
+  try {
+    inv = await getInventory(productId)
+  } catch (err) {
+    // Deleted since the event or the sweep's page was read: nothing to plan.
+    if (err instanceof NotFoundError) return 'gone'
+    throw err
+  }
+  const f = await forecastFor(productId, forecastMaxAgeMs)
   const offers = await offersForProduct(productId)
   const best = offers.sort((a, b) => supplierCost(a) - supplierCost(b))[0]
   const coming = (await onOrder([productId])).get(productId) ?? 0
@@ -61,17 +69,11 @@ export async function suggestForProduct(productId: string, forecast?: StoredFore
 
 /** The scheduled sweep: every product, then overdue orders and supplier reliability. */
 export async function refreshSuggestions(): Promise<{ products: number; suggested: number }> {
-  let after = '00000000-0000-0000-0000-000000000000'
   let products = 0
   let suggested = 0
-  for (;;) {
-    const ids = await db.execute<{ product_id: string }>(
-      sql`select product_id from inventory where product_id > ${after} order by product_id limit 200`,
-    )
-    if (ids.length === 0) break
-    for (const { product_id } of ids) if ((await suggestForProduct(product_id)) === 'suggested') suggested++
+  for await (const ids of plannedProducts()) {
+    for (const id of ids) if ((await suggestForProduct(id)) === 'suggested') suggested++
     products += ids.length
-    after = (ids[ids.length - 1] as { product_id: string }).product_id
   }
   await sweepAlerts()
   return { products, suggested }
