@@ -5,7 +5,7 @@ import { type Job, UnrecoverableError } from 'bullmq'
 import { isUuid } from '../../src/lib/uuid'
 import { refreshAllForecasts } from '../../src/modules/planning/demand'
 import { refreshSuggestions, suggestForProduct } from '../../src/modules/planning/replenish'
-import type { JobName, PlanningJobData } from '../queues'
+import type { JobName, PlanningJobData } from '../../src/infra/queues'
 
 export async function processPlanning(job: Job<PlanningJobData, unknown, JobName<'planning'>>): Promise<unknown> {
   switch (job.name) {
