@@ -7,8 +7,9 @@
 //   • intermittent — a sale on 8–40 % of days, 1 + Poisson(1.5) units when it happens;
 //   • short        — regular demand, but the product is only 3–4 weeks old.
 // `plantDemand` is pure (the eval script backtests exactly these series); `seedDemand` writes them
-// as orders (one per product and day) and the stock-out windows as ledger rows (an `adjust` that
-// empties the shelf, a `restock` that refills it: net zero, so `inventory:check` still agrees).
+// as orders (one per product and day), the stock-out windows as ledger rows (an `adjust` that
+// empties the shelf, a `restock` that refills it: net zero, so `inventory:check` still agrees), and
+// three suppliers with offers for the planted products.
 import { type Rng, rng } from './prng'
 
 export type DemandKind = 'regular' | 'promotional' | 'intermittent' | 'short'
@@ -172,5 +173,36 @@ export async function seedDemand(
       select id, product_id, kind, delta, 0, 'seed: planted stock-out', at
       from unnest(${mv.id}::uuid[], ${mv.product}::uuid[], ${mv.kind}::text[], ${mv.delta}::int[], ${mv.at}::text[]::timestamptz[])
         as t(id, product_id, kind, delta, at)`
+  // Three suppliers (fast and dear, slow and cheap, in between); each planted product gets an
+  // offer from one or two of them, so the reorder suggestions have suppliers to choose between.
+  const sup = [
+    { name: 'Swift Supply', lead: 2, markup: 0.75 },
+    { name: 'Harbor Wholesale', lead: 10, markup: 0.45 },
+    { name: 'Midway Trading', lead: 5, markup: 0.6 },
+  ].map((x) => ({ ...x, id: r.uuidv7(day0) }))
+  await sql`insert into suppliers (id, name, contact_email, lead_time_days)
+    select * from unnest(${sup.map((x) => x.id)}::uuid[], ${sup.map((x) => x.name)}::text[],
+      ${sup.map((x) => `orders@${x.name.split(' ')[0]?.toLowerCase()}.example`)}::text[], ${sup.map((x) => x.lead)}::int[])`
+  const of = {
+    id: [] as string[],
+    supplier: [] as string[],
+    product: [] as string[],
+    cost: [] as number[],
+    moq: [] as number[],
+    pack: [] as number[],
+  }
+  ids.forEach((p, i) => {
+    for (const [k, x] of sup.entries()) {
+      if (k !== i % 3 && !r.chance(0.3)) continue
+      of.id.push(r.uuidv7(day0))
+      of.supplier.push(x.id)
+      of.product.push(p.id)
+      of.cost.push(Math.max(1, Math.round(p.price_cents * x.markup)))
+      of.moq.push(r.pick([1, 5, 10, 24]))
+      of.pack.push(r.pick([1, 1, 6, 12]))
+    }
+  })
+  await sql`insert into supplier_offers (id, supplier_id, product_id, unit_cost_cents, min_order_quantity, pack_size)
+    select * from unnest(${of.id}::uuid[], ${of.supplier}::uuid[], ${of.product}::uuid[], ${of.cost}::bigint[], ${of.moq}::int[], ${of.pack}::int[])`
   return { planted: series.length }
 }
