@@ -4,6 +4,7 @@
 // The planted bundle pairs are written to DATA_DIR/seed-planted-pairs.json for scripts/eval-recs.ts.
 import { parseArgs } from 'node:util'
 import { seedCatalog } from './seed/catalog'
+import { seedDemand } from './seed/demand'
 import { seedOrders } from './seed/orders'
 import { seedUsers } from './seed/users'
 
@@ -14,6 +15,8 @@ export type SeedOptions = {
   orders: number
   seed: number
   reviews?: number
+  /** products given a planted daily demand series (db/seed/demand.ts); default 0 */
+  demand?: number
   reset?: boolean
   now?: Date
 }
@@ -66,6 +69,7 @@ export async function seed(sql: any, opts: SeedOptions, nodeEnv = 'development')
   const catalog = await seedCatalog(sql, catalogOpts)
   const users = await seedUsers(sql, { users: opts.users, seed: opts.seed, now })
   const orders = await seedOrders(sql, { orders: opts.orders, seed: opts.seed, now })
+  if (opts.demand) await seedDemand(sql, { seed: opts.seed, now, products: opts.demand })
   await sql`analyze` // planner statistics (allowed inside a transaction, unlike vacuum)
   return { ...catalog, ...users, ...orders, ms: Math.round(performance.now() - t0) }
 }
@@ -83,7 +87,7 @@ export async function seedDemo(): Promise<void> {
   const seeded = await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext('stampede:seed'))`
     if (!(await databaseIsEmpty(tx))) return null
-    return seed(tx, { products: 500, categories: 40, users: 200, orders: 3000, seed: 42 })
+    return seed(tx, { products: 500, categories: 40, users: 200, orders: 3000, seed: 42, demand: 40 })
   })
   if (!seeded) return
   // Build the co-occurrence model now so "also bought" works before the first hourly rebuild.
@@ -102,6 +106,7 @@ const HELP = `Usage: bun run db:seed -- [options]
   --users N        customers (default 5000)
   --orders N       orders, ~2.8 lines each (default 100000)
   --reviews N      reviews (default 3 × products)
+  --demand N       products with a planted daily demand series for forecasting (default 200)
   --seed N         PRNG seed; same seed + same day = same data (default 42)
   --reset          wipe every application table first (refused when NODE_ENV=production)
   --help           this text
@@ -120,6 +125,7 @@ if (import.meta.main) {
       users: { type: 'string', default: '5000' },
       orders: { type: 'string', default: '100000' },
       reviews: { type: 'string' },
+      demand: { type: 'string', default: '200' },
       seed: { type: 'string', default: '42' },
       reset: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -145,6 +151,7 @@ if (import.meta.main) {
     orders: num('orders', 0),
     seed: num('seed', 0),
     reviews: values.reviews === undefined ? undefined : num('reviews', 0),
+    demand: num('demand', 0),
     reset: values.reset,
   }
   const { config } = await import('../src/config')

@@ -56,14 +56,12 @@ export function routeEvent(e: OutboxRow): Route[] {
         { queue: 'recommendations', name: 'apply-order', data: { eventId: e.id, orderId: e.aggregateId } },
       ]
     case 'stock.low':
-    case 'stock.restocked':
-      return [
-        {
-          queue: 'stock-alerts',
-          name: 'check-product',
-          data: { eventId: e.id, productId: String(e.payload.productId ?? e.aggregateId), reason: e.type },
-        },
-      ]
+    case 'stock.restocked': {
+      const productId = String(e.payload.productId ?? e.aggregateId)
+      const check: Route = { queue: 'stock-alerts', name: 'check-product', data: { eventId: e.id, productId, reason: e.type } }
+      // Below the reorder point: planning re-plans the product within seconds, not at the next sweep.
+      return e.type === 'stock.low' ? [check, { queue: 'planning', name: 'suggest-product', data: { eventId: e.id, productId } }] : [check]
+    }
     default:
       return email
   }

@@ -14,6 +14,7 @@ import { startOutboxRelay } from './outbox-relay'
 import { processMaintenance } from './processors/maintenance'
 import { processOrderEmails } from './processors/order-emails'
 import { processPayments } from './processors/payments'
+import { processPlanning } from './processors/planning'
 import { processRecommendations } from './processors/recommendations'
 import { processStockAlerts } from './processors/stock-alerts'
 import { PAYMENT_GRACE_MS, recoverOwedWork } from './recovery'
@@ -27,6 +28,7 @@ const processors: Record<QueueName, Processor> = {
   'stock-alerts': processStockAlerts as Processor,
   maintenance: processMaintenance as Processor,
   recommendations: processRecommendations as Processor,
+  planning: processPlanning as Processor,
 }
 
 /** Per-queue concurrency overrides (emails and payments are I/O bound; sweeps need one at a time). */

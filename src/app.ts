@@ -12,6 +12,7 @@ import { inventoryModule } from './modules/inventory'
 import { mailModule } from './modules/mail'
 import { ordersModule } from './modules/orders'
 import { paymentsModule } from './modules/payments'
+import { planningModule } from './modules/planning'
 import { recommendationsModule } from './modules/recommendations'
 import { reviewsModule } from './modules/reviews'
 import { systemModule } from './modules/system'
@@ -41,6 +42,7 @@ export const api = new Elysia({ prefix: '/api/v1' })
   .use(alertsModule)
   .use(mailModule)
   .use(recommendationsModule)
+  .use(planningModule)
 
 export const app = new Elysia({
   name: 'stampede',

@@ -12,7 +12,7 @@ import { gauge } from './metrics'
 import { createRedis } from './redis'
 
 /** Every queue this app runs. One processor per queue (jobs/processors/<queue>.ts). */
-export const QUEUES = ['payments', 'order-emails', 'stock-alerts', 'maintenance', 'recommendations'] as const
+export const QUEUES = ['payments', 'order-emails', 'stock-alerts', 'maintenance', 'recommendations', 'planning'] as const
 export type QueueName = (typeof QUEUES)[number]
 
 /** `payments` / `charge`: one charge attempt of an order (jobs/processors/payments.ts runs orders' runChargeAttempt). */
@@ -43,12 +43,16 @@ export type EmptyJobData = Record<string, never>
 /** `recommendations` / `apply-order`: fold one paid order into the co-occurrence model. */
 export type RecommendationJobData = EmptyJobData | { eventId: string; orderId: string }
 
+/** `planning`: scheduled sweeps carry no data; `suggest-product` re-plans one product after stock.low. */
+export type PlanningJobData = EmptyJobData | { eventId: string; productId: string }
+
 export type JobDataOf = {
   payments: PaymentJobData
   'order-emails': OrderEmailJobData
   'stock-alerts': StockAlertJobData
   maintenance: EmptyJobData
   recommendations: RecommendationJobData
+  planning: PlanningJobData
 }
 
 /** Job names per queue (verb-noun); processors `switch (job.name)` over these. */
@@ -58,6 +62,7 @@ export const JOB_NAMES = {
   'stock-alerts': ['check-product', 'check-all'],
   maintenance: ['expire-reservations', 'reconcile-gate', 'purge-idempotency-keys', 'purge-refresh-tokens', 'purge-outbox', 'recover-owed'],
   recommendations: ['rebuild-matrix', 'apply-order'],
+  planning: ['refresh-forecasts', 'refresh-suggestions', 'suggest-product'],
 } as const satisfies Record<QueueName, readonly string[]>
 export type JobName<Q extends QueueName> = (typeof JOB_NAMES)[Q][number]
 

@@ -64,6 +64,7 @@ export const openapiPlugin = new Elysia({ name: 'openapi' })
           { name: 'cart', description: 'Shopping cart' },
           { name: 'orders', description: 'Checkout, orders, payments' },
           { name: 'recommendations', description: 'Also-bought and personal recommendations' },
+          { name: 'planning', description: 'Suppliers, purchase orders, demand forecasts, reorder suggestions (admin)' },
         ],
         components: {
           securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

@@ -128,3 +128,26 @@ export async function restock(
   await announceStockChange([productId])
   return view(after)
 }
+
+/**
+ * Restocks several products inside the caller's transaction (a purchase-order receipt: the receipt
+ * row, the received counts and the stock change commit or roll back together). Each line is one
+ * `restock` ledger row with `reason`. The gate is raised before the caller commits, as
+ * releaseReservations does: if the caller rolls back, the counter is high for a moment — the safe
+ * direction (Postgres still refuses), and the generation bump stops stale loaders.
+ */
+export async function restockInTransaction(tx: Tx, lines: StockLine[], reason: string): Promise<InventoryView[]> {
+  const checked = guardStockChange('restock', lines)
+  const rows: InventoryView[] = []
+  for (const l of checked) {
+    const row = await restockStock(tx, l.productId, l.quantity, reason)
+    if (!row) throw new ProductInventoryNotFound(l.productId)
+    rows.push(view(row))
+  }
+  const ids = checked.map((l) => l.productId)
+  await gateAdjust(checked.map((l) => ({ productId: l.productId, delta: l.quantity })))
+  await announceStockChange(ids)
+  // Announce again once the caller's transaction has surely committed (cache-aside race).
+  setTimeout(() => void announceStockChange(ids), 250).unref?.()
+  return rows
+}

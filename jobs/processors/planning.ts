@@ -1,0 +1,25 @@
+// `planning` queue: the forecast recompute (every 6 h), the reorder-suggestion and planning-alert
+// sweep (every 12 h), and one product's re-plan after its stock.low event (within seconds). All
+// recompute from current data, so duplicates and order of jobs don't matter.
+import { type Job, UnrecoverableError } from 'bullmq'
+import { isUuid } from '../../src/lib/uuid'
+import { refreshAllForecasts } from '../../src/modules/planning/demand'
+import { refreshSuggestions, suggestForProduct } from '../../src/modules/planning/replenish'
+import type { JobName, PlanningJobData } from '../../src/infra/queues'
+
+export async function processPlanning(job: Job<PlanningJobData, unknown, JobName<'planning'>>): Promise<unknown> {
+  switch (job.name) {
+    case 'refresh-forecasts':
+      return refreshAllForecasts()
+    case 'refresh-suggestions':
+      return refreshSuggestions()
+    case 'suggest-product': {
+      const productId = 'productId' in job.data ? job.data.productId : undefined
+      if (!isUuid(productId)) throw new UnrecoverableError('suggest-product needs a productId')
+      // A big sale just moved this product: its forecast is refitted before it is re-planned.
+      return suggestForProduct(productId, 0)
+    }
+    default:
+      throw new UnrecoverableError(`planning: unknown job name ${job.name}`)
+  }
+}
