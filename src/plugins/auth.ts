@@ -10,7 +10,7 @@ import { Elysia, t } from 'elysia'
 import { config } from '../config'
 import { ForbiddenError, UnauthorizedError } from '../lib/errors'
 import { isUuid } from '../lib/uuid'
-import { tokenState } from '../modules/auth/token-state'
+import { cachedTokenState, tokenState } from '../modules/auth/token-state'
 
 export const ROLES = ['customer', 'admin'] as const
 export type Role = (typeof ROLES)[number]
@@ -77,7 +77,7 @@ export async function verifyAccessToken(authorization: string | undefined): Prom
  *  user's current one (equal to the token's while the version matches). */
 export async function authenticate(authorization: string | undefined): Promise<AuthUser> {
   const claims = await verifyAccessToken(authorization)
-  const state = await tokenState(claims.id)
+  const state = cachedTokenState(claims.id) ?? (await tokenState(claims.id))
   if (!state) throw new UnauthorizedError('The account of this token no longer exists', 'invalid_token')
   if (state.ver !== claims.ver) throw new UnauthorizedError('Access token was revoked; refresh or sign in again', 'token_revoked')
   return { id: claims.id, role: state.role, jti: claims.jti }
@@ -93,7 +93,12 @@ export const authPlugin = new Elysia({ name: 'auth' }).use(accessJwt).macro({
     // checking here tells an anonymous caller 401 (a customer on an admin route 403) before any
     // field-level 422 describes a secured operation. (Body parsing comes earlier still: malformed
     // JSON is a 400 first.) request.headers, not the `headers` context: that copies every header.
+    // Vary: an answer for (or refusal of) the caller depends on Authorization (RFC 9110 §12.5.5),
+    // added to CORS's Origin; set before authenticating so that the 401/403 carry it too.
     async transform(ctx) {
+      const headers = ctx.set.headers
+      const vary = headers.vary
+      if (typeof vary !== 'string' || !vary.includes('Authorization')) headers.vary = vary ? `${vary}, Authorization` : 'Authorization'
       const user = await authenticate(ctx.request.headers.get('authorization') ?? undefined)
       if (role === 'admin' && user.role !== 'admin') throw new ForbiddenError('Admin role required')
       ;(ctx as WithUser)[AUTH_USER] = user
