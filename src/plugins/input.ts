@@ -152,12 +152,7 @@ type InputContext = { [PENDING]?: AppError }
  * here by a computed name, so Elysia's static analysis does not make every route parse its query
  * string), and a route without a query schema never reads its query.
  */
-function inspect(
-  request: Request,
-  route: string,
-  body: unknown,
-  holder: Record<string | symbol, unknown>,
-): AppError | undefined {
+function inspect(request: Request, route: string, body: unknown, holder: Record<string | symbol, unknown>): AppError | undefined {
   const plan = planOf(request.method, route)
   if (!plan) return
   plan.lowerParams?.(holder, 'params')

@@ -20,10 +20,16 @@
 //   or deleted products (the full path answers 422 for them), so every refusal here is one the
 //   full path would also give. Declare it after `auth` and before `idempotent` (macros run in order).
 import { Elysia } from 'elysia'
+import { counter } from '../../infra/metrics'
 import { isOwnRequest } from '../../lib/own-requests'
 import { claimedMarker, keyIsHeld, parseIdempotencyKey } from '../../plugins/idempotency'
 import { admitAtTheDoor, type GateTicket, OutOfStockError, returnGateTicket } from '../inventory/service'
 import { mergeLines } from './checkout'
+
+const heldLookups = counter(
+  'checkout_held_key_lookups_total',
+  'Sold-out refusals that asked Postgres whether the key is held (the claim markers were not known to be complete)',
+)
 
 type Line = { productId: string; quantity: number }
 type Resolved = { idempotencyKey: string; lines: Line[] | null; ticket: GateTicket | null; markerSet: boolean }
@@ -42,12 +48,9 @@ async function resolveCheckout(ctx: { body: unknown; request: Request; user?: { 
     // Sold out, but the key's marker may be missing: a held key goes on to the full path. Can't
     // tell (Postgres unreachable): the full path decides, as for a held key. The process's own
     // (warm-up) requests never claim a key, so theirs cannot be held.
-    if (
-      err instanceof OutOfStockError &&
-      err.verifyKey &&
-      !isOwnRequest(ctx.request) &&
-      (await keyIsHeld({ userId: user.id, key: idempotencyKey }).catch(() => true))
-    )
+    if (!(err instanceof OutOfStockError) || !err.verifyKey || isOwnRequest(ctx.request)) throw err
+    heldLookups.inc()
+    if (await keyIsHeld({ userId: user.id, key: idempotencyKey }).catch(() => true))
       return { idempotencyKey, lines, ticket: null, markerSet: false }
     throw err
   }
