@@ -7,6 +7,7 @@
 // wrong role is 403 — both before the body and query are validated (see the macro).
 import { jwt } from '@elysiajs/jwt'
 import { Elysia, t } from 'elysia'
+import { LRUCache } from 'lru-cache'
 import { config } from '../config'
 import { ForbiddenError, UnauthorizedError } from '../lib/errors'
 import { isUuid } from '../lib/uuid'
@@ -41,11 +42,10 @@ const verifier = accessJwt.decorator.accessJwt as unknown as Verifier
  * Tokens that verified, until they expire: verifying (HMAC via WebCrypto, JSON, claims) costs
  * ~90 µs, more than a whole cached product read; a flash-sale buyer sends the same token again and
  * again. Keyed by the exact token string, so only a byte-identical, already verified token hits;
- * an entry never outlives its token's `exp`. Bounded: the oldest entries go first. Revocation is
- * not decided here but by the token version, checked on every request.
+ * an entry never outlives its token's `exp` (its TTL). Bounded: the least recently used go first.
+ * Revocation is not decided here but by the token version, checked on every request.
  */
-const verified = new Map<string, { claims: Claims; expMs: number }>()
-const VERIFIED_MAX = 20_000
+const verified = new LRUCache<string, Claims>({ max: 20_000, ttlAutopurge: false })
 
 const invalid = () => new UnauthorizedError('Access token is invalid or expired', 'invalid_token')
 
@@ -55,10 +55,7 @@ export async function verifyAccessToken(authorization: string | undefined): Prom
   const [scheme, token] = authorization.split(' ')
   if (scheme?.toLowerCase() !== 'bearer' || !token) throw new UnauthorizedError('Authorization must be "Bearer <token>"')
   const hit = verified.get(token)
-  if (hit) {
-    if (hit.expMs > Date.now()) return hit.claims
-    verified.delete(token)
-  }
+  if (hit) return hit
   const payload = await verifier.verify(token, { algorithms: ['HS256'] }).catch(() => false as const)
   // A token without `exp` would never expire; a `sub` that is not a uuid names no user.
   if (!payload || typeof payload.exp !== 'number' || !isUuid(payload.sub) || !ROLES.includes(payload.role as Role)) throw invalid()
@@ -68,8 +65,8 @@ export async function verifyAccessToken(authorization: string | undefined): Prom
     jti: String(payload.jti ?? ''),
     ver: payload.ver as number,
   }
-  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string)
-  verified.set(token, { claims, expMs: payload.exp * 1000 })
+  const ttl = payload.exp * 1000 - Date.now()
+  if (ttl > 0) verified.set(token, claims, { ttl })
   return claims
 }
 
