@@ -5,8 +5,8 @@
 // refusal, one child process per repetition, trees alternating so both see the same minute.
 //
 //   bun bench/sold-out-cpu.ts                      this tree only
-//   bun bench/sold-out-cpu.ts /path/to/other/tree  A/B: the other tree (e.g. a git worktree of an
-//                                                  older commit, installed) against this one
+//   bun bench/sold-out-cpu.ts /path/to/other/tree… A/B: other trees (e.g. git worktrees of older
+//                                                  commits, installed) against this one (last)
 // Env: REPS (5), REFUSALS (15000 measured per repetition), WARM (5000 refusals before measuring).
 // Writes bench/results/sold-out-cpu.json. Needs DATABASE_URL (a server; a database is created and
 // dropped per tree) and REDIS_URL.
@@ -73,7 +73,7 @@ async function child(root: string): Promise<void> {
 async function main(): Promise<void> {
   const server = process.env.DATABASE_URL
   if (!server || !process.env.REDIS_URL) throw new Error('set DATABASE_URL (a server) and REDIS_URL')
-  const trees = process.argv[2] ? [resolve(process.argv[2]), here] : [here]
+  const trees = [...process.argv.slice(2).map((t) => resolve(t)), here]
   const admin = postgres(server, { max: 1, onnotice: () => {} })
   const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`
   const setups = await Promise.all(
@@ -126,11 +126,17 @@ async function main(): Promise<void> {
       median: Math.round(median(s.us) * 10) / 10,
     })),
   }
-  const [a, b] = result.trees
-  const summary = b
-    ? `${a?.median} µs (${a?.root}) vs ${b.median} µs (this tree): ratio ${(b.median / (a?.median as number)).toFixed(3)}`
-    : `${a?.median} µs`
-  console.log(`median CPU per sold-out refusal: ${summary}`)
+  // Per repetition, this tree against the first one (they ran a minute apart): steadier than the
+  // ratio of medians when the machine's load drifts.
+  const base = setups[0] as { us: number[] }
+  const mine = setups[setups.length - 1] as { us: number[] }
+  const pairRatios = mine.us.map((u, i) => u / (base.us[i] as number))
+  for (const t of result.trees) console.log(`median CPU per sold-out refusal: ${t.median} µs  ${t.root}`)
+  if (setups.length > 1)
+    console.log(
+      `this tree / first tree: ratio of medians ${(median(mine.us) / median(base.us)).toFixed(3)}, median of paired ratios ${median(pairRatios).toFixed(3)}`,
+    )
+  Object.assign(result, { pairedRatioMedian: Math.round(median(pairRatios) * 1000) / 1000 })
   mkdirSync(resolve(here, 'bench/results'), { recursive: true })
   await Bun.write(resolve(here, 'bench/results/sold-out-cpu.json'), `${JSON.stringify(result, null, 2)}\n`)
 }
