@@ -15,6 +15,7 @@ import { reconcileGate } from '../src/modules/inventory/service'
 import { findOwedEmails } from '../src/modules/mail/service'
 import { expireOverdueOrders } from '../src/modules/orders/service'
 import { findPendingPayments } from '../src/modules/payments/service'
+import { seedClaimMarkers } from '../src/plugins/idempotency'
 import { EMAIL_OF_EVENT, emailJob } from './outbox-relay'
 
 export type QueueOf = (name: QueueName) => Queue
@@ -38,7 +39,7 @@ export function uuidV7Floor(ms: number): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-0000-0000-000000000000`
 }
 
-export type Recovered = { emails: number; payments: number; expired: number; gateFixed: number | null }
+export type Recovered = { emails: number; payments: number; expired: number; gateFixed: number | null; markers: number | null }
 
 /**
  * Re-adds the jobs of owed work older than `graceMs` (0 when Redis is known to have lost its
@@ -46,7 +47,12 @@ export type Recovered = { emails: number; payments: number; expired: number; gat
  * `lookbackMs` (emails). Counts are of jobs (re-)added; re-adding a job Redis still holds
  * changes nothing.
  */
-export async function recoverOwedWork(queueOf: QueueOf, graceMs: number, lookbackMs = LOOKBACK_AFTER_LOSS_MS): Promise<Recovered> {
+export async function recoverOwedWork(
+  queueOf: QueueOf,
+  graceMs: number,
+  lookbackMs = LOOKBACK_AFTER_LOSS_MS,
+  rebuildMarkers = false,
+): Promise<Recovered> {
   let emails = 0
   for (let after = uuidV7Floor(Date.now() - lookbackMs); ; ) {
     const owed = await findOwedEmails({ kindOf: EMAIL_OF_EVENT, after, graceMs, limit: PAGE })
@@ -79,5 +85,9 @@ export async function recoverOwedWork(queueOf: QueueOf, graceMs: number, lookbac
   // the Redis that was lost: run them once now rather than wait for the schedules to be re-added.
   const expired = await expireOverdueOrders(500)
   const gateFixed = (await pingRedis()) === 'ok' ? await reconcileGate().catch(() => null) : null
-  return { emails, payments, expired, gateFixed }
+  // The claim markers the checkout door trusts (src/plugins/idempotency/store.ts): seeded when the
+  // markers-complete key is missing (lost with the data, or withdrawn by a claim that could not
+  // write its marker); `rebuildMarkers` seeds even when it is there (another server, a failover).
+  const markers = await seedClaimMarkers({ rebuild: rebuildMarkers }).catch(() => null)
+  return { emails, payments, expired, gateFixed, markers }
 }

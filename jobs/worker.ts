@@ -9,6 +9,7 @@ import { logger } from '../src/infra/logger'
 import { QUEUES, type QueueName, registerQueueDepthGauge } from '../src/infra/queues'
 import { createRedis, redisOutage } from '../src/infra/redis'
 import { isConnectionError } from '../src/lib/outage-log'
+import { seedClaimMarkers } from '../src/plugins/idempotency'
 import { jobDuration, jobFailures } from './metrics'
 import { startOutboxRelay } from './outbox-relay'
 import { processMaintenance } from './processors/maintenance'
@@ -131,7 +132,7 @@ export async function startWorkerSet(opts: StartOptions = {}): Promise<WorkerSet
       : watchRedisEpoch(connection, config.REDIS_EPOCH_CHECK_MS, async (why) => {
           logger.warn({ why }, 'redis lost its data: re-adding the schedules and the owed jobs from Postgres')
           await registerSchedules(queueOf, names)
-          logger.info(await recoverOwedWork(queueOf, 0), 'owed work recovered')
+          logger.info(await recoverOwedWork(queueOf, 0, undefined, true), 'owed work recovered')
           // Payments younger than PAYMENT_GRACE_MS were left to the /pay request that created them
           // (it may still be deleting a row whose enqueue failed): a second pass once that is over.
           clearTimeout(secondPass)
@@ -143,6 +144,17 @@ export async function startWorkerSet(opts: StartOptions = {}): Promise<WorkerSet
           }, PAYMENT_GRACE_MS + 1000)
           secondPass.unref?.()
         })
+  // Claims made while Redis was unreachable have no marker. The API process that made one
+  // withdraws markers-complete when it reconnects, but it may have died meanwhile: every reconnect
+  // of the worker rebuilds the markers (src/plugins/idempotency/store.ts).
+  let connectedBefore = false
+  connection.on('ready', () => {
+    if (connectedBefore)
+      void seedClaimMarkers({ rebuild: true, client: connection }).catch((err) =>
+        logger.warn({ err: (err as Error).message }, 'could not rebuild the claim markers; the recovery schedule retries'),
+      )
+    connectedBefore = true
+  })
   const stopRelay = (opts.relay ?? config.OUTBOX_RELAY_ENABLED) ? startOutboxRelay() : async () => {}
   logger.info({ queues: workers.map((w) => w.name) }, 'workers started')
 

@@ -213,7 +213,7 @@ describe('CacheAside', () => {
 })
 
 describe('NearCache (in-process L1)', () => {
-  test('off until enabled; eviction spares what was read since (CLOCK); TTL expires entries', async () => {
+  test('off until enabled; eviction spares what was read since (LRU); TTL expires entries', async () => {
     const n = new NearCache<string>(2, 40)
     expect(n.fill('a', '1', n.epoch)).toBe(false) // not enabled yet
     n.setEnabled(true)

@@ -9,7 +9,8 @@ import { idempotencyKeys } from '../db/schema'
 import { db } from '../src/infra/db'
 import { key, redis } from '../src/infra/redis'
 import { admitAtTheDoor, OutOfStockError, reconcileGate, returnGateTicket } from '../src/modules/inventory/service'
-import { claimedMarker, fingerprintOf } from '../src/plugins/idempotency'
+import { claimedMarker, fingerprintOf, seedClaimMarkers } from '../src/plugins/idempotency'
+import { markersCompleteKey } from '../src/plugins/idempotency/store'
 import { createUser, metricSum, req } from './helpers'
 import { newKey, order, productWithStock } from './orders-fixtures'
 
@@ -58,7 +59,8 @@ describe('sold-out fast path (gated)', () => {
     const winnerKey = newKey()
     const first = await order(winner.token, [{ productId, quantity: 1 }], winnerKey)
     expect(first.status).toBe(201)
-    expect(await redis()!.del(claimedMarker(winner.id, winnerKey).key)).toBe(1) // a Redis restart, a failover
+    // A Redis restart, a failover: the key's marker goes, and markers-complete with it.
+    expect(await redis()!.del(claimedMarker(winner.id, winnerKey).key, markersCompleteKey())).toBeGreaterThanOrEqual(1)
     for (let i = 0; i < 2; i++) {
       const replay = await order(winner.token, [{ productId, quantity: 1 }], winnerKey)
       expect(replay.status).toBe(201)
@@ -76,11 +78,49 @@ describe('sold-out fast path (gated)', () => {
     expect(await claimed(loser.id, loserKey)).toBe(0)
   })
 
+  test('once every held key has its marker, the door refuses from Redis alone; after a loss it asks Postgres until the markers are seeded again', async () => {
+    const productId = await productWithStock(1)
+    const winner = await createUser()
+    const winnerKey = newKey()
+    const first = await order(winner.token, [{ productId, quantity: 1 }], winnerKey)
+    expect(first.status).toBe(201)
+    const lookups = () => metricSum('checkout_held_key_lookups_total')
+    try {
+      // The worker's recovery seeds the markers of every held key, then says they are complete.
+      expect(await seedClaimMarkers({ rebuild: true })).toBeGreaterThanOrEqual(1)
+      const before = await lookups()
+      const refused = await order((await createUser()).token, [{ productId, quantity: 1 }])
+      expect(refused.status).toBe(409)
+      expect(refused.body.code).toBe('out_of_stock')
+      expect(await lookups()).toBe(before) // no Postgres lookup
+      const replay = await order(winner.token, [{ productId, quantity: 1 }], winnerKey)
+      expect(replay.headers.get('idempotent-replayed')).toBe('true')
+
+      // Redis restarted empty: the marker and markers-complete are gone together.
+      await redis()!.del(claimedMarker(winner.id, winnerKey).key, markersCompleteKey())
+      const again = await order(winner.token, [{ productId, quantity: 1 }], winnerKey)
+      expect(again.status).toBe(201)
+      expect(again.text).toBe(first.text)
+      const loser = await order((await createUser()).token, [{ productId, quantity: 1 }])
+      expect(loser.status).toBe(409)
+      expect(await lookups()).toBe(before + 2) // both asked Postgres: the retry found its key held
+      // Seeding again (markers-complete missing) restores the winner's marker.
+      expect(await seedClaimMarkers()).toBeGreaterThanOrEqual(1)
+      expect(await redis()!.exists(claimedMarker(winner.id, winnerKey).key, markersCompleteKey())).toBe(2)
+      expect(await seedClaimMarkers()).toBe(0) // complete: nothing to do
+    } finally {
+      // The other tests here make keys without markers by hand.
+      await redis()!.del(markersCompleteKey())
+    }
+  })
+
   test("a key still in progress gets 409 idempotency_in_progress from a sold-out product, not the gate's out_of_stock", async () => {
     const productId = await productWithStock(1)
     const u = await createUser()
     expect((await order(u.token, [{ productId, quantity: 1 }])).status).toBe(201)
-    // Another request of this key is running (its claim exists; Redis has no marker for it).
+    // Another request of this key is running (its claim exists; Redis has no marker for it: it was
+    // made while Redis was unreachable, which withdraws markers-complete).
+    await redis()!.del(markersCompleteKey())
     const k = newKey()
     const items = [{ productId, quantity: 1 }]
     await db.insert(idempotencyKeys).values({

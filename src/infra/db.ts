@@ -91,6 +91,10 @@ function timed<Q extends Thenable>(pending: Q, query: () => string, pooled: bool
 }
 
 /**
+ * Kept rather than Postgres's log_min_duration_statement (superuser-only to set per session or
+ * role, and it logs on the server, not in our log or /metrics): this wrapper is also where every
+ * statement gets the request's deadline and the pool-acquire bound (db-timeouts.ts), so the timing
+ * costs one performance.now() pair per statement on top of a wrapper we need anyway.
  * Counts and logs statements slower than SLOW_QUERY_MS, whichever way they are written: `unsafe`
  * (what Drizzle calls) and tagged templates (sql`…`, what the hot paths write through pgOf), in
  * the pool, its transactions and their savepoints.

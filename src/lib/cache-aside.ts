@@ -97,6 +97,13 @@ export class CacheAside<T> {
     c.inc(n)
   }
 
+  /** The in-process (L1) value of `key`, synchronously; undefined when not there (ask get()). */
+  peek(key: string): T | undefined {
+    const local = this.near?.get(key)
+    if (local !== undefined) this.event('local_hit')
+    return local
+  }
+
   /** The cached value of `key`, or `load()`'s result (null = not found, cached briefly). */
   async get(key: string, load: () => Promise<T | null>): Promise<T | null> {
     if (this.near) {

@@ -7,18 +7,23 @@
 // may store what it got only if no invalidation (of any key) arrived meanwhile. Invalidations are
 // rare next to reads, so refusing every fill that overlaps one costs nothing measurable.
 //
-// Eviction is CLOCK (second chance) rather than strict LRU: a hit only sets a flag, where moving
-// the entry to the end of the Map on every hit cost a measurable share of a cached read.
+// Storage is lru-cache (size bound and TTL); a hit updates its recency in index arrays, without
+// moving the entry in a Map.
+import { LRUCache } from 'lru-cache'
+
 export class NearCache<T> {
-  private readonly entries = new Map<string, { value: T; expiresAt: number; used: boolean }>()
+  // Boxed: lru-cache takes only non-nullish values.
+  private readonly entries: LRUCache<string, { value: T }>
   private on = false
   /** Bumped by every drop/clear; fills carry the value they read before fetching. */
   epoch = 0
 
   constructor(
     private readonly maxEntries: number,
-    private readonly ttlMs: number,
-  ) {}
+    ttlMs: number,
+  ) {
+    this.entries = new LRUCache<string, { value: T }>({ max: Math.max(1, maxEntries), ttl: ttlMs, ttlAutopurge: false })
+  }
 
   get enabled(): boolean {
     return this.on && this.maxEntries > 0
@@ -32,31 +37,13 @@ export class NearCache<T> {
 
   get(key: string): T | undefined {
     if (!this.on) return undefined
-    const e = this.entries.get(key)
-    if (!e) return undefined
-    if (e.expiresAt <= performance.now()) {
-      this.entries.delete(key)
-      return undefined
-    }
-    e.used = true
-    return e.value
+    return this.entries.get(key)?.value
   }
 
   /** Stores `value` unless the cache is off or an invalidation happened since `epochRead`. */
   fill(key: string, value: T, epochRead: number): boolean {
     if (!this.enabled || epochRead !== this.epoch) return false
-    this.entries.delete(key)
-    this.entries.set(key, { value, expiresAt: performance.now() + this.ttlMs, used: false })
-    // Map order is insertion order: walk from the oldest; a used entry (or the one just stored) gets
-    // a second chance (moved to the end, flag cleared), the first other one is evicted.
-    while (this.entries.size > this.maxEntries) {
-      const [oldest, e] = this.entries.entries().next().value as [string, { value: T; expiresAt: number; used: boolean }]
-      this.entries.delete(oldest)
-      if (e.used || oldest === key) {
-        e.used = false
-        this.entries.set(oldest, e)
-      }
-    }
+    this.entries.set(key, { value })
     return true
   }
 

@@ -7,10 +7,11 @@
 // wrong role is 403 — both before the body and query are validated (see the macro).
 import { jwt } from '@elysiajs/jwt'
 import { Elysia, t } from 'elysia'
+import { LRUCache } from 'lru-cache'
 import { config } from '../config'
 import { ForbiddenError, UnauthorizedError } from '../lib/errors'
 import { isUuid } from '../lib/uuid'
-import { tokenState } from '../modules/auth/token-state'
+import { cachedTokenState, tokenState } from '../modules/auth/token-state'
 
 export const ROLES = ['customer', 'admin'] as const
 export type Role = (typeof ROLES)[number]
@@ -41,11 +42,10 @@ const verifier = accessJwt.decorator.accessJwt as unknown as Verifier
  * Tokens that verified, until they expire: verifying (HMAC via WebCrypto, JSON, claims) costs
  * ~90 µs, more than a whole cached product read; a flash-sale buyer sends the same token again and
  * again. Keyed by the exact token string, so only a byte-identical, already verified token hits;
- * an entry never outlives its token's `exp`. Bounded: the oldest entries go first. Revocation is
- * not decided here but by the token version, checked on every request.
+ * an entry never outlives its token's `exp` (its TTL). Bounded: the least recently used go first.
+ * Revocation is not decided here but by the token version, checked on every request.
  */
-const verified = new Map<string, { claims: Claims; expMs: number }>()
-const VERIFIED_MAX = 20_000
+const verified = new LRUCache<string, Claims>({ max: 20_000, ttlAutopurge: false })
 
 const invalid = () => new UnauthorizedError('Access token is invalid or expired', 'invalid_token')
 
@@ -55,10 +55,7 @@ export async function verifyAccessToken(authorization: string | undefined): Prom
   const [scheme, token] = authorization.split(' ')
   if (scheme?.toLowerCase() !== 'bearer' || !token) throw new UnauthorizedError('Authorization must be "Bearer <token>"')
   const hit = verified.get(token)
-  if (hit) {
-    if (hit.expMs > Date.now()) return hit.claims
-    verified.delete(token)
-  }
+  if (hit) return hit
   const payload = await verifier.verify(token, { algorithms: ['HS256'] }).catch(() => false as const)
   // A token without `exp` would never expire; a `sub` that is not a uuid names no user.
   if (!payload || typeof payload.exp !== 'number' || !isUuid(payload.sub) || !ROLES.includes(payload.role as Role)) throw invalid()
@@ -68,8 +65,8 @@ export async function verifyAccessToken(authorization: string | undefined): Prom
     jti: String(payload.jti ?? ''),
     ver: payload.ver as number,
   }
-  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string)
-  verified.set(token, { claims, expMs: payload.exp * 1000 })
+  const ttl = payload.exp * 1000 - Date.now()
+  if (ttl > 0) verified.set(token, claims, { ttl })
   return claims
 }
 
@@ -77,7 +74,7 @@ export async function verifyAccessToken(authorization: string | undefined): Prom
  *  user's current one (equal to the token's while the version matches). */
 export async function authenticate(authorization: string | undefined): Promise<AuthUser> {
   const claims = await verifyAccessToken(authorization)
-  const state = await tokenState(claims.id)
+  const state = cachedTokenState(claims.id) ?? (await tokenState(claims.id))
   if (!state) throw new UnauthorizedError('The account of this token no longer exists', 'invalid_token')
   if (state.ver !== claims.ver) throw new UnauthorizedError('Access token was revoked; refresh or sign in again', 'token_revoked')
   return { id: claims.id, role: state.role, jti: claims.jti }
@@ -93,7 +90,12 @@ export const authPlugin = new Elysia({ name: 'auth' }).use(accessJwt).macro({
     // checking here tells an anonymous caller 401 (a customer on an admin route 403) before any
     // field-level 422 describes a secured operation. (Body parsing comes earlier still: malformed
     // JSON is a 400 first.) request.headers, not the `headers` context: that copies every header.
+    // Vary: an answer for (or refusal of) the caller depends on Authorization (RFC 9110 §12.5.5),
+    // added to CORS's Origin; set before authenticating so that the 401/403 carry it too.
     async transform(ctx) {
+      const headers = ctx.set.headers
+      const vary = headers.vary
+      if (typeof vary !== 'string' || !vary.includes('Authorization')) headers.vary = vary ? `${vary}, Authorization` : 'Authorization'
       const user = await authenticate(ctx.request.headers.get('authorization') ?? undefined)
       if (role === 'admin' && user.role !== 'admin') throw new ForbiddenError('Admin role required')
       ;(ctx as WithUser)[AUTH_USER] = user

@@ -92,63 +92,65 @@ function allowedMethods(pathname: string): string[] {
   ]
 }
 
-export const errorsPlugin = new Elysia({ name: 'errors' })
-  .error({ AppError })
-  .onError({ as: 'global' }, ({ code, error: thrown, request, set, route }) => {
-    // Drizzle wraps what the driver throws (e.g. DatabaseBusyError) in a DrizzleQueryError. A
-    // timeout that reached here unmapped (a batch shared by many requests rethrows the driver's
-    // own error) is still a 503 database_busy, never a 500.
-    const cause = (thrown as { cause?: unknown }).cause
-    const inner = cause instanceof AppError ? cause : busyError(cause ?? thrown, undefined)
-    const error = inner instanceof AppError ? inner : thrown
-    if (error instanceof AppError) {
-      return problemResponse(request, error.status, error.code, error.title, error.message, error.extra, error.headers)
+export const errorsPlugin = new Elysia({ name: 'errors' }).error({ AppError }).onError({ as: 'global' }, (ctx) => {
+  const { code, error: thrown, request, set, route } = ctx
+  // Another name for the context: handing `ctx` itself to a function makes Elysia prepare every
+  // part of every request (see plugins/input.ts).
+  const holder: object = ctx
+  // Drizzle wraps what the driver throws (e.g. DatabaseBusyError) in a DrizzleQueryError. A
+  // timeout that reached here unmapped (a batch shared by many requests rethrows the driver's
+  // own error) is still a 503 database_busy, never a 500.
+  const cause = (thrown as { cause?: unknown }).cause
+  const inner = cause instanceof AppError ? cause : busyError(cause ?? thrown, undefined)
+  const error = inner instanceof AppError ? inner : thrown
+  if (error instanceof AppError) {
+    return problemResponse(request, error.status, error.code, error.title, error.message, error.extra, error.headers)
+  }
+  switch (code) {
+    case 'VALIDATION': {
+      const v = error as ValidationError
+      if (v.type === 'response') break
+      // A problem found before validation (wrong content type, NUL bytes) is part of the answer.
+      const pending = pendingInputProblem(holder)
+      if (pending && !(pending instanceof ValidationProblem)) {
+        return problemResponse(request, pending.status, pending.code, pending.title, pending.message, pending.extra, pending.headers)
+      }
+      const early = pending ? (pending.extra.errors as FieldError[]) : []
+      const found = fieldErrors(v, request, route)
+      const errors = [...early, ...found.filter((f) => !early.some((e) => e.field === f.field))]
+      return problemResponse(
+        request,
+        422,
+        'validation_failed',
+        'Unprocessable Content',
+        errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+        { errors },
+      )
     }
-    switch (code) {
-      case 'VALIDATION': {
-        const v = error as ValidationError
-        if (v.type === 'response') break
-        // A problem found before validation (wrong content type, NUL bytes) is part of the answer.
-        const pending = pendingInputProblem(request)
-        if (pending && !(pending instanceof ValidationProblem)) {
-          return problemResponse(request, pending.status, pending.code, pending.title, pending.message, pending.extra, pending.headers)
-        }
-        const early = pending ? (pending.extra.errors as FieldError[]) : []
-        const found = fieldErrors(v, request, route)
-        const errors = [...early, ...found.filter((f) => !early.some((e) => e.field === f.field))]
+    case 'PARSE':
+      return problemResponse(request, 400, 'malformed_body', 'Bad Request', 'The request body could not be parsed (malformed JSON?)')
+    case 'NOT_FOUND': {
+      const path = new URL(request.url).pathname
+      const allow = allowedMethods(path).filter((m) => m !== request.method && m !== 'ALL' && m !== 'OPTIONS')
+      if (allow.length > 0 && request.method !== 'HEAD') {
         return problemResponse(
           request,
-          422,
-          'validation_failed',
-          'Unprocessable Content',
-          errors.map((e) => `${e.field}: ${e.message}`).join('; '),
-          { errors },
+          405,
+          'method_not_allowed',
+          'Method Not Allowed',
+          `${request.method} is not supported on ${path}`,
+          { allowed: allow },
+          { allow: allow.join(', ') },
         )
       }
-      case 'PARSE':
-        return problemResponse(request, 400, 'malformed_body', 'Bad Request', 'The request body could not be parsed (malformed JSON?)')
-      case 'NOT_FOUND': {
-        const path = new URL(request.url).pathname
-        const allow = allowedMethods(path).filter((m) => m !== request.method && m !== 'ALL' && m !== 'OPTIONS')
-        if (allow.length > 0 && request.method !== 'HEAD') {
-          return problemResponse(
-            request,
-            405,
-            'method_not_allowed',
-            'Method Not Allowed',
-            `${request.method} is not supported on ${path}`,
-            { allowed: allow },
-            { allow: allow.join(', ') },
-          )
-        }
-        return problemResponse(request, 404, 'route_not_found', 'Not Found', `No route for ${request.method} ${path}`)
-      }
-      case 'INVALID_COOKIE_SIGNATURE':
-        return problemResponse(request, 400, 'bad_cookie', 'Bad Request', 'Invalid cookie signature')
+      return problemResponse(request, 404, 'route_not_found', 'Not Found', `No route for ${request.method} ${path}`)
     }
-    // Bun rejects oversized bodies itself; anything else unexpected is ours: log it, hide it.
-    const status = typeof set.status === 'number' && set.status === 413 ? 413 : 500
-    if (status === 413) return problemResponse(request, 413, 'payload_too_large', 'Content Too Large', 'Request body too large')
-    logger.error({ err: error, path: new URL(request.url).pathname }, 'unhandled error')
-    return problemResponse(request, 500, 'internal_error', 'Internal Server Error', 'An unexpected error occurred; it has been logged')
-  })
+    case 'INVALID_COOKIE_SIGNATURE':
+      return problemResponse(request, 400, 'bad_cookie', 'Bad Request', 'Invalid cookie signature')
+  }
+  // Bun rejects oversized bodies itself; anything else unexpected is ours: log it, hide it.
+  const status = typeof set.status === 'number' && set.status === 413 ? 413 : 500
+  if (status === 413) return problemResponse(request, 413, 'payload_too_large', 'Content Too Large', 'Request body too large')
+  logger.error({ err: error, path: new URL(request.url).pathname }, 'unhandled error')
+  return problemResponse(request, 500, 'internal_error', 'Internal Server Error', 'An unexpected error occurred; it has been logged')
+})

@@ -1,6 +1,7 @@
 // Cross-cutting HTTP policy: body size limit (413 problem+json before parsing, on the bytes actually
-// sent, chunked bodies included), the request's database deadline, security headers, Vary, and the
-// request duration histogram. Runs first so even rejected requests are measured and labelled
+// sent, chunked bodies included), the request's database deadline, security headers, and the
+// request duration histogram (Vary: Origin comes from CORS, Authorization from the auth macro).
+// Runs first so even rejected requests are measured and labelled
 // (the process's own warm-up requests are not: lib/own-requests.ts).
 import { Elysia } from 'elysia'
 import { config } from '../config'
@@ -9,9 +10,10 @@ import { logger } from '../infra/logger'
 import { httpDuration } from '../infra/metrics'
 import { isOwnRequest } from '../lib/own-requests'
 import { problemResponse, problemStatus } from './errors'
-import { fromRoutes } from './route-table'
 
-const started = new WeakMap<Request, number>()
+/** When the request began (performance.now()), kept in its context for the duration histogram. */
+const STARTED = Symbol('startedAt')
+type Timed = { [STARTED]?: number }
 
 const API_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -67,24 +69,11 @@ async function countStreamedBody(request: Request): Promise<Response | undefined
   }
 }
 
-// Vary names only what an answer depends on (RFC 9110 §12.5.5): Origin (CORS, patched into
-// @elysiajs/cors instead of its "Vary: *", which made every response uncacheable) and, on the
-// routes that identify the caller, Authorization. Nothing is compressed, so no Accept-Encoding.
-const userRoutes = fromRoutes(
-  (routes) =>
-    new Set(
-      routes
-        .filter((r) => ((r.hooks as { detail?: { security?: unknown[] } }).detail?.security?.length ?? 0) > 0)
-        .map((r) => `${r.method} ${r.path}`),
-    ),
-)
-
-const dependsOnUser = (method: string, route: string): boolean => userRoutes().has(`${method} ${route}`)
-
 export const httpPlugin = new Elysia({ name: 'http' })
-  .onRequest(({ request, set }) => {
+  .onRequest((ctx) => {
+    const { request, set } = ctx
     const now = performance.now()
-    started.set(request, now)
+    ;(ctx as Timed)[STARTED] = now
     // The request-id plugin entered this request's context just before.
     const context = requestContext.getStore()
     if (context) context.deadline = now + config.REQUEST_TIMEOUT_MS
@@ -100,17 +89,9 @@ export const httpPlugin = new Elysia({ name: 'http' })
       return countStreamedBody(request)
     }
   })
-  // mapResponse runs for handler answers and for errors of matched routes (401/403 included).
-  .mapResponse({ as: 'global' }, (ctx) => {
-    const route = (ctx as { route?: string }).route
-    if (!route || !dependsOnUser(ctx.request.method, route)) return
-    const vary = ctx.set.headers.vary
-    if (typeof vary === 'string' && vary.includes('Authorization')) return
-    ctx.set.headers.vary = vary ? `${vary}, Authorization` : 'Authorization'
-  })
   .onAfterResponse({ as: 'global' }, (ctx) => {
     const { request, set } = ctx
-    const t0 = started.get(request)
+    const t0 = (ctx as Timed)[STARTED]
     if (t0 === undefined || isOwnRequest(request)) return
     const seconds = (performance.now() - t0) / 1000
     // `route` is the matched pattern (e.g. /api/v1/products/:id): bounded label cardinality.

@@ -36,6 +36,9 @@ export function tokenState(userId: string): Promise<TokenState | null> {
   return tokenStateCache.get(stateKey(userId), async () => (await loadState.execute({ id: userId }))[0] ?? null)
 }
 
+/** The state if this process holds it (the L1), without waiting: the common case of every request. */
+export const cachedTokenState = (userId: string): TokenState | undefined => tokenStateCache.peek(stateKey(userId))
+
 /** Revokes every access token of the user; inside the transaction of the change. Call
  *  forgetTokenState(userId) once it commits. Returns the new version (null: no such user). */
 export async function bumpTokenVersion(q: DbOrTx, userId: string): Promise<number | null> {

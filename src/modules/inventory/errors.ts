@@ -3,7 +3,11 @@ import { ConflictError, NotFoundError } from '../../lib/errors'
 
 /** 409 out_of_stock naming the products that lack stock. */
 export class OutOfStockError extends ConflictError {
-  constructor(readonly productIds: string[]) {
+  /** `verifyKey`: the checkout door's refusal stands only if the request's key is not held. */
+  constructor(
+    readonly productIds: string[],
+    readonly verifyKey = false,
+  ) {
     super(`Not enough stock for ${productIds.join(', ')}`, 'out_of_stock', { productIds })
   }
 }

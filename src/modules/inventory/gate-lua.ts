@@ -54,12 +54,14 @@ return 1`
 // was already claimed, so a retry must replay, not be refused), checked only when ARGV[1] == '1'
 // and then set on a take (ARGV[n + 2] = its TTL): the admitted request goes on to claim that key,
 // so this saves it a round trip; KEYS[2..n+1] = gate hashes, ARGV[2..n+1] = quantities;
-// KEYS[n+2..2n+1] = their lease sets, ARGV[n+3] = ticket id, ARGV[n+4] = lease ms. A short line
-// first reclaims its product's expired leases. Returns {1, reclaimed} taken, {-1} marker present,
-// {-2} a counter not loaded, {-3} a product not sold (Postgres decides), {0, reclaimed, i...} short
-// (1-based line indexes).
+// KEYS[n+2..2n+1] = their lease sets, ARGV[n+3] = ticket id, ARGV[n+4] = lease ms; KEYS[2n+2] =
+// the key saying every claimed key has its marker (when ARGV[1] == '1'). A short line first
+// reclaims its product's expired leases. Returns {1, reclaimed} taken, {-1} marker present, {-2} a
+// counter not loaded, {-3} a product not sold (Postgres decides), {0, reclaimed, i...} short
+// (1-based line indexes), {-4, reclaimed, i...} short but the markers may be incomplete (the
+// caller asks Postgres whether the key is held before refusing).
 export const TAKE = `
-local n = (#KEYS - 1) / 2
+local n = (#KEYS - 2) / 2
 if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
 local now
 local function clock()
@@ -88,7 +90,10 @@ for i = 2, n + 1 do
   local q = tonumber(ARGV[i])
   if tonumber(a) < q and tonumber(a) + reclaim(KEYS[i], KEYS[n + i]) < q then short[#short + 1] = i - 1 end
 end
-if #short > 0 then return {0, reclaimed, unpack(short)} end
+if #short > 0 then
+  if ARGV[1] == '1' and redis.call('EXISTS', KEYS[#KEYS]) == 0 then return {-4, reclaimed, unpack(short)} end
+  return {0, reclaimed, unpack(short)}
+end
 local expiry = clock() + tonumber(ARGV[n + 4])
 for i = 2, n + 1 do
   redis.call('HINCRBY', KEYS[i], 'a', -tonumber(ARGV[i]))

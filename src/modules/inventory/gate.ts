@@ -36,16 +36,20 @@ export const newTicketId = (): string => `${ticketPrefix}${(ticketSeq++).toStrin
 
 type Line = StockLine
 
-/** A key whose presence makes the door step aside, and that the door sets when it admits. */
-export type DoorMarker = { key: string; ttlSeconds: number }
+/**
+ * A key whose presence makes the door step aside, and that the door sets when it admits;
+ * `completeKey` exists while every claimed key has its marker (else a refusal is `verify`).
+ */
+export type DoorMarker = { key: string; ttlSeconds: number; completeKey: string }
 
 function takeArgs(lines: readonly Line[], marker: DoorMarker | null, ticketId: string): (string | number)[] {
   const keys = lines.map((l) => gateKey(l.productId))
   return [
-    2 * keys.length + 1,
+    2 * keys.length + 2,
     marker?.key ?? (keys[0] as string),
     ...keys,
     ...lines.map((l) => leaseKey(l.productId)),
+    marker?.completeKey ?? (keys[0] as string),
     marker ? '1' : '0',
     ...lines.map((l) => l.quantity),
     marker?.ttlSeconds ?? 0,
@@ -61,7 +65,7 @@ async function take(g: GateRedis, lines: readonly Line[], marker: DoorMarker | n
 
 /** Counts the units a TAKE reclaimed from expired leases. */
 function counted(res: number[]): number[] {
-  if ((res[0] === 1 || res[0] === 0) && res[1]) gateMetrics.reclaims.inc(res[1])
+  if ((res[0] === 1 || res[0] === 0 || res[0] === -4) && res[1]) gateMetrics.reclaims.inc(res[1])
   return res
 }
 
@@ -99,7 +103,8 @@ function shortOf(res: number[], lines: readonly Line[]): string[] {
   return res.slice(2).map((i) => (lines[i - 1] as Line).productId)
 }
 
-export type GateResult = { ok: true } | { ok: false; productIds: string[] } | null
+/** `verify`: sold out, but the door's marker may be missing (see DoorMarker): ask Postgres first. */
+export type GateResult = { ok: true } | { ok: false; productIds: string[]; verify?: boolean } | null
 
 /**
  * Takes `quantity` of every line from the gate, all or nothing, leased to `ticketId` (end it with
@@ -159,6 +164,7 @@ export async function gateAdmit(lines: readonly Line[], marker: DoorMarker, tick
         res = await take(g, lines, marker, ticketId)
       }
       if (res[0] === 1) return { ok: true }
+      if (res[0] === -4) return { ok: false, productIds: shortOf(res, lines), verify: true }
       if (res[0] !== 0) return null
       return { ok: false, productIds: shortOf(res, lines) }
     },

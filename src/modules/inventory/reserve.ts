@@ -52,7 +52,7 @@ export async function admitAtTheDoor(
   if (!res) return null
   if (!res.ok) {
     reservationsTotal.inc({ strategy: 'gated-fast-path', outcome: 'out_of_stock' })
-    throw new OutOfStockError(res.productIds)
+    throw new OutOfStockError(res.productIds, res.verify)
   }
   return { id, lines: checked, done: false }
 }

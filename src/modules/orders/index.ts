@@ -1,86 +1,31 @@
 // Orders routes (tag `orders`): checkout, my orders, pay, cancel, and admin fulfilment steps.
-// POST /orders and POST /orders/:id/pay require an Idempotency-Key (src/plugins/idempotency.ts).
+// POST /orders and POST /orders/:id/pay require an Idempotency-Key (src/plugins/idempotency);
+// POST /orders resolves its key, lines and gate ticket once (./checkout-door.ts).
 import { Elysia } from 'elysia'
-import { isOwnRequest } from '../../lib/own-requests'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
-import { claimedMarker, idempotencyPlugin, keyIsHeld, markerSet, parseIdempotencyKey } from '../../plugins/idempotency'
-import { admitAtTheDoor, type GateTicket, OutOfStockError, returnGateTicket } from '../inventory/service'
-import { createOrder, mergeLines } from './checkout'
+import { idempotencyPlugin, parseIdempotencyKey } from '../../plugins/idempotency'
+import { createOrder } from './checkout'
+import { checkoutPlugin } from './checkout-door'
 import { AdminStatusBody, CreateOrderBody, ListQuery, OrderIdParams, OrderPage, OrderView, PayBody, PaymentView } from './model'
 import { startPayment } from './payment-flow'
 import { cancelOrder, getOrder, listOrders, setStatusByAdmin } from './service'
 
-/**
- * The checkout's door for flash sales (gated strategy): before the Idempotency-Key is claimed in
- * Postgres, the Redis gate either answers 409 out_of_stock (it knows the items are gone) or takes
- * the units at once and hands the request a ticket for them. So no more requests go on to Postgres
- * than there are units, and the crowd behind them is answered from Redis alone.
- * - A refusal happens before the request executes, like a validation failure: nothing is written
- *   and nothing is stored under the key (Stripe's rule); a retry is evaluated afresh. A retry whose
- *   key was already claimed skips the door (marker in Redis) and gets the stored response. The
- *   door sets that marker itself when it admits, in the same Redis call. Redis can lose a marker
- *   (a restart, a failover), so before refusing, the door asks Postgres whether the key is held
- *   (one batched primary-key lookup per event-loop turn): a held key goes on to the full path,
- *   which replays it or answers idempotency_in_progress; only a key nobody holds is refused.
- * - The ticket goes to the reservation, which owns it from then on; if the request ends any other
- *   way (validation, idempotency replay or conflict, unknown product, an error), afterResponse
- *   gives the units back.
- * - The same line validation as the full path runs first, and the gate does not vouch for unknown
- *   or deleted products (the full path answers 422 for them), so every refusal here is one the
- *   full path would also give. Runs after `auth` and before `idempotent` (macros run in order).
- */
-const tickets = new WeakMap<Request, GateTicket>()
-
-const checkoutDoor = new Elysia({ name: 'orders-checkout-door' }).macro({
-  checkoutDoor(enabled: boolean) {
-    if (!enabled) return
-    return {
-      async beforeHandle(ctx: { body: unknown; request: Request }) {
-        const user = (ctx as { user?: { id: string } }).user
-        const body = ctx.body as { items?: { productId: string; quantity: number }[]; fromCart?: boolean } | null
-        const idemKey = ctx.request.headers.get('idempotency-key')
-        if (!body?.items?.length || body.fromCart !== undefined || !user || !idemKey) return
-        const lines = mergeLines(body.items)
-        const key = parseIdempotencyKey(idemKey)
-        let ticket: GateTicket | null
-        try {
-          ticket = await admitAtTheDoor(lines, claimedMarker(user.id, key))
-        } catch (err) {
-          // Can't tell (Postgres unreachable): the full path decides, as for a held key. The
-          // process's own (warm-up) requests never claim a key, so theirs cannot be held.
-          if (err instanceof OutOfStockError && !isOwnRequest(ctx.request) && (await keyIsHeld({ userId: user.id, key }).catch(() => true)))
-            return
-          throw err
-        }
-        if (ticket) {
-          tickets.set(ctx.request, ticket)
-          markerSet(ctx.request) // the door set the key's marker as it admitted us
-        }
-      },
-      afterResponse({ request }: { request: Request }) {
-        const ticket = tickets.get(request)
-        if (ticket) void returnGateTicket(ticket).catch(() => {})
-      },
-    }
-  },
-})
-
 export const ordersModule = new Elysia({ name: 'orders', tags: ['orders'] })
   .use(authPlugin)
-  .use(checkoutDoor)
+  .use(checkoutPlugin)
   .use(idempotencyPlugin)
   .post(
     '/orders',
-    async ({ user, body, request, set }) => {
-      const order = await createOrder(user.id, body, parseIdempotencyKey(request.headers.get('idempotency-key')), tickets.get(request))
+    async ({ user, body, idempotencyKey, ticket, set }) => {
+      const order = await createOrder(user.id, body, idempotencyKey, ticket)
       set.status = 201
       set.headers.location = `/api/v1/orders/${order.id}`
       return order
     },
     {
       auth: 'customer',
-      checkoutDoor: true,
+      checkout: true,
       idempotent: true,
       body: CreateOrderBody,
       detail: {
