@@ -2,10 +2,10 @@
 // sweep (every 12 h), and one product's re-plan after its stock.low event (within seconds). All
 // recompute from current data, so duplicates and order of jobs don't matter.
 import { type Job, UnrecoverableError } from 'bullmq'
+import type { JobName, PlanningJobData } from '../../src/infra/queues'
 import { isUuid } from '../../src/lib/uuid'
 import { refreshAllForecasts } from '../../src/modules/planning/demand'
 import { refreshSuggestions, suggestForProduct } from '../../src/modules/planning/replenish'
-import type { JobName, PlanningJobData } from '../../src/infra/queues'
 
 export async function processPlanning(job: Job<PlanningJobData, unknown, JobName<'planning'>>): Promise<unknown> {
   switch (job.name) {
