@@ -20,6 +20,7 @@ export function schedules(): Schedule[] {
     { id: 'rebuild-recommendations', queue: 'recommendations', job: 'rebuild-matrix', every: config.SCHEDULE_RECOMMENDATIONS_MS },
     { id: 'refresh-forecasts', queue: 'planning', job: 'refresh-forecasts', every: config.SCHEDULE_FORECASTS_MS },
     { id: 'refresh-suggestions', queue: 'planning', job: 'refresh-suggestions', every: config.SCHEDULE_REORDER_MS },
+    { id: 'train-models', queue: 'ml-training', job: 'train-all', every: config.SCHEDULE_ML_TRAINING_MS },
   ] as Schedule[]
 }
 

@@ -133,10 +133,16 @@ export const ConfigSchema = T.Object({
   RECS_REDIS_TTL_SECONDS: Int(3 * 3600, 60, 7 * 86400, 'TTL of co-occurrence sorted sets (rebuilt hourly)'),
   RECS_USER_TTL_SECONDS: Int(600, 1, 86400, 'per-user recommendations cache TTL (±10 % jitter)'),
   RECS_EXPERIMENT: Str('', 'A/B test of recommendation strategies, "strategy:weight,…" (e.g. blend:50,cooccurrence:50); empty = none', {
-    pattern: '^$|^(auto|blend|als|content|cooccurrence|segment|popular):[0-9]{1,3}(,(auto|blend|als|content|cooccurrence|segment|popular):[0-9]{1,3})*$',
+    pattern:
+      '^$|^(auto|blend|als|content|cooccurrence|segment|popular):[0-9]{1,3}(,(auto|blend|als|content|cooccurrence|segment|popular):[0-9]{1,3})*$',
   }),
   RECS_ATTRIBUTION_HOURS: Int(24, 1, 720, 'a purchase counts for a recommendation list served at most this long before it'),
-  ML_MODEL_CHECK_MS: Int(15000, 0, 3600000, 'how often an API process re-reads which model version is active (activations are also announced over Redis pub/sub)'),
+  ML_MODEL_CHECK_MS: Int(
+    15000,
+    0,
+    3600000,
+    'how often an API process re-reads which model version is active (activations are also announced over Redis pub/sub)',
+  ),
   SCHEDULE_ML_TRAINING_MS: Int(86400000, 60000, 604800000, 'interval of the scheduled retraining of every ML model'),
 })
 

@@ -83,7 +83,7 @@ CREATE INDEX "user_segments_segment_idx" ON "user_segments" USING btree ("model_
 -- Default training parameters (ml_model_config is what the next training reads).
 INSERT INTO "ml_model_config" ("name", "params", "window_days") VALUES
   ('als', '{"factors":32,"iterations":12,"regularization":0.05,"alpha":20,"cgSteps":3,"weights":{"purchase":1,"pending":0.4,"add_to_cart":0.3,"click":0.15}}', 365),
-  ('content', '{"neighbours":30,"maxDfRatio":0.3,"nameWeight":3,"categoryWeight":2}', 3650),
+  ('content', '{"neighbours":30,"maxDfRatio":0.1,"nameWeight":3,"categoryWeight":2}', 3650),
   ('segment', '{"kMin":2,"kMax":8,"silhouetteSample":2000,"bestSellers":100}', 365),
-  ('blend', '{"candidates":50,"negativesPerPositive":8,"numSteps":1500,"learningRate":0.5}', 365)
+  ('blend', '{"candidates":50,"negativesPerPositive":8,"numSteps":300,"learningRate":1,"maxUsers":2000}', 365)
 ON CONFLICT DO NOTHING;

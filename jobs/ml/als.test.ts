@@ -44,7 +44,13 @@ describe('implicit ALS', () => {
   })
 
   test('duplicate interactions add confidence rather than breaking the solve', () => {
-    const data = { users: 2, items: 3, u: Uint32Array.from([0, 0, 0, 1]), i: Uint32Array.from([0, 0, 1, 2]), w: Float32Array.from([1, 1, 1, 1]) }
+    const data = {
+      users: 2,
+      items: 3,
+      u: Uint32Array.from([0, 0, 0, 1]),
+      i: Uint32Array.from([0, 0, 1, 2]),
+      w: Float32Array.from([1, 1, 1, 1]),
+    }
     const f = fitAls(data, { factors: 2, iterations: 5, regularization: 0.1, alpha: 5, cgSteps: 2 })
     const s = scoreAll(f.X.subarray(0, 2), f.Y, 2)
     expect(Number.isFinite(s[0])).toBe(true)

@@ -1,8 +1,14 @@
 import { describe, expect, test } from 'bun:test'
-import { contentNeighbours, contentNeighboursOfText, type ContentModel, prepare } from '../../src/modules/recommendations/scorers'
+import { type ContentModel, contentNeighbours, contentNeighboursOfText, prepare } from '../../src/modules/recommendations/scorers'
 import { fitContent, type ProductText } from './content'
 
-const P = (id: string, name: string, categoryPath: string, description = ''): ProductText => ({ id, name, description, brand: null, categoryPath })
+const P = (id: string, name: string, categoryPath: string, description = ''): ProductText => ({
+  id,
+  name,
+  description,
+  brand: null,
+  categoryPath,
+})
 const catalogue = [
   P('a', 'Trail running shoes', 'Sports > Running', 'Lightweight shoes for trail runs'),
   P('b', 'Road running shoes', 'Sports > Running', 'Cushioned shoes for road running'),
@@ -25,7 +31,8 @@ describe('content model (TF-IDF + cosine)', () => {
       const list = contentNeighbours(m, p.id)
       expect(list.length).toBeLessThanOrEqual(3)
       expect(list.some((x) => x.id === p.id)).toBe(false)
-      for (let i = 1; i < list.length; i++) expect((list[i] as { score: number }).score).toBeLessThanOrEqual((list[i - 1] as { score: number }).score)
+      for (let i = 1; i < list.length; i++)
+        expect((list[i] as { score: number }).score).toBeLessThanOrEqual((list[i - 1] as { score: number }).score)
     }
   })
 

@@ -35,7 +35,12 @@ describe('customer segments (K-Means + silhouette)', () => {
   })
 
   test('silhouette: 1 for far, tight clusters; lower when they overlap', () => {
-    const tight = [[0, 0], [0, 0.1], [10, 10], [10, 10.1]]
+    const tight = [
+      [0, 0],
+      [0, 0.1],
+      [10, 10],
+      [10, 10.1],
+    ]
     expect(silhouette(tight, [0, 0, 1, 1], 2)).toBeGreaterThan(0.98)
     expect(silhouette(tight, [0, 1, 0, 1], 2)).toBeLessThan(0)
   })

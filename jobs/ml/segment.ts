@@ -27,7 +27,9 @@ const FEATURES: (keyof Rfm)[] = ['recencyDays', 'orders', 'monetaryCents']
 export function featurize(rows: readonly Rfm[]): { X: number[][]; mean: number[]; std: number[] } {
   const raw = rows.map((r) => FEATURES.map((f) => Math.log1p(Math.max(0, r[f]))))
   const mean = FEATURES.map((_, j) => raw.reduce((s, x) => s + (x[j] as number), 0) / Math.max(1, raw.length))
-  const std = FEATURES.map((_, j) => Math.sqrt(raw.reduce((s, x) => s + ((x[j] as number) - (mean[j] as number)) ** 2, 0) / Math.max(1, raw.length)) || 1)
+  const std = FEATURES.map(
+    (_, j) => Math.sqrt(raw.reduce((s, x) => s + ((x[j] as number) - (mean[j] as number)) ** 2, 0) / Math.max(1, raw.length)) || 1,
+  )
   return { X: raw.map((x) => x.map((v, j) => (v - (mean[j] as number)) / (std[j] as number))), mean, std }
 }
 
@@ -69,7 +71,8 @@ export function fitSegments(rows: readonly Rfm[], params: SegmentParams): Segmen
   const seed = params.seed ?? 42
   const { X, mean, std } = featurize(rows)
   const rand = mulberry32(seed)
-  const sampleIdx = X.length <= params.silhouetteSample ? X.map((_, i) => i) : X.map((_, i) => i).filter(() => rand() < params.silhouetteSample / X.length)
+  const sampleIdx =
+    X.length <= params.silhouetteSample ? X.map((_, i) => i) : X.map((_, i) => i).filter(() => rand() < params.silhouetteSample / X.length)
   const sample = sampleIdx.map((i) => X[i] as number[])
   let best: { k: number; labels: number[]; score: number } | null = null
   const tried: { k: number; silhouette: number }[] = []

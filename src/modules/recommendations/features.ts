@@ -23,7 +23,11 @@ export type Scored = { id: string; score: number }
 /** What the features need to know about the user: built from their purchases. */
 export type UserProfile = { total: number; byRoot: Map<number, number>; lastDayByRoot: Map<number, number>; meanLogPrice: number | null }
 
-export function userProfile(history: readonly { id: string; at: number }[], facts: (id: string) => ProductFacts | undefined, now: number): UserProfile {
+export function userProfile(
+  history: readonly { id: string; at: number }[],
+  facts: (id: string) => ProductFacts | undefined,
+  now: number,
+): UserProfile {
   const byRoot = new Map<number, number>()
   const lastDayByRoot = new Map<number, number>()
   let logSum = 0
@@ -78,6 +82,7 @@ export function candidateFeatures(
  *  is ranking by predicted probability. */
 export function linearScore(row: readonly number[], weights: readonly number[], mean: readonly number[], std: readonly number[]): number {
   let z = weights[row.length] ?? 0
-  for (let j = 0; j < row.length; j++) z += (weights[j] as number) * (((row[j] as number) - (mean[j] as number)) / ((std[j] as number) || 1))
+  for (let j = 0; j < row.length; j++)
+    z += (weights[j] as number) * (((row[j] as number) - (mean[j] as number)) / ((std[j] as number) || 1))
   return z
 }

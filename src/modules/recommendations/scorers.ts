@@ -1,57 +1,13 @@
 // Pure scorers of every strategy over prepared (in-memory) models: the API and the offline eval
 // call the same functions, so the eval measures what is served.
 import { scoreAll, sigmoid, topN } from '../../lib/ml/dense'
-import { type SparseVector, dot } from '../../lib/text/sparse'
-import { TfIdfVectorizer } from '../../lib/text/tfidf'
+import { dot } from '../../lib/text/sparse'
 import { tokenize } from '../../lib/text/tokenize'
-import { type Artefact, type BlendArtefact, decodeFloats, type ProductFacts, type SegmentDescription } from '../ml/artefacts'
+import type { AlsModel, BlendModel, ContentModel, SegmentModel } from '../ml/prepared'
 import { aggregateNeighbours } from './cooccurrence'
 import { type BaseStrategy, candidateFeatures, linearScore, type Scored, userProfile } from './features'
 
-export type AlsModel = { k: number; userIndex: Map<string, number>; itemIds: string[]; itemIndex: Map<string, number>; X: Float32Array; Y: Float32Array }
-export type ContentModel = {
-  ids: string[]
-  index: Map<string, number>
-  neighbours: [number, number][][]
-  vectorizer: TfIdfVectorizer
-  vectors: SparseVector[]
-}
-export type SegmentModel = { segments: SegmentDescription[]; bestSellers: string[][]; assignment: Map<string, number> }
-export type BlendModel = { weights: number[]; mean: number[]; std: number[]; facts: Map<string, ProductFacts>; maxOrders: number }
-
-/** Decodes an artefact into its serving form (once per loaded version). */
-export function prepare(a: Artefact): AlsModel | ContentModel | SegmentModel | BlendModel {
-  switch (a.kind) {
-    case 'als': {
-      const X = decodeFloats(a.X)
-      const Y = decodeFloats(a.Y)
-      if (X.length !== a.userIds.length * a.factors || Y.length !== a.itemIds.length * a.factors) throw new Error('als: factor shapes do not match ids')
-      return { k: a.factors, userIndex: new Map(a.userIds.map((u, i) => [u, i])), itemIds: a.itemIds, itemIndex: new Map(a.itemIds.map((p, i) => [p, i])), X, Y }
-    }
-    case 'content':
-      return {
-        ids: a.ids,
-        index: new Map(a.ids.map((p, i) => [p, i])),
-        neighbours: a.neighbours,
-        vectorizer: TfIdfVectorizer.fromJSON(a.vectorizer),
-        vectors: a.vectors.map(([ix, v]) => ({ indices: Uint32Array.from(ix), values: Float64Array.from(v) })),
-      }
-    case 'segment':
-      return { segments: a.segments, bestSellers: a.bestSellers, assignment: new Map(Object.entries(a.assignment)) }
-    case 'blend':
-      return prepareBlend(a)
-  }
-}
-
-function prepareBlend(a: BlendArtefact): BlendModel {
-  const facts = new Map<string, ProductFacts>()
-  let maxOrders = 1
-  for (const [id, [root, priceCents, orders]] of Object.entries(a.products)) {
-    facts.set(id, { root, priceCents, orders })
-    maxOrders = Math.max(maxOrders, orders)
-  }
-  return { weights: a.weights, mean: a.mean, std: a.std, facts, maxOrders }
-}
+export { type AlsModel, type BlendModel, type ContentModel, prepare, type SegmentModel } from '../ml/prepared'
 
 export function alsScores(m: AlsModel, userId: string, owned: ReadonlySet<string>, n: number): Scored[] {
   const u = m.userIndex.get(userId)
@@ -70,7 +26,10 @@ export function contentNeighboursOfText(m: ContentModel, text: string, exclude: 
   const v = m.vectorizer.transform(tokenize(text))
   if (v.indices.length === 0) return []
   const scores = m.vectors.map((w) => dot(v, w))
-  return topN(scores, n, (i) => m.ids[i] === exclude || (scores[i] as number) <= 0).map((i) => ({ id: m.ids[i] as string, score: scores[i] as number }))
+  return topN(scores, n, (i) => m.ids[i] === exclude || (scores[i] as number) <= 0).map((i) => ({
+    id: m.ids[i] as string,
+    score: scores[i] as number,
+  }))
 }
 
 export function contentScores(m: ContentModel, historyRecentFirst: readonly string[], owned: ReadonlySet<string>, n: number): Scored[] {
