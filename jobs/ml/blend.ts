@@ -9,7 +9,7 @@ import LogisticRegression from 'ml-logistic-regression'
 import { Matrix } from 'ml-matrix'
 import { mulberry32 } from '../../db/seed/prng'
 import type { BlendArtefact, ProductFacts } from '../../src/modules/ml/artefacts'
-import { candidateFeatures, FEATURES, userProfile } from '../../src/modules/recommendations/features'
+import { candidateFeatures, FEATURES, standardize, userProfile } from '../../src/modules/recommendations/features'
 import type { ContentModel } from '../../src/modules/recommendations/scorers'
 import type { Dataset } from './dataset'
 import {
@@ -122,7 +122,7 @@ export function trainBlend(
   )
   // The library has no intercept: a constant column is the bias. Its gradient is a SUM over rows,
   // so the step is divided by the row count.
-  const Z = new Matrix(X.map((r) => [...r.map((v, j) => (v - (mean[j] as number)) / (std[j] as number)), 1]))
+  const Z = new Matrix(X.map((r) => [...r.map((v, j) => standardize(v, mean[j] as number, std[j] as number)), 1]))
   const lr = new LogisticRegression({ numSteps: p.numSteps, learningRate: p.learningRate / X.length })
   lr.train(Z, Matrix.columnVector(y))
   // Two classes, one-vs-rest: classifiers[0] separates "not class 0" = P(positive).

@@ -82,7 +82,14 @@ export function candidateFeatures(
  *  is ranking by predicted probability. */
 export function linearScore(row: readonly number[], weights: readonly number[], mean: readonly number[], std: readonly number[]): number {
   let z = weights[row.length] ?? 0
-  for (let j = 0; j < row.length; j++)
-    z += (weights[j] as number) * (((row[j] as number) - (mean[j] as number)) / ((std[j] as number) || 1))
+  for (let j = 0; j < row.length; j++) z += (weights[j] as number) * standardize(row[j] as number, mean[j] as number, std[j] as number)
   return z
+}
+
+/** z-score clamped to ±Z_MAX: a feature that barely varied in training (tiny std) must not let one
+ *  unusual candidate dominate the ranking (seen on a small dataset: every score saturated at 1). */
+export const Z_MAX = 4
+export function standardize(x: number, mean: number, std: number): number {
+  const z = (x - mean) / (std || 1)
+  return z > Z_MAX ? Z_MAX : z < -Z_MAX ? -Z_MAX : z
 }
