@@ -143,7 +143,13 @@ export const ConfigSchema = T.Object({
     3600000,
     'how often an API process re-reads which model version is active (activations are also announced over Redis pub/sub)',
   ),
-  SCHEDULE_ML_TRAINING_MS: Int(86400000, 60000, 604800000, 'interval of the scheduled retraining of every ML model'),
+  ML_TRAINING_CRON: Str(
+    '0 3 * * *',
+    'cron (UTC) of the scheduled retraining of every ML model; a cron, not an interval, so a worker boot does not start a training',
+    {
+      pattern: '^\\S+( \\S+){4,5}$',
+    },
+  ),
 })
 
 export type Config = Static<typeof ConfigSchema>
