@@ -63,14 +63,6 @@ export function routeEvent(e: OutboxRow): Route[] {
       // Below the reorder point: planning re-plans the product within seconds, not at the next sweep.
       return e.type === 'stock.low' ? [check, { queue: 'planning', name: 'suggest-product', data: { eventId: e.id, productId } }] : [check]
     }
-    case 'stock.restocked':
-      return [
-        {
-          queue: 'stock-alerts',
-          name: 'check-product',
-          data: { eventId: e.id, productId: String(e.payload.productId ?? e.aggregateId), reason: e.type },
-        },
-      ]
     case 'ml.train_requested':
       return [{ queue: 'ml-training', name: 'train-model', data: { runId: e.aggregateId, name: String(e.payload.name) as MlModelName } }]
     default:

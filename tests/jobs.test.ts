@@ -23,7 +23,15 @@ describe('job schedulers', () => {
     const [a, b] = await Promise.all([startWorkerSet({ relay: false }), startWorkerSet({ relay: false })])
     sets.push(a, b)
     await Promise.all([a.schedulesReady, b.schedulesReady])
-    const expected = { payments: 0, 'order-emails': 0, 'stock-alerts': 1, maintenance: 6, recommendations: 1, planning: 2, 'ml-training': 1 }
+    const expected = {
+      payments: 0,
+      'order-emails': 0,
+      'stock-alerts': 1,
+      maintenance: 6,
+      recommendations: 1,
+      planning: 2,
+      'ml-training': 1,
+    }
     expect(await schedulerCounts()).toEqual(expected)
 
     // Restart one of them (close + start again): still one of each.

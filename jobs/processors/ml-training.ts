@@ -3,9 +3,9 @@
 // (`train-all`: content and segments first, ALS, then the blend that ranks their candidates).
 import { type Job, UnrecoverableError } from 'bullmq'
 import { ML_MODEL_NAMES, type MlModelName } from '../../db/schema'
+import type { JobName, MlTrainingJobData } from '../../src/infra/queues'
 import { requestTrainingRun } from '../ml/runs'
 import { runTraining } from '../ml/train'
-import type { JobName, MlTrainingJobData } from '../../src/infra/queues'
 
 const ORDER: MlModelName[] = ['content', 'segment', 'als', 'blend']
 

@@ -91,5 +91,5 @@ export function linearScore(row: readonly number[], weights: readonly number[], 
 export const Z_MAX = 4
 export function standardize(x: number, mean: number, std: number): number {
   const z = (x - mean) / (std || 1)
-  return z > Z_MAX ? Z_MAX : z < -Z_MAX ? -Z_MAX : z
+  return Math.min(Z_MAX, Math.max(-Z_MAX, z))
 }
