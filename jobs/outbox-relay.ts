@@ -10,6 +10,7 @@
 // every order transaction's commit; measured here at 3–8× fewer insert transactions/s (20 clients:
 // 2,300–3,400 tx/s without, 400–750 with), so it would throttle the flash sale.
 import type { JobsOptions } from 'bullmq'
+import type { MlModelName } from '../db/schema'
 import { config } from '../src/config'
 import { sql } from '../src/infra/db'
 import { logger } from '../src/infra/logger'
@@ -62,6 +63,8 @@ export function routeEvent(e: OutboxRow): Route[] {
       // Below the reorder point: planning re-plans the product within seconds, not at the next sweep.
       return e.type === 'stock.low' ? [check, { queue: 'planning', name: 'suggest-product', data: { eventId: e.id, productId } }] : [check]
     }
+    case 'ml.train_requested':
+      return [{ queue: 'ml-training', name: 'train-model', data: { runId: e.aggregateId, name: String(e.payload.name) as MlModelName } }]
     default:
       return email
   }

@@ -6,7 +6,7 @@ import { config } from '../src/config'
 import { logger } from '../src/infra/logger'
 import type { JobName, QueueName } from '../src/infra/queues'
 
-export type Schedule<Q extends QueueName = QueueName> = { id: string; queue: Q; job: JobName<Q>; every: number }
+export type Schedule<Q extends QueueName = QueueName> = { id: string; queue: Q; job: JobName<Q>; every: number; pattern?: string }
 
 export function schedules(): Schedule[] {
   return [
@@ -20,6 +20,8 @@ export function schedules(): Schedule[] {
     { id: 'rebuild-recommendations', queue: 'recommendations', job: 'rebuild-matrix', every: config.SCHEDULE_RECOMMENDATIONS_MS },
     { id: 'refresh-forecasts', queue: 'planning', job: 'refresh-forecasts', every: config.SCHEDULE_FORECASTS_MS },
     { id: 'refresh-suggestions', queue: 'planning', job: 'refresh-suggestions', every: config.SCHEDULE_REORDER_MS },
+    // A cron: an `every` schedule fires at each worker boot, and a full retraining is minutes of CPU.
+    { id: 'train-models', queue: 'ml-training', job: 'train-all', every: 0, pattern: config.ML_TRAINING_CRON },
   ] as Schedule[]
 }
 
@@ -27,16 +29,12 @@ export function schedules(): Schedule[] {
 export async function registerSchedules(queueOf: (name: QueueName) => Queue, only: readonly QueueName[]): Promise<void> {
   const mine = schedules().filter((s) => only.includes(s.queue))
   for (const s of mine) {
-    await queueOf(s.queue).upsertJobScheduler(
-      s.id,
-      { every: s.every },
-      {
-        name: s.job,
-        data: {},
-        // Sweeps are idempotent and the next tick retries anyway: one attempt, short history.
-        opts: { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } },
-      },
-    )
+    await queueOf(s.queue).upsertJobScheduler(s.id, s.pattern ? { pattern: s.pattern, tz: 'UTC' } : { every: s.every }, {
+      name: s.job,
+      data: {},
+      // Sweeps are idempotent and the next tick retries anyway: one attempt, short history.
+      opts: { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } },
+    })
   }
-  logger.info({ schedules: mine.map((s) => `${s.queue}/${s.id}@${s.every}ms`) }, 'job schedulers upserted')
+  logger.info({ schedules: mine.map((s) => `${s.queue}/${s.id}@${s.pattern ?? `${s.every}ms`}`) }, 'job schedulers upserted')
 }

@@ -13,6 +13,7 @@ import { seedClaimMarkers } from '../src/plugins/idempotency'
 import { jobDuration, jobFailures } from './metrics'
 import { startOutboxRelay } from './outbox-relay'
 import { processMaintenance } from './processors/maintenance'
+import { processMlTraining } from './processors/ml-training'
 import { processOrderEmails } from './processors/order-emails'
 import { processPayments } from './processors/payments'
 import { processPlanning } from './processors/planning'
@@ -30,10 +31,12 @@ const processors: Record<QueueName, Processor> = {
   maintenance: processMaintenance as Processor,
   recommendations: processRecommendations as Processor,
   planning: processPlanning as Processor,
+  'ml-training': processMlTraining as Processor,
 }
 
 /** Per-queue concurrency overrides (emails and payments are I/O bound; sweeps need one at a time). */
-const concurrencyOf = (q: QueueName): number => (q === 'maintenance' || q === 'recommendations' ? 1 : config.JOBS_CONCURRENCY)
+const concurrencyOf = (q: QueueName): number =>
+  q === 'maintenance' || q === 'recommendations' || q === 'ml-training' ? 1 : config.JOBS_CONCURRENCY
 
 /** Connection errors go to the process's outage log (a few lines per outage); others are logged. */
 function reportError(source: string, err: Error): void {

@@ -10,6 +10,7 @@ import { cartModule } from './modules/cart'
 import { catalogModule } from './modules/catalog'
 import { inventoryModule } from './modules/inventory'
 import { mailModule } from './modules/mail'
+import { mlModule } from './modules/ml'
 import { ordersModule } from './modules/orders'
 import { paymentsModule } from './modules/payments'
 import { planningModule } from './modules/planning'
@@ -43,6 +44,7 @@ export const api = new Elysia({ prefix: '/api/v1' })
   .use(mailModule)
   .use(recommendationsModule)
   .use(planningModule)
+  .use(mlModule)
 
 export const app = new Elysia({
   name: 'stampede',

@@ -132,6 +132,24 @@ export const ConfigSchema = T.Object({
   RECS_BATCH_ORDERS: Int(10000, 100, 100000, 'orders per batch while the rebuild streams order lines'),
   RECS_REDIS_TTL_SECONDS: Int(3 * 3600, 60, 7 * 86400, 'TTL of co-occurrence sorted sets (rebuilt hourly)'),
   RECS_USER_TTL_SECONDS: Int(600, 1, 86400, 'per-user recommendations cache TTL (±10 % jitter)'),
+  RECS_EXPERIMENT: Str('', 'A/B test of recommendation strategies, "strategy:weight,…" (e.g. blend:50,cooccurrence:50); empty = none', {
+    pattern:
+      '^$|^(auto|blend|als|content|cooccurrence|segment|popular):[0-9]{1,3}(,(auto|blend|als|content|cooccurrence|segment|popular):[0-9]{1,3})*$',
+  }),
+  RECS_ATTRIBUTION_HOURS: Int(24, 1, 720, 'a purchase counts for a recommendation list served at most this long before it'),
+  ML_MODEL_CHECK_MS: Int(
+    15000,
+    0,
+    3600000,
+    'how often an API process re-reads which model version is active (activations are also announced over Redis pub/sub)',
+  ),
+  ML_TRAINING_CRON: Str(
+    '0 3 * * *',
+    'cron (UTC) of the scheduled retraining of every ML model; a cron, not an interval, so a worker boot does not start a training',
+    {
+      pattern: '^\\S+( \\S+){4,5}$',
+    },
+  ),
 })
 
 export type Config = Static<typeof ConfigSchema>

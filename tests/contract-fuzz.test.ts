@@ -28,6 +28,9 @@ let fx: Fixtures
 beforeAll(async () => {
   doc = (await (await app.handle(new Request('http://localhost/swagger/json'))).json()) as Document
   const [customer, admin] = [await createUser('customer'), await createUser('admin')]
+  // Admin user routes (role change, delete) act on a third user: aimed at the two callers they
+  // revoke the tokens the rest of the run uses, and every later request of that caller is a 401.
+  const victim = await createUser('customer')
   const products = [await productWithStock(50), await productWithStock(5), await productWithStock(1_000_000)]
   // The most expensive product allowed: two of them overflow a 32-bit order total.
   await db
@@ -53,7 +56,7 @@ beforeAll(async () => {
     ids: {
       product: products as string[],
       order: orderId ? [orderId] : [],
-      user: [customer.id, admin.id],
+      user: [victim.id],
       category: categoryId ? [categoryId] : [],
     },
   }

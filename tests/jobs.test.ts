@@ -23,7 +23,15 @@ describe('job schedulers', () => {
     const [a, b] = await Promise.all([startWorkerSet({ relay: false }), startWorkerSet({ relay: false })])
     sets.push(a, b)
     await Promise.all([a.schedulesReady, b.schedulesReady])
-    const expected = { payments: 0, 'order-emails': 0, 'stock-alerts': 1, maintenance: 6, recommendations: 1, planning: 2 }
+    const expected = {
+      payments: 0,
+      'order-emails': 0,
+      'stock-alerts': 1,
+      maintenance: 6,
+      recommendations: 1,
+      planning: 2,
+      'ml-training': 1,
+    }
     expect(await schedulerCounts()).toEqual(expected)
 
     // Restart one of them (close + start again): still one of each.
@@ -38,6 +46,9 @@ describe('job schedulers', () => {
     expect(Number(byId['expire-reservations']?.every)).toBe(config.SCHEDULE_EXPIRE_RESERVATIONS_MS)
     expect(Number(byId['reconcile-gate']?.every)).toBe(config.SCHEDULE_RECONCILE_GATE_MS)
     expect(schedules().map((s) => s.id)).toContain('purge-refresh-tokens')
+    // Model retraining is a cron (an \`every\` scheduler would start a training at each worker boot).
+    const [training] = await queue('ml-training').getJobSchedulers()
+    expect(training?.pattern).toBe(config.ML_TRAINING_CRON)
     // Each scheduler keeps exactly one upcoming job, not one per worker.
     const delayed = await queue('maintenance').getJobs(['delayed'])
     const perScheduler = new Map<string, number>()

@@ -5,14 +5,14 @@
 // outbox event instead (src/lib/outbox.ts) and let the relay publish it later.
 import { type JobsOptions, Queue } from 'bullmq'
 import type Redis from 'ioredis'
-import type { OrderMailKind } from '../../db/schema'
+import type { MlModelName, OrderMailKind } from '../../db/schema'
 import { config } from '../config'
 import { withTimeout } from '../lib/timeout'
 import { gauge } from './metrics'
 import { createRedis } from './redis'
 
 /** Every queue this app runs. One processor per queue (jobs/processors/<queue>.ts). */
-export const QUEUES = ['payments', 'order-emails', 'stock-alerts', 'maintenance', 'recommendations', 'planning'] as const
+export const QUEUES = ['payments', 'order-emails', 'stock-alerts', 'maintenance', 'recommendations', 'planning', 'ml-training'] as const
 export type QueueName = (typeof QUEUES)[number]
 
 /** `payments` / `charge`: one charge attempt of an order (jobs/processors/payments.ts runs orders' runChargeAttempt). */
@@ -45,6 +45,8 @@ export type RecommendationJobData = EmptyJobData | { eventId: string; orderId: s
 
 /** `planning`: scheduled sweeps carry no data; `suggest-product` re-plans one product after stock.low. */
 export type PlanningJobData = EmptyJobData | { eventId: string; productId: string }
+/** `ml-training` / `train-model`: one requested training run (ml.train_requested); `train-all`: the schedule. */
+export type MlTrainingJobData = EmptyJobData | { runId: string; name: MlModelName }
 
 export type JobDataOf = {
   payments: PaymentJobData
@@ -53,6 +55,7 @@ export type JobDataOf = {
   maintenance: EmptyJobData
   recommendations: RecommendationJobData
   planning: PlanningJobData
+  'ml-training': MlTrainingJobData
 }
 
 /** Job names per queue (verb-noun); processors `switch (job.name)` over these. */
@@ -63,6 +66,7 @@ export const JOB_NAMES = {
   maintenance: ['expire-reservations', 'reconcile-gate', 'purge-idempotency-keys', 'purge-refresh-tokens', 'purge-outbox', 'recover-owed'],
   recommendations: ['rebuild-matrix', 'apply-order'],
   planning: ['refresh-forecasts', 'refresh-suggestions', 'suggest-product'],
+  'ml-training': ['train-model', 'train-all'],
 } as const satisfies Record<QueueName, readonly string[]>
 export type JobName<Q extends QueueName> = (typeof JOB_NAMES)[Q][number]
 

@@ -14,6 +14,7 @@ export type DomainEventType =
   | 'order.status_changed'
   | 'stock.low'
   | 'stock.restocked'
+  | 'ml.train_requested'
 
 export async function emitEvent(tx: DbOrTx, type: DomainEventType, aggregateId: string, payload: Record<string, unknown>): Promise<string> {
   const { id, insert } = eventInsert(pgOf(tx), type, aggregateId, payload)

@@ -65,6 +65,7 @@ export const openapiPlugin = new Elysia({ name: 'openapi' })
           { name: 'orders', description: 'Checkout, orders, payments' },
           { name: 'recommendations', description: 'Also-bought and personal recommendations' },
           { name: 'planning', description: 'Suppliers, purchase orders, demand forecasts, reorder suggestions (admin)' },
+          { name: 'ml', description: 'Model registry (versions, training, rollback) and customer segments' },
         ],
         components: {
           securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

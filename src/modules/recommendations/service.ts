@@ -11,6 +11,7 @@ import { isLiveProduct } from '../catalog/service'
 import { aggregateNeighbours, byRank, CooccurrenceCounter, MAX_BASKET, type Measure, type Neighbour, score } from './cooccurrence'
 import { bestSellersByCounter, type ProductSummary, recommendableSummaries } from './products'
 import { insertNeighbourRows, readNeighbours, readPopularity, type Scored, writeNeighboursToRedis } from './store'
+import { loadUserContext } from './strategies'
 
 /** "Completed" = paid or later: the orders whose baskets describe what people really buy together. */
 /** Serialises the rebuild's swap with incremental updates (both rewrite product_neighbours rows). */
@@ -256,7 +257,10 @@ export async function alsoBought(productId: string, limit: number): Promise<Also
   return live.slice(0, limit).map((p) => ({ ...p, score: round(scoreOf.get(p.id) ?? 0) }))
 }
 
-export type RecItem = ProductSummary & { score: number; reason: 'bought_together' | 'popular' }
+export type RecItem = ProductSummary & {
+  score: number
+  reason: 'bought_together' | 'popular' | 'similar_customers' | 'similar_products' | 'segment_best_seller' | 'blend'
+}
 
 /** Per-user recommendations, cache-aside under key('recommendations', userId) with a jittered TTL. */
 export async function recommendationsFor(userId: string, limit: number): Promise<RecItem[]> {
@@ -283,12 +287,11 @@ export async function invalidateUserRecommendations(userId: string): Promise<voi
 }
 
 async function computeRecommendations(userId: string, n: number): Promise<RecItem[]> {
-  const bought = await sql<{ product_id: string }[]>`
-    select oi.product_id from orders o join order_items oi on oi.order_id = o.id
-    where o.user_id = ${userId} and o.status in ${sql(COMPLETED_ORDER_STATUSES)}
-    group by oi.product_id order by max(o.created_at) desc, oi.product_id`
-  const owned = new Set(bought.map((b) => b.product_id))
-  const recent = bought.slice(0, 50).map((b) => b.product_id)
+  // "Owned" includes products in the user's pending (unpaid) orders: recommending back what they
+  // are about to pay for was a bug found by a black-box check.
+  const ctx = await loadUserContext(userId)
+  const owned = ctx.owned
+  const recent = ctx.history.slice(0, 50).map((h) => h.id)
   const lists = await readNeighbours(recent)
   const ranked = aggregateNeighbours(recent, (id) => lists.get(id), n * 2, owned)
   const scoreOf = new Map(ranked.map((x) => [x.id, x.score]))
