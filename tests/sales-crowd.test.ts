@@ -38,6 +38,22 @@ async function ledgerOf(productId: string) {
   return (await checkInventory(sql)).mismatches.filter((m) => m.productId === productId || m.check.startsWith('sale'))
 }
 
+/** startApi stops waiting after 10 s; on a busy shared box a boot can take longer: wait for /health. */
+async function started(env: Record<string, string>): Promise<ApiProcess> {
+  const api = await startApi(env)
+  for (const until = Date.now() + 120_000; Date.now() < until; await Bun.sleep(100)) {
+    if (api.proc.exitCode !== null) throw new Error(`API exited with ${api.proc.exitCode}`)
+    if (
+      await fetch(`${api.url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return api
+  }
+  throw new Error('API did not answer /health within 120 s')
+}
+
 let buyers: { id: string; token: string }[] = []
 beforeAll(async () => {
   buyers = await crowd(500)
@@ -46,7 +62,7 @@ beforeAll(async () => {
 describe('two API processes', () => {
   let apis: ApiProcess[] = []
   beforeAll(async () => {
-    apis = await Promise.all([startApi(POOL), startApi(POOL)])
+    apis = await Promise.all([started(POOL), started(POOL)])
   }, 60_000)
   afterAll(async () => {
     await Promise.all(apis.map((a) => a.stop()))
