@@ -125,8 +125,8 @@ describe('Redis killed in the middle of a sale', () => {
     const sale = await createSale({ units: 30, limit: 1 })
     await openNow(sale.id)
     const pair = await Promise.all([
-      startApi({ ...POOL, REDIS_URL: `redis://127.0.0.1:${port}` }),
-      startApi({ ...POOL, REDIS_URL: `redis://127.0.0.1:${port}` }),
+      started({ ...POOL, REDIS_URL: `redis://127.0.0.1:${port}` }),
+      started({ ...POOL, REDIS_URL: `redis://127.0.0.1:${port}` }),
     ])
     try {
       const wave = (from: number, n: number) =>
