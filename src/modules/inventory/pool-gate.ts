@@ -86,23 +86,28 @@ function loadOnce(g: GateRedis, saleId: string, force: boolean): Promise<void> {
  * with releasePoolTicket). null = the gate can't say (Redis unusable, counter stale or closed,
  * `marker` present): Postgres decides. An admission sets `marker`.
  */
-export async function admitFromPool(saleId: string, quantity: number, marker: DoorMarker): Promise<PoolTicket | 'sold_out' | null> {
-  if (poolSoldOutLocally(saleId)) return 'sold_out'
+export type PoolRefused = { soldOut: true; verifyKey: boolean }
+
+export async function admitFromPool(saleId: string, quantity: number, marker: DoorMarker): Promise<PoolTicket | PoolRefused | null> {
+  // From the flag no marker was looked at: the caller must make sure the key is not held.
+  if (poolSoldOutLocally(saleId)) return { soldOut: true, verifyKey: true }
   if (!redisUsable()) return null
   const epoch = soldOutFlags().epoch
   const id = newTicketId()
+  // TAKE's keys: the key's marker, the counter, its leases, markers-complete (see gate-lua.ts).
   const args = (): [number, ...(string | number)[]] => [
-    3,
+    4,
     marker.key,
     gk(saleId),
     lk(saleId),
+    marker.completeKey,
     '1',
     quantity,
     marker.ttlSeconds,
     id,
     config.INVENTORY_GATE_LEASE_MS,
   ]
-  return withRedis<PoolTicket | 'sold_out' | null>(
+  return withRedis<PoolTicket | PoolRefused | null>(
     async (r) => {
       const g = gateClient(r)
       if (stale && !reloaded.has(saleId)) {
@@ -115,10 +120,12 @@ export async function admitFromPool(saleId: string, quantity: number, marker: Do
         res = await g.gateTake(...args())
       }
       if (res[0] === 1) return { id, saleId, quantity, done: false }
-      if (res[0] !== 0) return null
+      // 0: short, and the key has no marker while every claimed key has one (not held); -4: short,
+      // but the markers may be incomplete (the caller asks Postgres). Sold out either way.
+      if (res[0] !== 0 && res[0] !== -4) return null
       poolRefusals.inc()
       flags.fill(flagKey(saleId), true, epoch)
-      return 'sold_out'
+      return { soldOut: true, verifyKey: res[0] === -4 }
     },
     () => {
       // A TAKE whose answer was lost may have taken units: reload each counter before trusting it.

@@ -19,7 +19,7 @@ import { MAX_RESTOCK_QUANTITY } from './model'
 import { type PoolTicket, poolGateAdjust, poolGateRetire, releasePoolTicket } from './pool-gate'
 import { emitStockEvents, insertMovements, newReservations, type StockRow } from './store'
 
-export { admitFromPool, installPoolGate, type PoolTicket, poolSoldOutLocally, releasePoolTicket } from './pool-gate'
+export { admitFromPool, installPoolGate, type PoolRefused, type PoolTicket, poolSoldOutLocally, releasePoolTicket } from './pool-gate'
 
 /** Why a pool refused: the sales module turns these into its 409/410/425 answers. */
 export type PoolRefusalReason = 'sold_out' | 'per_customer_limit' | 'not_open' | 'closed' | 'unknown'

@@ -26,6 +26,7 @@ export {
   openPool,
   PoolRefusal,
   type PoolRefusalReason,
+  type PoolRefused,
   type PoolState,
   type PoolTicket,
   poolSoldOutLocally,

@@ -4,7 +4,7 @@ import { Elysia } from 'elysia'
 import { isOwnRequest } from '../../lib/own-requests'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
-import { claimedMarker, idempotencyPlugin, keyIsHeld, markerSet, parseIdempotencyKey } from '../../plugins/idempotency'
+import { claimedMarker, idempotencyPlugin, keyIsHeld, parseIdempotencyKey } from '../../plugins/idempotency'
 import { admitFromPool, type PoolTicket, releasePoolTicket } from '../inventory/service'
 import { OrderView } from '../orders/model'
 import { SoldOutError } from './errors'
@@ -33,40 +33,40 @@ const adminTags = ['sales', 'admin']
  * carries a gate ticket for its units to the pool's transaction. Before refusing, a key that is
  * already held (a retry of a request that ran) is sent on to the full path, which replays it.
  */
-const tickets = new WeakMap<Request, PoolTicket>()
+type Resolved = { idempotencyKey: string; markerSet: boolean; saleTicket: PoolTicket | null }
+
+async function resolveSaleDoor(ctx: { body: unknown; params: unknown; request: Request; user?: { id: string } }): Promise<Resolved> {
+  const idempotencyKey = parseIdempotencyKey(ctx.request.headers.get('idempotency-key'))
+  const saleId = (ctx.params as { id: string }).id
+  const quantity = (ctx.body as { quantity: number }).quantity
+  const user = ctx.user
+  const pass: Resolved = { idempotencyKey, markerSet: false, saleTicket: null }
+  if (!user) return pass
+  const sale = await requireSnapshot(saleId)
+  let refusal = earlyRefusal(sale, quantity, Date.now())
+  let verifyKey = true
+  if (!refusal) {
+    const res = await admitFromPool(saleId, quantity, claimedMarker(user.id, idempotencyKey))
+    if (res && 'soldOut' in res) {
+      refusal = new SoldOutError()
+      verifyKey = res.verifyKey
+    } else if (res) return { idempotencyKey, markerSet: true, saleTicket: res }
+  }
+  if (!refusal) return pass
+  // A held key gets its own answer (replay or in progress) from the full path; can't tell
+  // (Postgres unreachable) → the full path decides as well. The gate's own refusal already saw
+  // that the key has no marker while every claimed key has one (verifyKey false).
+  if (verifyKey && !isOwnRequest(ctx.request) && (await keyIsHeld({ userId: user.id, key: idempotencyKey }).catch(() => true))) return pass
+  throw refusal
+}
 
 const saleDoor = new Elysia({ name: 'sales-door' }).macro({
-  saleDoor(enabled: boolean) {
-    if (!enabled) return
-    return {
-      async beforeHandle(ctx: { body: unknown; params: unknown; request: Request }) {
-        const user = (ctx as { user?: { id: string } }).user
-        const idemKey = ctx.request.headers.get('idempotency-key')
-        const saleId = (ctx.params as { id: string }).id
-        const quantity = (ctx.body as { quantity: number }).quantity
-        if (!user || !idemKey) return
-        const key = parseIdempotencyKey(idemKey)
-        const sale = await requireSnapshot(saleId)
-        let refusal = earlyRefusal(sale, quantity, Date.now())
-        if (!refusal) {
-          const res = await admitFromPool(saleId, quantity, claimedMarker(user.id, key))
-          if (res === 'sold_out') refusal = new SoldOutError()
-          else if (res) {
-            tickets.set(ctx.request, res)
-            markerSet(ctx.request)
-          }
-        }
-        if (!refusal) return
-        // A held key gets its own answer (replay or in progress) from the full path; can't tell
-        // (Postgres unreachable) → the full path decides as well.
-        if (!isOwnRequest(ctx.request) && (await keyIsHeld({ userId: user.id, key }).catch(() => true))) return
-        throw refusal
-      },
-      afterResponse({ request }: { request: Request }) {
-        const ticket = tickets.get(request)
-        if (ticket && !ticket.done) void releasePoolTicket(ticket, true).catch(() => {})
-      },
-    }
+  saleDoor: {
+    resolve: (ctx) => resolveSaleDoor(ctx as never),
+    afterResponse(ctx) {
+      const ticket = (ctx as { saleTicket?: PoolTicket | null }).saleTicket
+      if (ticket && !ticket.done) void releasePoolTicket(ticket, true).catch(() => {})
+    },
   },
 })
 
@@ -161,14 +161,8 @@ export const salesModule = new Elysia({ name: 'sales', tags })
   )
   .post(
     '/sales/:id/orders',
-    async ({ user, params, body, request, set }) => {
-      const order = await placeSaleOrder(
-        user,
-        params.id,
-        body.quantity,
-        parseIdempotencyKey(request.headers.get('idempotency-key')),
-        tickets.get(request) ?? null,
-      )
+    async ({ user, params, body, idempotencyKey, saleTicket, set }) => {
+      const order = await placeSaleOrder(user, params.id, body.quantity, idempotencyKey, saleTicket)
       set.status = 201
       set.headers.location = `/api/v1/orders/${order.id}`
       return order
