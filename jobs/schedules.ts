@@ -11,6 +11,7 @@ export type Schedule<Q extends QueueName = QueueName> = { id: string; queue: Q; 
 export function schedules(): Schedule[] {
   return [
     { id: 'expire-reservations', queue: 'maintenance', job: 'expire-reservations', every: config.SCHEDULE_EXPIRE_RESERVATIONS_MS },
+    { id: 'sweep-sales', queue: 'maintenance', job: 'sweep-sales', every: config.SCHEDULE_SALES_MS },
     { id: 'reconcile-gate', queue: 'maintenance', job: 'reconcile-gate', every: config.SCHEDULE_RECONCILE_GATE_MS },
     { id: 'purge-idempotency-keys', queue: 'maintenance', job: 'purge-idempotency-keys', every: config.SCHEDULE_CLEANUP_MS },
     { id: 'purge-refresh-tokens', queue: 'maintenance', job: 'purge-refresh-tokens', every: config.SCHEDULE_CLEANUP_MS },

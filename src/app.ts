@@ -16,6 +16,7 @@ import { paymentsModule } from './modules/payments'
 import { planningModule } from './modules/planning'
 import { recommendationsModule } from './modules/recommendations'
 import { reviewsModule } from './modules/reviews'
+import { salesModule } from './modules/sales'
 import { systemModule } from './modules/system'
 import { usersModule } from './modules/users'
 import { errorsPlugin } from './plugins/errors'
@@ -45,6 +46,7 @@ export const api = new Elysia({ prefix: '/api/v1' })
   .use(recommendationsModule)
   .use(planningModule)
   .use(mlModule)
+  .use(salesModule)
 
 export const app = new Elysia({
   name: 'stampede',

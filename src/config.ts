@@ -120,6 +120,8 @@ export const ConfigSchema = T.Object({
   SCHEDULE_RECOMMENDATIONS_MS: Int(3600000, 10000, 604800000, 'recommendation matrix rebuild interval'),
   SCHEDULE_LOW_STOCK_MS: Int(86400000, 10000, 604800000, 'full low-stock check interval'),
   SCHEDULE_RECONCILE_GATE_MS: Int(300000, 1000, 86400000, 'Redis gate reconciliation interval'),
+  SCHEDULE_SALES_MS: Int(1000, 200, 60000, 'flash-sale sweep interval: installs gates before the opening, returns unsold units at the end'),
+  SALES_GATE_LEAD_SECONDS: Int(60, 1, 86400, "how long before a sale's opening its Redis gate is installed"),
   SCHEDULE_CLEANUP_MS: Int(86400000, 10000, 604800000, 'idempotency-key and refresh-token purge interval'),
   SCHEDULE_RECOVER_MS: Int(60000, 1000, 86400000, 'how often owed emails and charges without a job are re-enqueued from Postgres'),
   SCHEDULE_FORECASTS_MS: Int(21600000, 10000, 604800000, 'demand forecast recompute interval (planning)'),

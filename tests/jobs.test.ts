@@ -27,7 +27,7 @@ describe('job schedulers', () => {
       payments: 0,
       'order-emails': 0,
       'stock-alerts': 1,
-      maintenance: 6,
+      maintenance: 7,
       recommendations: 1,
       planning: 2,
       'ml-training': 1,
@@ -78,6 +78,11 @@ describe('job schedulers', () => {
       return jobs.find((j) => j.name === 'recover-owed')
     })
     expect(recover.returnvalue).toMatchObject({ emails: expect.any(Number), payments: expect.any(Number) })
+    const sales = await waitFor('sweep-sales to complete', async () => {
+      const jobs = await queue('maintenance').getJobs(['completed'])
+      return jobs.find((j) => j.name === 'sweep-sales')
+    })
+    expect(sales.returnvalue).toMatchObject({ installed: expect.any(Number), closed: expect.any(Number), returned: expect.any(Number) })
     const failed = await queue('maintenance').getJobs(['failed'])
     expect(failed.map((j) => `${j.name}: ${j.failedReason}`)).toEqual([])
   }, 30_000)

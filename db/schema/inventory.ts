@@ -48,6 +48,8 @@ export const reservations = pgTable(
     quantity: integer().notNull(),
     status: text().$type<ReservationStatus>().notNull().default('active'),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
+    /** Set when the units came from a sale's pool (see sales.ts): release/commit settle the pool too. */
+    saleId: uuid(),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
@@ -60,7 +62,8 @@ export const reservations = pgTable(
   ],
 )
 
-export const MOVEMENT_KINDS = ['restock', 'reserve', 'release', 'expire', 'commit', 'adjust'] as const
+/** `pool`: units moved between the product's sellable stock and a sale's pool (reserved_delta ±q). */
+export const MOVEMENT_KINDS = ['restock', 'reserve', 'release', 'expire', 'commit', 'adjust', 'pool'] as const
 export type MovementKind = (typeof MOVEMENT_KINDS)[number]
 
 /**
@@ -84,7 +87,7 @@ export const inventoryMovements = pgTable(
   },
   (t) => [
     index('inventory_movements_product_idx').on(t.productId, t.id),
-    check('inventory_movements_kind_check', sql`${t.kind} in ('restock', 'reserve', 'release', 'expire', 'commit', 'adjust')`),
+    check('inventory_movements_kind_check', sql`${t.kind} in ('restock', 'reserve', 'release', 'expire', 'commit', 'adjust', 'pool')`),
     check('inventory_movements_nonzero', sql`${t.onHandDelta} <> 0 or ${t.reservedDelta} <> 0`),
   ],
 )

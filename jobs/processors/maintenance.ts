@@ -9,6 +9,7 @@ import { pingRedis } from '../../src/infra/redis'
 import { pruneRefreshTokens } from '../../src/modules/auth/service'
 import { reconcileGate } from '../../src/modules/inventory/service'
 import { expireOverdueOrders, purgeExpiredIdempotencyKeys } from '../../src/modules/orders/service'
+import { sweepSales } from '../../src/modules/sales/service'
 import { purgePublishedEvents } from '../outbox-relay'
 import { LOOKBACK_SCHEDULED_MS, type QueueOf, recoverOwedWork } from '../recovery'
 
@@ -24,6 +25,9 @@ export async function processMaintenance(job: Job<EmptyJobData, unknown, JobName
       if (fixed > 0) logger.warn({ fixed }, 'inventory gate drift corrected')
       return { fixed }
     }
+    case 'sweep-sales':
+      // Gates before the opening, unsold units back to the product at the end (sales module).
+      return sweepSales()
     case 'purge-idempotency-keys':
       return { purged: await purgeExpiredIdempotencyKeys() }
     case 'purge-refresh-tokens':

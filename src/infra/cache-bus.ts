@@ -143,3 +143,18 @@ export async function closeCacheBus(): Promise<void> {
   setAll(false)
   if (sub) await sub.quit().catch(() => sub.disconnect())
 }
+
+/**
+ * Drops `keys` from the near caches of every instance (this one first) and waits for the acks, like
+ * a cache-aside invalidation without Redis entries to delete: for in-process flags (a sale's local
+ * sold-out flag) that must be cleared everywhere when units come back.
+ */
+export async function broadcastDrop(keys: string[]): Promise<void> {
+  if (keys.length === 0) return
+  for (const c of caches) c.drop(keys)
+  const note = invalidationMessage(keys)
+  await withRedis(
+    async (r) => note.awaitAcks(Number(await r.publish(invalidationChannel(), note.message))),
+    () => note.cancel(),
+  )
+}

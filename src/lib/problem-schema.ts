@@ -29,6 +29,8 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'Forbidden: role not allowed',
   404: 'Not Found',
   409: 'Conflict',
+  410: 'Gone (a sale that has ended)',
+  425: 'Too Early (a sale not open yet: Retry-After)',
   422: 'Unprocessable Content: validation failed (`errors` names the fields)',
   405: 'Method Not Allowed',
   413: 'Content Too Large',
@@ -38,7 +40,7 @@ const DESCRIPTIONS: Record<number, string> = {
   503: 'Service Unavailable',
 }
 
-export type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503
+export type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 410 | 413 | 415 | 422 | 425 | 429 | 500 | 503
 
 /** `{ 401: Problem, 422: Problem, ... }` for a route's `response`, each described for OpenAPI. */
 export function problems<S extends ProblemStatus>(...statuses: S[]): Record<S, typeof Problem> {

@@ -29,7 +29,8 @@ function checkQuantity(field: string, q: unknown, max: number): number {
 export function guardStockChange(kind: StockChange, lines: readonly StockLine[], field = 'items'): StockLine[] {
   if (!Array.isArray(lines) || lines.length === 0) throw ValidationProblem.field(field, 'must contain at least one line')
   if (lines.length > MAX_ORDER_LINES) throw ValidationProblem.field(field, `must contain at most ${MAX_ORDER_LINES} lines`)
-  const max = kind === 'restock' || kind === 'create' ? MAX_RESTOCK_QUANTITY : MAX_LINE_QUANTITY
+  // A sale's pool moves a drop's units at once (pool.ts), bounded like a restock.
+  const max = kind === 'restock' || kind === 'create' || kind === 'pool' ? MAX_RESTOCK_QUANTITY : MAX_LINE_QUANTITY
   const merged = new Map<string, number>()
   lines.forEach((l, i) => {
     if (!isUuid(l?.productId)) throw ValidationProblem.field(`${field}.${i}.productId`, 'must be a UUID')

@@ -11,11 +11,31 @@ import { announceStockChange } from './events'
 import { gateAdjust, gateRetire, reconcileGate as reconcile } from './gate'
 import { guardStockChange } from './guard'
 import type { StockLine } from './model'
+import { commitPoolUnits, releasePoolUnits } from './pool'
 import { commitStock, createStock, endReservations, releaseStock, restockStock } from './store'
 
 export { ContentionError, OutOfStockError, ProductInventoryNotFound } from './errors'
 export { announceStockChange, onStockChange } from './events'
 export { gateDropProbe as dropSoldOutProbe, gateSoldOutProbe as soldOutProbe } from './gate'
+// Sale pools (issue 21): the sales module moves stock only through these.
+export {
+  admitFromPool,
+  closePool,
+  growPoolTo,
+  installPoolGate,
+  openPool,
+  PoolRefusal,
+  type PoolRefusalReason,
+  type PoolRefused,
+  type PoolState,
+  type PoolTicket,
+  poolSoldOutLocally,
+  poolStates,
+  poolsDue,
+  releasePoolTicket,
+  reschedulePool,
+  reserveFromPool,
+} from './pool'
 export {
   admitAtTheDoor,
   availableIn,
@@ -57,16 +77,37 @@ export async function commitReservations(tx: Tx, orderId: string): Promise<void>
   const rows = await endReservations(ptx, orderId, 'committed')
   if (rows.length === 0) return
   guardStockChange('commit', rows)
+  // Sale orders: the pool row first (lock order: pool, then inventory).
+  const fromPools = rows.filter((r) => r.saleId)
+  if (fromPools.length)
+    await commitPoolUnits(
+      ptx,
+      fromPools.map((r) => ({ orderId, saleId: r.saleId as string, quantity: r.quantity })),
+    )
   await commitStock(ptx, orderId, rows)
   // available = on_hand − reserved is unchanged by a commit: the gate needs no adjustment.
 }
 
 /** Gives units back; reservations → released | expired. Idempotent (already-released is a no-op). */
 export async function releaseReservations(tx: Tx, orderId: string, reason: 'released' | 'expired'): Promise<void> {
-  const rows = await endReservations(pgOf(tx), orderId, reason)
-  if (rows.length === 0) return
+  const ptx = pgOf(tx)
+  const all = await endReservations(ptx, orderId, reason)
+  if (all.length === 0) return
   const kind = reason === 'expired' ? 'expire' : 'release'
-  guardStockChange(kind, rows)
+  guardStockChange(kind, all)
+  // Sale orders give their units back to the sale's pool while it is open (pool row first: lock
+  // order pool → inventory); after the close they go back to the product like any other units.
+  const sold = all.filter((r) => r.saleId)
+  const pools = sold.length
+    ? await releasePoolUnits(
+        ptx,
+        sold.map((r) => ({ orderId, saleId: r.saleId as string, quantity: r.quantity, productId: r.productId, reservationId: r.id })),
+        kind,
+      )
+    : null
+  const rows = all.filter((r) => !r.saleId || pools?.toProduct.some((p) => p.reservationId === r.id))
+  await pools?.after()
+  if (rows.length === 0) return
   await releaseStock(tx, orderId, rows, kind)
   // The caller commits, not us. Adjusting the gate before that commit can only make it too high
   // for a moment (or for good if the caller rolls back) — the safe direction: Postgres still

@@ -95,14 +95,15 @@ export async function recordReservation(tx: Tx, orderId: string, lines: StockLin
   for (const [i, after] of afters.entries()) await emitStockEvents(tx, after, -(lines[i] as StockLine).quantity, 'reserve')
 }
 
-type Settled = StockLine & { id: string }
+/** `saleId`: the units came from a sale's pool (pool.ts settles the pool before the stock). */
+type Settled = StockLine & { id: string; saleId: string | null }
 
 /** Ends an order's active reservations (→ committed | released | expired); the rows it ended, by product id. */
 export async function endReservations(ptx: Pg, orderId: string, status: 'committed' | 'released' | 'expired'): Promise<Settled[]> {
   const rows = await ptx<Settled[]>`
     update reservations set status = ${status}, updated_at = now()
     where order_id = ${orderId} and status = 'active'
-    returning id, product_id as "productId", quantity`
+    returning id, product_id as "productId", quantity, sale_id as "saleId"`
   return rows.sort((a, b) => (a.productId < b.productId ? -1 : 1))
 }
 

@@ -89,6 +89,17 @@ function rawIndex(items: Line[], productId: string, fallback: number): number {
 }
 
 /**
+ * An order on other terms than the catalog's (a flash sale, issue 21): its unit price, and where its
+ * units come from (the sale's pool instead of the product's stock: `reserve` runs `writeOrder` in
+ * its own transaction). Everything else — rows, events, state machine, payment, expiry, emails — is
+ * the ordinary order's.
+ */
+export type SpecialTerms = {
+  unitPriceCents: number
+  reserve: (input: { orderId: string; lines: Line[]; expiresAt: Date; writeOrder: (tx: Tx) => Promise<void> }) => Promise<void>
+}
+
+/**
  * POST /orders. Nothing is written unless every line is reserved (reserveForOrder). `ticket`: units
  * the request already took from the gate at the door (see index.ts).
  */
@@ -97,6 +108,7 @@ export async function createOrder(
   body: CreateOrderBody,
   idempotencyKey: string | null,
   ticket?: GateTicket | null,
+  special?: SpecialTerms,
 ): Promise<OrderView> {
   const { lines, field } = await requestedLines(userId, body)
   const products = await getProductsForOrder(
@@ -117,7 +129,11 @@ export async function createOrder(
   if (currencies.size > 1)
     throw ValidationProblem.field(field, `products in one order must share a currency (got ${[...currencies].join(', ')})`)
 
-  const items = lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceCents: products.get(l.productId)!.priceCents }))
+  const items = lines.map((l) => ({
+    productId: l.productId,
+    quantity: l.quantity,
+    unitPriceCents: special?.unitPriceCents ?? products.get(l.productId)!.priceCents,
+  }))
   const totalCents = items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0)
   const currency = [...currencies][0]!
   const id = Bun.randomUUIDv7()
@@ -154,7 +170,8 @@ export async function createOrder(
   }
 
   try {
-    await reserveForOrder({ orderId: id, lines, expiresAt, writeOrder, ticket })
+    if (special) await special.reserve({ orderId: id, lines, expiresAt, writeOrder })
+    else await reserveForOrder({ orderId: id, lines, expiresAt, writeOrder, ticket })
   } catch (err) {
     // A second execution of the same key (the first claim was presumed dead): return the first order.
     if (idempotencyKey && isUniqueViolation(err, 'orders_user_idempotency_key')) {
