@@ -66,6 +66,7 @@ export const openapiPlugin = new Elysia({ name: 'openapi' })
           { name: 'recommendations', description: 'Also-bought and personal recommendations' },
           { name: 'planning', description: 'Suppliers, purchase orders, demand forecasts, reorder suggestions (admin)' },
           { name: 'ml', description: 'Model registry (versions, training, rollback) and customer segments' },
+          { name: 'search', description: 'Search clicks, ranking rules, reindex, search analytics (the search itself: GET /products?q=)' },
         ],
         components: {
           securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
