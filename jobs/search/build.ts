@@ -58,11 +58,16 @@ export async function buildSearchIndex(opts: { dims?: number } = {}): Promise<Bu
   }
   const sum = checksum(artefact)
   const ms = Math.round(performance.now() - t0)
-  const [row] = await db
-    .insert(searchIndexVersions)
-    .values({ ...artefact, docCount: rows.length, checksum: sum, buildMs: ms })
-    .returning({ version: searchIndexVersions.version })
-  const version = row?.version as number
+  // One statement carries the whole artefact (~60 MB at 100k products): in a ROLE=all process the
+  // API's 5 s statement timeout would apply, so the batch statement gets the worker's.
+  const version = await db.transaction(async (tx) => {
+    await tx.execute(sql`select set_config('statement_timeout', ${String(config.WORKER_STATEMENT_TIMEOUT_MS)}, true)`)
+    const [row] = await tx
+      .insert(searchIndexVersions)
+      .values({ ...artefact, docCount: rows.length, checksum: sum, buildMs: ms })
+      .returning({ version: searchIndexVersions.version })
+    return row?.version as number
+  })
   await db.execute(sql`delete from search_index_versions where version <= ${version - 1 - KEEP_VERSIONS}`)
   logger.info({ version, provider: provider.name, dims, docs: rows.length, ms }, 'search index built')
   return { version, provider: provider.name, dims, docCount: rows.length, checksum: sum, ms }
