@@ -43,7 +43,10 @@ async function queuedBuilds(): Promise<number> {
   const conn = createRedis('producer')
   const q = new Queue('search', { connection: conn, prefix: config.REDIS_PREFIX })
   try {
-    return (await q.getJobs(['waiting', 'delayed', 'prioritized', 'active'])).filter((j) => j.name === 'build-index').length
+    // Requested rebuilds only: the nightly scheduler's next job (another file's worker may have
+    // registered it) is a build-index job too, with no reason.
+    const jobs = await q.getJobs(['waiting', 'delayed', 'prioritized', 'active'])
+    return jobs.filter((j) => j.name === 'build-index' && String(j.data?.reason ?? '').startsWith('semantic index')).length
   } finally {
     await q.close()
     conn.disconnect()
