@@ -23,6 +23,8 @@ export function schedules(): Schedule[] {
     { id: 'refresh-suggestions', queue: 'planning', job: 'refresh-suggestions', every: config.SCHEDULE_REORDER_MS },
     // A cron: an `every` schedule fires at each worker boot, and a full retraining is minutes of CPU.
     { id: 'train-models', queue: 'ml-training', job: 'train-all', every: 0, pattern: config.ML_TRAINING_CRON },
+    // A cron: an `every` schedule fires at each worker boot, and a build is CPU-minutes at 100k products.
+    { id: 'rebuild-search-index', queue: 'search', job: 'build-index', every: 0, pattern: config.SEARCH_INDEX_CRON },
   ] as Schedule[]
 }
 

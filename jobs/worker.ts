@@ -18,6 +18,7 @@ import { processOrderEmails } from './processors/order-emails'
 import { processPayments } from './processors/payments'
 import { processPlanning } from './processors/planning'
 import { processRecommendations } from './processors/recommendations'
+import { processSearch } from './processors/search'
 import { processStockAlerts } from './processors/stock-alerts'
 import { PAYMENT_GRACE_MS, recoverOwedWork } from './recovery'
 import { watchRedisEpoch } from './redis-epoch'
@@ -32,11 +33,12 @@ const processors: Record<QueueName, Processor> = {
   recommendations: processRecommendations as Processor,
   planning: processPlanning as Processor,
   'ml-training': processMlTraining as Processor,
+  search: processSearch as Processor,
 }
 
 /** Per-queue concurrency overrides (emails and payments are I/O bound; sweeps need one at a time). */
 const concurrencyOf = (q: QueueName): number =>
-  q === 'maintenance' || q === 'recommendations' || q === 'ml-training' ? 1 : config.JOBS_CONCURRENCY
+  q === 'maintenance' || q === 'recommendations' || q === 'ml-training' || q === 'search' ? 1 : config.JOBS_CONCURRENCY
 
 /** Connection errors go to the process's outage log (a few lines per outage); others are logged. */
 function reportError(source: string, err: Error): void {

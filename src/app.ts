@@ -17,6 +17,7 @@ import { planningModule } from './modules/planning'
 import { recommendationsModule } from './modules/recommendations'
 import { reviewsModule } from './modules/reviews'
 import { salesModule } from './modules/sales'
+import { searchModule } from './modules/search'
 import { systemModule } from './modules/system'
 import { usersModule } from './modules/users'
 import { errorsPlugin } from './plugins/errors'
@@ -47,6 +48,7 @@ export const api = new Elysia({ prefix: '/api/v1' })
   .use(planningModule)
   .use(mlModule)
   .use(salesModule)
+  .use(searchModule)
 
 export const app = new Elysia({
   name: 'stampede',
@@ -68,7 +70,16 @@ export const app = new Elysia({
       // Any origin may read public answers, but never with the user's cookies or HTTP auth: a
       // reflected Origin plus Allow-Credentials would let every site act as the signed-in user.
       credentials: !origins.includes('*'),
-      exposeHeaders: ['x-request-id', 'etag', 'retry-after', 'ratelimit', 'ratelimit-policy', 'idempotent-replayed', 'location'],
+      exposeHeaders: [
+        'x-request-id',
+        'etag',
+        'retry-after',
+        'ratelimit',
+        'ratelimit-policy',
+        'idempotent-replayed',
+        'location',
+        'x-search-mode',
+      ],
       allowedHeaders: ['content-type', 'authorization', 'idempotency-key', 'if-none-match', 'x-request-id'],
     }),
   )

@@ -123,6 +123,22 @@ export const ConfigSchema = T.Object({
   SCHEDULE_SALES_MS: Int(1000, 200, 60000, 'flash-sale sweep interval: installs gates before the opening, returns unsold units at the end'),
   SALES_GATE_LEAD_SECONDS: Int(60, 1, 86400, "how long before a sale's opening its Redis gate is installed"),
   SCHEDULE_CLEANUP_MS: Int(86400000, 10000, 604800000, 'idempotency-key and refresh-token purge interval'),
+  SEARCH_INDEX_REFRESH_MS: Int(
+    15000,
+    100,
+    600000,
+    'how often an API process looks for a new search index version and folds in changed products',
+  ),
+  SEARCH_RANKING_BUDGET_MS: Int(50, 1, 10000, 'time budget of the search ranking stage; over it, results are ordered by popularity'),
+  SEARCH_SEMANTIC_BUDGET_MS: Int(100, 1, 10000, 'time budget of semantic retrieval; over it, the search is served keyword-only'),
+  SEARCH_INDEX_CRON: Str(
+    '30 3 * * *',
+    'cron (UTC) of the nightly relearning of the search embeddings and vector index; a cron, so a worker boot does not start a build',
+    { pattern: '^\\S+( \\S+){4,5}$' },
+  ),
+  EMBEDDING_MODEL_DIR: OptStr(
+    'a local ONNX sentence-embedding model directory (transformers.js layout); unset = embeddings learned from the catalog (TF-IDF + SVD)',
+  ),
   SCHEDULE_RECOVER_MS: Int(60000, 1000, 86400000, 'how often owed emails and charges without a job are re-enqueued from Postgres'),
   SCHEDULE_FORECASTS_MS: Int(21600000, 10000, 604800000, 'demand forecast recompute interval (planning)'),
   SCHEDULE_REORDER_MS: Int(43200000, 10000, 604800000, 'reorder suggestion and planning alert sweep interval'),

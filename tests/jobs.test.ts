@@ -31,6 +31,7 @@ describe('job schedulers', () => {
       recommendations: 1,
       planning: 2,
       'ml-training': 1,
+      search: 1,
     }
     expect(await schedulerCounts()).toEqual(expected)
 

@@ -62,7 +62,8 @@ describe('full-text search', () => {
   test('nonsense finds nothing and is recorded as a zero-result search', async () => {
     const q = `qqxv${tag()}${tag()}`
     const r = await req('GET', `/api/v1/products?q=${q}`)
-    expect(r.body).toEqual({ items: [], nextCursor: null })
+    // Issue 24: a search also says which mode served it and carries its searchId.
+    expect(r.body).toMatchObject({ items: [], nextCursor: null, searchMode: expect.any(String), searchId: expect.any(String) })
     let rows: unknown[] = []
     for (let i = 0; i < 50 && rows.length === 0; i++) {
       rows = await db.execute(sql`select result_count, matcher from search_queries where query = ${q}`)

@@ -7,6 +7,7 @@ import {
   boolean,
   check,
   customType,
+  doublePrecision,
   index,
   integer,
   pgTable,
@@ -119,7 +120,19 @@ export const searchQueries = pgTable(
     /** 'fts' or 'trigram': which matcher produced the results. */
     matcher: text().notNull(),
     userId: uuid().references(() => users.id, { onDelete: 'set null' }),
+    /** The mode that actually served it (hybrid / keyword / semantic); null before issue 24. */
+    mode: text(),
+    /** What was asked for; differs from `mode` when a fallback served the search. */
+    requestedMode: text(),
+    /** Server time to the first page, milliseconds. */
+    latencyMs: doublePrecision(),
+    /** Fallbacks taken (e.g. `semantic_unavailable`, `ranking_fallback`); empty = none. */
+    degraded: text().array().notNull().default(sql`'{}'::text[]`),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('search_queries_zero_idx').on(t.createdAt).where(sql`${t.resultCount} = 0`)],
+  (t) => [
+    index('search_queries_zero_idx').on(t.createdAt).where(sql`${t.resultCount} = 0`),
+    // Analytics windows scan by time.
+    index('search_queries_created_idx').on(t.createdAt),
+  ],
 )

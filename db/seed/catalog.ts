@@ -50,7 +50,7 @@ const slug = (s: string) =>
 type Sql = postgres.Sql | postgres.TransactionSql
 const BATCH = 5000
 
-async function insertColumns(sql: Sql, table: string, columns: [name: string, type: string, values: unknown[]][]): Promise<void> {
+export async function insertColumns(sql: Sql, table: string, columns: [name: string, type: string, values: unknown[]][]): Promise<void> {
   const n = columns[0]?.[2].length ?? 0
   for (let from = 0; from < n; from += BATCH) {
     const to = Math.min(n, from + BATCH)

@@ -12,7 +12,16 @@ import { gauge } from './metrics'
 import { createRedis } from './redis'
 
 /** Every queue this app runs. One processor per queue (jobs/processors/<queue>.ts). */
-export const QUEUES = ['payments', 'order-emails', 'stock-alerts', 'maintenance', 'recommendations', 'planning', 'ml-training'] as const
+export const QUEUES = [
+  'payments',
+  'order-emails',
+  'stock-alerts',
+  'maintenance',
+  'recommendations',
+  'planning',
+  'ml-training',
+  'search',
+] as const
 export type QueueName = (typeof QUEUES)[number]
 
 /** `payments` / `charge`: one charge attempt of an order (jobs/processors/payments.ts runs orders' runChargeAttempt). */
@@ -47,6 +56,8 @@ export type RecommendationJobData = EmptyJobData | { eventId: string; orderId: s
 export type PlanningJobData = EmptyJobData | { eventId: string; productId: string }
 /** `ml-training` / `train-model`: one requested training run (ml.train_requested); `train-all`: the schedule. */
 export type MlTrainingJobData = EmptyJobData | { runId: string; name: MlModelName }
+/** `search` / `build-index`: learn the embeddings and build the vector index (why: for logs). */
+export type SearchJobData = { reason?: string }
 
 export type JobDataOf = {
   payments: PaymentJobData
@@ -56,6 +67,7 @@ export type JobDataOf = {
   recommendations: RecommendationJobData
   planning: PlanningJobData
   'ml-training': MlTrainingJobData
+  search: SearchJobData
 }
 
 /** Job names per queue (verb-noun); processors `switch (job.name)` over these. */
@@ -75,6 +87,7 @@ export const JOB_NAMES = {
   recommendations: ['rebuild-matrix', 'apply-order'],
   planning: ['refresh-forecasts', 'refresh-suggestions', 'suggest-product'],
   'ml-training': ['train-model', 'train-all'],
+  search: ['build-index'],
 } as const satisfies Record<QueueName, readonly string[]>
 export type JobName<Q extends QueueName> = (typeof JOB_NAMES)[Q][number]
 

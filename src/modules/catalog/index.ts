@@ -19,7 +19,7 @@ import {
   ProductPatch,
   ProductQuery,
 } from './model'
-import { getFeaturedBody, listProductsJson } from './search'
+import { getFeaturedBody, listProductsResponse } from './search'
 import { createProduct, deleteProduct, getProductBody, updateProduct } from './service'
 
 const tags = ['catalog']
@@ -60,9 +60,10 @@ export const catalogModule = new Elysia({ name: 'catalog' })
       const authorization = request.headers.get('authorization')
       const user = authorization ? await authenticate(authorization).catch(() => null) : null
       // Pre-serialised (cached bodies spliced together): no parse/serialise per item.
-      return new Response(await listProductsJson({ ...query, userId: user?.id ?? null }), {
-        headers: { ...takeHeaders(set), 'content-type': 'application/json;charset=utf-8' },
-      })
+      const r = await listProductsResponse({ ...query, userId: user?.id ?? null })
+      const headers: Record<string, string> = { ...takeHeaders(set), 'content-type': 'application/json;charset=utf-8' }
+      if (r.searchMode) headers['x-search-mode'] = r.searchMode
+      return new Response(r.body, { headers })
     },
     {
       query: ProductQuery,

@@ -24,7 +24,21 @@ export const Product = t.Object({
 })
 export type Product = typeof Product.static
 
-export const ProductList = t.Object({ items: t.Array(Product), nextCursor: t.Nullable(t.String()) })
+export const SEARCH_MODES = ['hybrid', 'keyword', 'semantic'] as const
+export type SearchMode = (typeof SEARCH_MODES)[number]
+
+export const ProductList = t.Object({
+  items: t.Array(Product),
+  nextCursor: t.Nullable(t.String()),
+  searchMode: t.Optional(
+    t.UnionEnum(SEARCH_MODES, { description: 'with q: the mode that actually served this page (also the x-search-mode header)' }),
+  ),
+  searchId: t.Optional(t.String({ format: 'uuid', description: 'with q: id of this search, for POST /search/clicks' })),
+  degraded: t.Optional(t.Array(t.String(), { description: 'with q: fallbacks taken to serve it (empty when none)' })),
+  highlighted: t.Optional(
+    t.Array(t.String({ format: 'uuid' }), { description: 'with q: ids of the listed products that are in a live sale' }),
+  ),
+})
 
 export const SORTS = ['relevance', 'rank', 'price_asc', 'price_desc', 'newest'] as const
 export type Sort = (typeof SORTS)[number]
@@ -37,6 +51,11 @@ export const ProductQuery = t.Object({
   maxPriceCents: t.Optional(t.Integer({ minimum: 0, maximum: INT4_MAX })),
   inStock: t.Optional(t.Boolean()),
   sort: t.Optional(t.UnionEnum(SORTS, { description: 'default: relevance with q, rank otherwise' })),
+  mode: t.Optional(
+    t.UnionEnum(SEARCH_MODES, {
+      description: 'with q and relevance order: hybrid (default; keyword + semantic fused, then ranked), keyword or semantic',
+    }),
+  ),
   limit: t.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: t.Optional(t.String({ maxLength: 500 })),
 })

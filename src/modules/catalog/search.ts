@@ -22,14 +22,14 @@ type Matcher = 'none' | 'fts' | 'trigram'
 export const TRIGRAM_THRESHOLD = 0.4
 
 /** The top seller's purchase count (popularity normaliser): an index probe on products_purchase_idx. */
-async function maxPurchases(): Promise<number> {
+export async function maxPurchases(): Promise<number> {
   const [row] = await db.execute<{ m: number }>(
     sql`select coalesce(max(purchase_count), 0)::int as m from products where deleted_at is null`,
   )
   return Number(row?.m ?? 0)
 }
 
-const WEBSEARCH_SYNTAX = /["()]|(^|\s)-|(^|\s)or(\s|$)/i
+export const WEBSEARCH_SYNTAX = /["()]|(^|\s)-|(^|\s)or(\s|$)/i
 
 /** websearch_to_tsquery, with the last word as a prefix (`:*`) unless the user typed search syntax or a trailing space. */
 export function tsQuerySql(q: string): SQL {
@@ -68,6 +68,22 @@ function sortSpec(sort: Sort, matcher: Matcher, q: string, ctx: RankContext): So
 
 type Row = Record<string, unknown> & { k: string; total?: number | string }
 
+/** The listing filters (category with descendants, price range, stock) over products aliased `p`. */
+export function filterSql(input: Pick<ListInput, 'categoryId' | 'minPriceCents' | 'maxPriceCents' | 'inStock'>): SQL[] {
+  const where: SQL[] = []
+  if (input.categoryId) {
+    where.push(sql`p.category_id in (
+      with recursive sub(id) as (select ${input.categoryId}::uuid union all select c.id from categories c join sub on c.parent_id = sub.id)
+      select id from sub)`)
+  }
+  if (input.minPriceCents !== undefined) where.push(sql`p.price_cents >= ${input.minPriceCents}`)
+  if (input.maxPriceCents !== undefined) where.push(sql`p.price_cents <= ${input.maxPriceCents}`)
+  // Read-only look at the inventory table: a post-filter through the inventory service would break keyset pages.
+  if (input.inStock === true) where.push(sql`exists (select 1 from inventory i where i.product_id = p.id and i.on_hand > i.reserved)`)
+  if (input.inStock === false) where.push(sql`not exists (select 1 from inventory i where i.product_id = p.id and i.on_hand > i.reserved)`)
+  return where
+}
+
 async function runQuery(
   input: ListInput,
   sort: Sort,
@@ -80,16 +96,7 @@ async function runQuery(
   const where: SQL[] = [sql`p.deleted_at is null`]
   if (matcher === 'fts') where.push(sql`p.search_vector @@ ${tsQuerySql(q)}`)
   if (matcher === 'trigram') where.push(sql`${q} <% p.name`)
-  if (input.categoryId) {
-    where.push(sql`p.category_id in (
-      with recursive sub(id) as (select ${input.categoryId}::uuid union all select c.id from categories c join sub on c.parent_id = sub.id)
-      select id from sub)`)
-  }
-  if (input.minPriceCents !== undefined) where.push(sql`p.price_cents >= ${input.minPriceCents}`)
-  if (input.maxPriceCents !== undefined) where.push(sql`p.price_cents <= ${input.maxPriceCents}`)
-  // Read-only look at the inventory table: a post-filter through the inventory service would break keyset pages.
-  if (input.inStock === true) where.push(sql`exists (select 1 from inventory i where i.product_id = p.id and i.on_hand > i.reserved)`)
-  if (input.inStock === false) where.push(sql`not exists (select 1 from inventory i where i.product_id = p.id and i.on_hand > i.reserved)`)
+  where.push(...filterSql(input))
 
   const spec = sortSpec(sort, matcher, q, ctx)
   const cast = sql.raw(spec.cast)
@@ -155,12 +162,31 @@ async function computePage(input: ListInput, q: string, sort: Sort, raw: CursorK
   return { ids: page.items.map((r) => r.id as string), nextCursor: page.nextCursor, total: Number(rows[0]?.total ?? 0), matcher }
 }
 
+/** What GET /products answers: the body, and for a search the mode that served it (x-search-mode). */
+export type ListResponse = { body: string; searchMode?: string }
+
 /**
- * One page as the JSON the API returns. The page (ids + cursor) is cached per query under the
- * listing generation; product bodies come from the product cache, so a price or stock change shows
- * in lists as soon as it shows on the product page.
+ * Searches (`q`) go to the handler the search module registers (hybrid retrieval, ranking,
+ * analytics); the catalog cannot import search (search reads the catalog), so it is a callback.
  */
-export async function listProductsJson(input: ListInput): Promise<string> {
+export type SearchHandler = (input: ListInput) => Promise<ListResponse>
+let searchHandler: SearchHandler | null = null
+export function setSearchHandler(h: SearchHandler | null): void {
+  searchHandler = h
+}
+
+export async function listProductsResponse(input: ListInput): Promise<ListResponse> {
+  if (input.q?.trim() && searchHandler) return searchHandler(input)
+  return { body: await listProductsJson(input) }
+}
+
+export type KeywordPage = CachedPage & { sort: Sort }
+
+/**
+ * The keyword page (ids + cursor + total, cached per query under the listing generation) without
+ * recording it: the search module records searches itself, with the mode that served them.
+ */
+export async function keywordPage(input: ListInput): Promise<KeywordPage> {
   const q = input.q?.trim() ?? ''
   if (input.minPriceCents !== undefined && input.maxPriceCents !== undefined && input.minPriceCents > input.maxPriceCents) {
     throw ValidationProblem.field('query.minPriceCents', 'must not exceed maxPriceCents')
@@ -173,7 +199,18 @@ export async function listProductsJson(input: ListInput): Promise<string> {
   const gen = await listingGeneration()
   const compute = () => computePage(input, q, sort, raw)
   const page = gen === null ? await compute() : ((await pageCache.get(key('search', gen, hash), compute)) as CachedPage)
-  if (!raw && q) recordSearch(q, page.total, page.matcher, input.userId ?? null)
+  return { ...page, sort }
+}
+
+/**
+ * One page as the JSON the API returns. The page (ids + cursor) is cached per query under the
+ * listing generation; product bodies come from the product cache, so a price or stock change shows
+ * in lists as soon as it shows on the product page.
+ */
+export async function listProductsJson(input: ListInput): Promise<string> {
+  const q = input.q?.trim() ?? ''
+  const page = await keywordPage(input)
+  if (!input.cursor && q) recordSearch({ query: q, resultCount: page.total, matcher: page.matcher, userId: input.userId ?? null })
   const bodies = await getProductBodies(page.ids)
   return `{"items":[${bodies.map((b) => b.json).join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`
 }
@@ -183,15 +220,51 @@ export async function listProducts(input: ListInput): Promise<Page<Product>> {
 }
 
 // Search analytics, off the response path and batched: one insert per flush, not per search.
-type SearchLog = { id: string; query: string; resultCount: number; matcher: string; userId: string | null; at: string }
+export type SearchRecord = {
+  query: string
+  resultCount: number
+  matcher: string
+  userId: string | null
+  /** the search's id (returned to clients as searchId); generated when absent */
+  id?: string
+  mode?: string
+  requestedMode?: string
+  latencyMs?: number
+  degraded?: string[]
+}
+type SearchLog = Required<Omit<SearchRecord, 'mode' | 'requestedMode' | 'latencyMs'>> & {
+  mode: string | null
+  requestedMode: string | null
+  latencyMs: number | null
+  at: string
+}
 let buffer: SearchLog[] = []
 let flushTimer: ReturnType<typeof setTimeout> | null = null
 export const SEARCH_LOG_FLUSH_MS = 200
 
-function recordSearch(query: string, resultCount: number, matcher: string, userId: string | null): void {
-  buffer.push({ id: Bun.randomUUIDv7(), query, resultCount, matcher, userId, at: new Date().toISOString() })
+/** Buffers one search row; returns its id. */
+export function recordSearch(r: SearchRecord): string {
+  const id = r.id ?? Bun.randomUUIDv7()
+  buffer.push({
+    id,
+    query: r.query,
+    resultCount: r.resultCount,
+    matcher: r.matcher,
+    userId: r.userId,
+    mode: r.mode ?? null,
+    requestedMode: r.requestedMode ?? null,
+    latencyMs: r.latencyMs ?? null,
+    degraded: r.degraded ?? [],
+    at: new Date().toISOString(),
+  })
   if (buffer.length >= 500) void flushSearchLog()
   else flushTimer ??= setTimeout(() => void flushSearchLog(), SEARCH_LOG_FLUSH_MS)
+  return id
+}
+
+/** True while a search row is still in this process's buffer (not yet in Postgres). */
+export function searchBuffered(id: string): boolean {
+  return buffer.some((r) => r.id === id)
 }
 
 /** Writes buffered search rows (a lost batch costs data points, never a request). */
@@ -202,9 +275,10 @@ export async function flushSearchLog(): Promise<void> {
   buffer = []
   if (rows.length === 0) return
   await db
-    .execute(sql`insert into search_queries (id, query, result_count, matcher, user_id, created_at)
-      select id, query, "resultCount", matcher, "userId", at
-      from json_to_recordset(${JSON.stringify(rows)}::json) as x(id uuid, query text, "resultCount" int, matcher text, "userId" uuid, at timestamptz)`)
+    .execute(sql`insert into search_queries (id, query, result_count, matcher, user_id, mode, requested_mode, latency_ms, degraded, created_at)
+      select id, query, "resultCount", matcher, "userId", mode, "requestedMode", "latencyMs", array(select json_array_elements_text(degraded)), at
+      from json_to_recordset(${JSON.stringify(rows)}::json)
+        as x(id uuid, query text, "resultCount" int, matcher text, "userId" uuid, mode text, "requestedMode" text, "latencyMs" float8, degraded json, at timestamptz)`)
     .catch((err: Error) => logger.warn({ err: err.message, lost: rows.length }, 'search analytics insert failed'))
 }
 

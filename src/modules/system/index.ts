@@ -3,6 +3,7 @@ import { Elysia, t } from 'elysia'
 import { config } from '../../config'
 import { poolUsage, postgresStatus } from '../../infra/db'
 import { gauge, registry } from '../../infra/metrics'
+import { degradedReasons } from '../../infra/readiness'
 import { pingRedis } from '../../infra/redis'
 
 gauge('db_pool_connections', 'Open connections of this process by state (pg_stat_activity)', ['state'], async function () {
@@ -24,7 +25,8 @@ export const systemModule = new Elysia({ name: 'system', tags: ['system'] })
       const [postgres, redis] = await Promise.all([postgresStatus(), pingRedis()])
       // Redis is an accelerator: without it the API still serves, degraded. A saturated pool
       // (Postgres answers, no pooled connection comes free) answers 503 database_busy: not ready.
-      const degraded = redis !== 'ok'
+      const extra = degradedReasons()
+      const degraded = redis !== 'ok' || extra.length > 0
       const ready = postgres === 'ok'
       set.status = ready ? 200 : 503
       return {
@@ -36,13 +38,14 @@ export const systemModule = new Elysia({ name: 'system', tags: ['system'] })
             ? 'saturated'
             : ('unavailable' as const),
         checks: { postgres, redis },
-        degraded: degraded ? ['cache bypassed', 'rate limits in-process', 'background jobs off'] : [],
+        degraded: [...(redis !== 'ok' ? ['cache bypassed', 'rate limits in-process', 'background jobs off'] : []), ...extra],
       }
     },
     {
       detail: {
         summary: 'Readiness: checks Postgres and Redis',
-        description: 'status: ready | degraded (Redis down) | saturated (Postgres up, connection pool exhausted) | unavailable',
+        description:
+          'status: ready | degraded (Redis down, or a feature serving a fallback: `degraded` says which and why) | saturated (Postgres up, connection pool exhausted) | unavailable',
         tags: ['system'],
       },
       response: {
