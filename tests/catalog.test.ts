@@ -369,7 +369,7 @@ describe('OpenAPI', () => {
   test('every catalog route is tagged, summarised, and documents its error responses', async () => {
     const spec = (await req('GET', '/swagger/json')).body
     const routes = Object.entries(spec.paths as Record<string, Record<string, any>>).filter(
-      ([path]) => /^\/api\/v1\/(products|categories)/.test(path) && !path.endsWith('/also-bought'),
+      ([path]) => /^\/api\/v1\/(products|categories)/.test(path) && !/\/(also-bought|similar)$/.test(path),
     )
     expect(routes.length).toBeGreaterThanOrEqual(6)
     for (const [path, ops] of routes) {
