@@ -8,6 +8,7 @@ import { buildSearchIndex } from '../jobs/search/build'
 import { config } from '../src/config'
 import { db, sql as pg } from '../src/infra/db'
 import { flushSearchLog } from '../src/modules/catalog/search'
+import { productsInOpenSales } from '../src/modules/sales/service'
 import { SearchBreaker } from '../src/modules/search/breaker'
 import { indexState, refresh, stopIndex } from '../src/modules/search/index-state'
 import { searchBreakers, setSaleLookup } from '../src/modules/search/service'
@@ -157,7 +158,22 @@ describe('live sale highlight', () => {
       const r = await req('GET', `/api/v1/products?q=${q}&limit=10`)
       expect([...r.body.highlighted].sort()).toEqual([...onSale].sort())
     } finally {
-      setSaleLookup(null)
+      setSaleLookup(productsInOpenSales)
+    }
+  })
+
+  test('the sales module registers its lookup: a product with an open sale is highlighted', async () => {
+    const q = `hushpad${tag}`
+    const [target] = ids(await req('GET', `/api/v1/products?q=${q}&limit=10`))
+    const [sale] = (await db.execute(sql`
+      insert into sales (id, product_id, sale_price_cents, starts_at, ends_at, per_customer_limit)
+      values (${Bun.randomUUIDv7()}, ${target}, 100, now() - interval '1 minute', now() + interval '1 hour', 1) returning id`)) as unknown as { id: string }[]
+    try {
+      expect((await req('GET', `/api/v1/products?q=${q}&limit=10`)).body.highlighted).toEqual([target])
+      await db.execute(sql`update sales set state = 'cancelled' where id = ${sale!.id}`)
+      expect((await req('GET', `/api/v1/products?q=${q}&limit=10`)).body.highlighted).toEqual([])
+    } finally {
+      await db.execute(sql`delete from sales where id = ${sale!.id}`)
     }
   })
 })

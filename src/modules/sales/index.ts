@@ -7,6 +7,7 @@ import { authPlugin } from '../../plugins/auth'
 import { claimedMarker, idempotencyPlugin, keyIsHeld, parseIdempotencyKey } from '../../plugins/idempotency'
 import { admitFromPool, type PoolTicket, releasePoolTicket } from '../inventory/service'
 import { OrderView } from '../orders/model'
+import { setSaleLookup } from '../search/service'
 import { SoldOutError } from './errors'
 import { AdminSaleList, AdminSaleView, CreateSaleBody, PatchSaleBody, SaleList, SaleOrderBody, SaleParams, SaleView } from './model'
 import {
@@ -18,9 +19,13 @@ import {
   listSalesPublic,
   patchSale,
   placeSaleOrder,
+  productsInOpenSales,
   requireSnapshot,
 } from './service'
 import { publicView } from './snapshot'
+
+// Search lists products of open sales as `highlighted`; it cannot import sales (sales → orders).
+setSaleLookup(productsInOpenSales)
 
 const tags = ['sales']
 const adminTags = ['sales', 'admin']

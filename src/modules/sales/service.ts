@@ -2,7 +2,7 @@
 // the sale price whose units come from the sale's pool: orders' createOrder with SpecialTerms), and
 // the sweep that installs gates before the opening and returns unsold units at the end. Stock is
 // moved only through the inventory module's pool functions.
-import { and, asc, desc, eq, gt, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm'
 import { sales } from '../../../db/schema'
 import { config } from '../../config'
 import { db } from '../../infra/db'
@@ -229,4 +229,20 @@ export async function sweepSales(): Promise<{ installed: number; closed: number;
   }
   if (due.toClose.length) logger.info({ closed: due.toClose.length, returned }, 'sale pools closed')
   return { installed, closed: due.toClose.length, returned }
+}
+
+/** Products with a sale open now (not cancelled): search highlights them (see search's SaleLookup). */
+export async function productsInOpenSales(productIds: readonly string[]): Promise<ReadonlySet<string>> {
+  const rows = await db
+    .select({ productId: sales.productId })
+    .from(sales)
+    .where(
+      and(
+        inArray(sales.productId, [...productIds]),
+        eq(sales.state, 'scheduled'),
+        sql`${sales.startsAt} <= now()`,
+        sql`${sales.endsAt} > now()`,
+      ),
+    )
+  return new Set(rows.map((r) => r.productId))
 }
