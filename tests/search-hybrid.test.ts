@@ -167,7 +167,9 @@ describe('live sale highlight', () => {
     const [target] = ids(await req('GET', `/api/v1/products?q=${q}&limit=10`))
     const [sale] = (await db.execute(sql`
       insert into sales (id, product_id, sale_price_cents, starts_at, ends_at, per_customer_limit)
-      values (${Bun.randomUUIDv7()}, ${target}, 100, now() - interval '1 minute', now() + interval '1 hour', 1) returning id`)) as unknown as { id: string }[]
+      values (${Bun.randomUUIDv7()}, ${target}, 100, now() - interval '1 minute', now() + interval '1 hour', 1) returning id`)) as unknown as {
+      id: string
+    }[]
     try {
       expect((await req('GET', `/api/v1/products?q=${q}&limit=10`)).body.highlighted).toEqual([target])
       await db.execute(sql`update sales set state = 'cancelled' where id = ${sale!.id}`)
