@@ -1,4 +1,5 @@
 // Every Drizzle table, one file per aggregate. drizzle-kit reads this file.
+export * from './alerts'
 export * from './auth'
 export * from './catalog'
 export * from './idempotency'
@@ -12,4 +13,5 @@ export * from './planning'
 export * from './recommendations'
 export * from './sales'
 export * from './search'
+export * from './risk'
 export * from './users'
