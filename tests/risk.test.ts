@@ -12,7 +12,7 @@ const rules: RiskRules = DEFAULT_RULES
 const NOW = Date.now()
 const MIN = 60_000
 const DAY = 86_400_000
-const oldUser = () => Bun.randomUUIDv7(NOW - 30 * DAY)
+const oldUser = () => Bun.randomUUIDv7('hex', NOW - 30 * DAY)
 let ipSeq = 0
 const newIp = () => `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${++ipSeq % 250}`
 
@@ -100,14 +100,14 @@ describe('each reason fires on its crafted case, not on the near miss', () => {
   })
 
   test('new_account_high_value: a 1-hour-old account spending 1000.00 fires; 999.99, or a 2-day-old account, does not', async () => {
-    const young = () => Bun.randomUUIDv7(NOW - 3_600_000)
+    const young = () => Bun.randomUUIDv7('hex', NOW - 3_600_000)
     expect(codes(await checkout({ userId: young(), amountCents: 100_000 }))).toContain('new_account_high_value')
     expect(codes(await checkout({ userId: young(), amountCents: 99_999 }))).not.toContain('new_account_high_value')
-    expect(codes(await checkout({ userId: Bun.randomUUIDv7(NOW - 2 * DAY), amountCents: 100_000 }))).not.toContain('new_account_high_value')
+    expect(codes(await checkout({ userId: Bun.randomUUIDv7('hex', NOW - 2 * DAY), amountCents: 100_000 }))).not.toContain('new_account_high_value')
   })
 
   test('new_account_high_quantity: 10 units from a new account fire, 9 do not', async () => {
-    const young = () => Bun.randomUUIDv7(NOW - 60_000)
+    const young = () => Bun.randomUUIDv7('hex', NOW - 60_000)
     expect(codes(await checkout({ userId: young(), quantity: 10 }))).toContain('new_account_high_quantity')
     expect(codes(await checkout({ userId: young(), quantity: 9 }))).not.toContain('new_account_high_quantity')
   })
