@@ -87,9 +87,7 @@ export async function seed(sql: any, opts: SeedOptions, nodeEnv = 'development')
     ...catalog,
     ...users,
     ...orders,
-    ...(risk
-      ? { riskOrders: risk.riskOrders, riskLabels: risk.labels, riskWindow: { start: risk.windowStart, end: risk.windowEnd } }
-      : {}),
+    ...(risk ? { riskOrders: risk.riskOrders, riskLabels: risk.labels, riskWindow: { start: risk.windowStart, end: risk.windowEnd } } : {}),
     ms: Math.round(performance.now() - t0),
   }
 }
@@ -190,7 +188,10 @@ if (import.meta.main) {
     const file = `${config.DATA_DIR}/seed-planted-pairs.json`
     await Bun.write(file, JSON.stringify({ seed: opts.seed, products: r.products, orders: r.orders, pairs: r.plantedPairs }))
     if (r.riskLabels)
-      await Bun.write(`${config.DATA_DIR}/seed-risk-labels.json`, JSON.stringify({ seed: opts.seed, window: r.riskWindow, labels: r.riskLabels }))
+      await Bun.write(
+        `${config.DATA_DIR}/seed-risk-labels.json`,
+        JSON.stringify({ seed: opts.seed, window: r.riskWindow, labels: r.riskLabels }),
+      )
     console.log(
       `seeded ${r.categories} categories, ${r.products} products, ${r.users} users, ${r.orders} orders (${r.lines} lines), ${r.riskOrders ?? 0} scored checkouts (${Object.keys(r.riskLabels ?? {}).length} planted fraud) in ${(r.ms / 1000).toFixed(1)} s; planted pairs → ${file}`,
     )

@@ -18,7 +18,12 @@ afterAll(async () => {
 async function checkout(token: string, productId: string, ip: string) {
   const res = await fetch(`${api!.url}/api/v1/orders`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID(), 'x-forwarded-for': ip },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'idempotency-key': crypto.randomUUID(),
+      'x-forwarded-for': ip,
+    },
     body: JSON.stringify({ items: [{ productId, quantity: 1 }] }),
   })
   return { status: res.status, body: (await res.json()) as { id: string; status: string } }

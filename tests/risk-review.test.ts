@@ -5,8 +5,8 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { and, eq, sql } from 'drizzle-orm'
 import { alerts, auditLog, orderRisk, orders } from '../db/schema'
 import { db } from '../src/infra/db'
-import { expireOverdueOrders } from '../src/modules/orders/service'
 import { holdOrder } from '../src/modules/orders/risk-actions'
+import { expireOverdueOrders } from '../src/modules/orders/service'
 import { settlePaymentFailure, settlePaymentSuccess } from '../src/modules/payments/service'
 import type { RiskRules } from '../src/modules/risk/model'
 import { DEFAULT_RULES } from '../src/modules/risk/rules'
@@ -101,7 +101,10 @@ describe('held and refused orders', () => {
     expect(Object.keys(mine.body)).not.toContain('riskStatus')
     const asAdmin = await req('GET', `/api/v1/orders/${o.id}`, { token: admin.token })
     expect(asAdmin.body).toMatchObject({ status: 'on_hold', riskScore: 0.6, riskStatus: 'pending' })
-    const [alert] = await db.select().from(alerts).where(and(eq(alerts.type, 'risk_review'), eq(alerts.subjectId, o.id)))
+    const [alert] = await db
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.type, 'risk_review'), eq(alerts.subjectId, o.id)))
     expect(alert?.resolvedAt).toBeNull()
 
     const list = await req('GET', '/api/v1/admin/risk/reviews?status=pending&limit=100', { token: admin.token })
@@ -201,7 +204,10 @@ describe('re-scoring on payment outcomes', () => {
     const ok = await pay(v.token, paidOrder.id, 'pm_card_ok')
     await settlePaymentSuccess(ok.body.id, 'ch_test', 'test')
     await putRules(HOLD_RULES)
-    const flagged = await rescoreOnPayment({ paymentId: ok.body.id, orderId: paidOrder.id, method: 'pm_card_ok', outcome: 'succeeded' }, holdOrder)
+    const flagged = await rescoreOnPayment(
+      { paymentId: ok.body.id, orderId: paidOrder.id, method: 'pm_card_ok', outcome: 'succeeded' },
+      holdOrder,
+    )
     expect(flagged).toMatchObject({ status: 'pending', held: false })
     const r = await review(paidOrder.id, 'reject')
     expect(r.body).toMatchObject({ status: 'rejected', orderStatus: 'refunded' })

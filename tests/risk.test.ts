@@ -34,7 +34,11 @@ async function checkout(c: Checkout, event: ScoreEvent = 'checkout', record = tr
 }
 const codes = (s: { reasons: { code: string }[] }) => s.reasons.map((r) => r.code)
 
-async function payment(userId: string, outcome: 'failed' | 'succeeded', o: { ip?: string | null; method?: string; amountCents?: number; at?: number; currency?: string } = {}) {
+async function payment(
+  userId: string,
+  outcome: 'failed' | 'succeeded',
+  o: { ip?: string | null; method?: string; amountCents?: number; at?: number; currency?: string } = {},
+) {
   const r = redis()
   if (!r) throw new Error('tests need Redis')
   await recordPayment(
@@ -80,10 +84,10 @@ describe('each reason fires on its crafted case, not on the near miss', () => {
     expect(codes(await checkout({ userId: v }))).not.toContain('velocity_customer_orders')
   })
 
-  test('velocity_ip_orders: 20 orders from one IP fire, 19 do not', async () => {
+  test('velocity_ip_orders: 8 orders from one IP in 10 min fire, 7 do not', async () => {
     const ip = newIp()
     const users = [oldUser(), oldUser(), oldUser()]
-    for (let i = 0; i < 18; i++) await checkout({ userId: users[i % 3]!, ip })
+    for (let i = 0; i < 6; i++) await checkout({ userId: users[i % 3]!, ip })
     expect(codes(await checkout({ userId: users[0]!, ip }))).not.toContain('velocity_ip_orders')
     expect(codes(await checkout({ userId: users[1]!, ip }))).toContain('velocity_ip_orders')
   })
@@ -103,7 +107,9 @@ describe('each reason fires on its crafted case, not on the near miss', () => {
     const young = () => Bun.randomUUIDv7('hex', NOW - 3_600_000)
     expect(codes(await checkout({ userId: young(), amountCents: 100_000 }))).toContain('new_account_high_value')
     expect(codes(await checkout({ userId: young(), amountCents: 99_999 }))).not.toContain('new_account_high_value')
-    expect(codes(await checkout({ userId: Bun.randomUUIDv7('hex', NOW - 2 * DAY), amountCents: 100_000 }))).not.toContain('new_account_high_value')
+    expect(codes(await checkout({ userId: Bun.randomUUIDv7('hex', NOW - 2 * DAY), amountCents: 100_000 }))).not.toContain(
+      'new_account_high_value',
+    )
   })
 
   test('new_account_high_quantity: 10 units from a new account fire, 9 do not', async () => {
@@ -129,9 +135,9 @@ describe('each reason fires on its crafted case, not on the near miss', () => {
     expect(codes(await checkout({ userId: u }))).toContain('velocity_customer_payment_methods')
   })
 
-  test('velocity_ip_failed_payments: 6 declines from one IP (several accounts) fire, 5 do not', async () => {
+  test('velocity_ip_failed_payments: 3 declines from one IP (several accounts) fire, 2 do not', async () => {
     const ip = newIp()
-    for (let i = 0; i < 5; i++) await payment(oldUser(), 'failed', { ip })
+    for (let i = 0; i < 2; i++) await payment(oldUser(), 'failed', { ip })
     expect(codes(await checkout({ userId: oldUser(), ip }))).not.toContain('velocity_ip_failed_payments')
     await payment(oldUser(), 'failed', { ip })
     expect(codes(await checkout({ userId: oldUser(), ip }))).toContain('velocity_ip_failed_payments')
@@ -168,13 +174,83 @@ describe('each reason fires on its crafted case, not on the near miss', () => {
     expect(codes(await checkout({ userId: oldUser(), currency, amountCents: 4000 }))).not.toContain('amount_shop_zscore')
   })
 
+  test('ip_new_accounts: 3 day-old accounts on one IP fire, 2 do not; 3 old accounts do not', async () => {
+    const ip = newIp()
+    const young = () => Bun.randomUUIDv7('hex', NOW - 3 * 3_600_000)
+    await checkout({ userId: young(), ip })
+    expect(codes(await checkout({ userId: young(), ip }))).not.toContain('ip_new_accounts')
+    expect(codes(await checkout({ userId: young(), ip }))).toContain('ip_new_accounts')
+    const other = newIp()
+    for (let i = 0; i < 3; i++) expect(codes(await checkout({ userId: oldUser(), ip: other }))).not.toContain('ip_new_accounts')
+  })
+
+  test('new_account: an account younger than a day fires (weakly), a two-day-old one does not', async () => {
+    const s = await checkout({ userId: Bun.randomUUIDv7('hex', NOW - 600_000) })
+    expect(codes(s)).toContain('new_account')
+    expect(s.score).toBeLessThan(rules.reviewThreshold)
+    expect(codes(await checkout({ userId: Bun.randomUUIDv7('hex', NOW - 2 * DAY) }))).not.toContain('new_account')
+  })
+
+  test("new_ip_for_customer: an address none of the customer's paid orders came from fires; a known one, or no history, does not", async () => {
+    const u = oldUser()
+    const home = newIp()
+    expect(codes(await checkout({ userId: u, ip: newIp() }))).not.toContain('new_ip_for_customer') // no paid order yet
+    await payment(u, 'succeeded', { ip: home })
+    expect(codes(await checkout({ userId: u, ip: home }))).not.toContain('new_ip_for_customer')
+    expect(codes(await checkout({ userId: u, ip: newIp() }))).toContain('new_ip_for_customer')
+  })
+
+  test('new_payment_method: a method the customer never paid with fires on the payment event; a known one does not', async () => {
+    const r = redis()!
+    const u = oldUser()
+    const signal = (method: string) => ({
+      paymentId: Bun.randomUUIDv7(),
+      orderId: Bun.randomUUIDv7(),
+      userId: u,
+      ip: null,
+      method,
+      outcome: 'succeeded' as const,
+      amountCents: 2000,
+      currency: 'USD',
+      nowMs: NOW,
+    })
+    expect((await recordPayment(r, signal('pm_first'), rules)).newMethod).toBe(false) // nothing known yet
+    expect((await recordPayment(r, signal('pm_first'), rules)).newMethod).toBe(false)
+    expect((await recordPayment(r, signal('pm_other'), rules)).newMethod).toBe(true)
+    const f = await gatherFeatures(
+      { userId: u, ip: null, currency: 'USD', orderId: Bun.randomUUIDv7(), nowMs: NOW, record: false },
+      rules,
+      2000,
+    )
+    expect(codes(scoreOrder({ ...f, newPaymentMethod: true }, { amountCents: 2000, quantity: 1 }, rules, 'payment_succeeded'))).toContain(
+      'new_payment_method',
+    )
+    expect(codes(scoreOrder(f, { amountCents: 2000, quantity: 1 }, rules, 'payment_succeeded'))).not.toContain('new_payment_method')
+  })
+
   test('a rule switched off never fires; the score stays in [0, 1] with every rule firing', async () => {
     const off = structuredClone(rules)
     off.rules.new_account_high_quantity.enabled = false
-    const f = await gatherFeatures({ userId: Bun.randomUUIDv7(), ip: null, currency: 'USD', orderId: Bun.randomUUIDv7(), nowMs: NOW, record: false }, off, 2000)
+    const f = await gatherFeatures(
+      { userId: Bun.randomUUIDv7(), ip: null, currency: 'USD', orderId: Bun.randomUUIDv7(), nowMs: NOW, record: false },
+      off,
+      2000,
+    )
     expect(codes(scoreOrder(f, { amountCents: 1, quantity: 100 }, off))).not.toContain('new_account_high_quantity')
     const all = scoreOrder(
-      { ...f, customerOrders: 99, customerFailed: 99, customerMethods: 99, customerDeclines: 99, ipOrders: 999, ipFailed: 99, ipAccounts: 99 },
+      {
+        ...f,
+        customerOrders: 99,
+        customerFailed: 99,
+        customerMethods: 99,
+        customerDeclines: 99,
+        ipOrders: 999,
+        ipFailed: 99,
+        ipAccounts: 99,
+        ipNewAccounts: 99,
+        newIp: true,
+        newPaymentMethod: true,
+      },
       { amountCents: 10_000_000, quantity: 100 },
       rules,
       'payment_succeeded',

@@ -45,7 +45,10 @@ export const orderRisk = pgTable(
     check('order_risk_score_range', sql`${t.score} >= 0 and ${t.score} <= 1`),
     check('order_risk_status_check', sql`${t.status} in (${sql.raw(RISK_REVIEW_STATUSES.map((s) => `'${s}'`).join(', '))})`),
     // A decision is recorded with who made it and when, never half.
-    check('order_risk_decision_check', sql`(${t.status} in ('approved', 'rejected')) = (${t.decidedAt} is not null and ${t.decidedBy} is not null)`),
+    check(
+      'order_risk_decision_check',
+      sql`(${t.status} in ('approved', 'rejected')) = (${t.decidedAt} is not null and ${t.decidedBy} is not null)`,
+    ),
   ],
 )
 

@@ -17,7 +17,13 @@ import { insertChunked, type Rng, rng, WeightedSampler } from './prng'
 
 export type RiskLabel = 'card_testing' | 'account_takeover' | 'bot_ring'
 export type SeedRiskOptions = { orders: number; seed: number; windowStart: Date }
-export type SeedRiskResult = { riskOrders: number; riskPayments: number; labels: Record<string, RiskLabel>; windowStart: string; windowEnd: string }
+export type SeedRiskResult = {
+  riskOrders: number
+  riskPayments: number
+  labels: Record<string, RiskLabel>
+  windowStart: string
+  windowEnd: string
+}
 
 const HOUR = 3_600_000
 const MIN = 60_000
@@ -31,17 +37,24 @@ export async function seedRiskTraffic(sql: any, opts: SeedRiskOptions): Promise<
   const r = rng(opts.seed, 'risk')
   const t0 = opts.windowStart.getTime()
   const t1 = t0 + 24 * HOUR
-  // Every earlier order becomes a risk row too (its customer's spending pattern): paid ones count.
+  // Every earlier order becomes a risk row too (its customer's spending pattern: paid ones count),
+  // placed from the customer's home IP (homeIp below, in SQL).
+  const octet = (from: number) => sql`('x' || substr(right(o.user_id::text, 6), ${from}, 2))::bit(8)::int`
   await sql`
     insert into order_risk (order_id, user_id, ip, amount_cents, quantity, currency, score, status, paid_at, created_at)
-    select o.id, o.user_id, null, o.total_cents, coalesce(q.units, 0), o.currency, 0, 'none',
+    select o.id, o.user_id, '10.' || ${octet(1)} || '.' || ${octet(3)} || '.' || ${octet(5)}, o.total_cents, coalesce(q.units, 0), o.currency, 0, 'none',
            case when o.status in ${sql([...COMPLETED_ORDER_STATUSES, 'refunded'])} then o.created_at + interval '5 minutes' end, o.created_at
     from orders o left join lateral (select sum(quantity)::int as units from order_items where order_id = o.id) q on true`
-  const products: Product[] = (await sql`select id, price_cents::int as price from products order by id`).map((x: { id: string; price: number }) => x)
+  const products: Product[] = (await sql`select id, price_cents::int as price from products order by id`).map(
+    (x: { id: string; price: number }) => x,
+  )
   const customers: string[] = (await sql`select id from users where role = 'customer' order by id`).map((x: { id: string }) => x.id)
   if (products.length < 3 || customers.length < 10 || opts.orders === 0)
     return { riskOrders: 0, riskPayments: 0, labels: {}, windowStart: new Date(t0).toISOString(), windowEnd: new Date(t1).toISOString() }
-  const pool = new WeightedSampler(products, products.map(() => 1))
+  const pool = new WeightedSampler(
+    products,
+    products.map(() => 1),
+  )
   const cheap = products.filter((p) => p.price <= 1500)
   const saleProduct = products.find((p) => p.price >= 3000 && p.price <= 15000) ?? (products[0] as Product)
 
@@ -49,7 +62,8 @@ export async function seedRiskTraffic(sql: any, opts: SeedRiskOptions): Promise<
   const payments: Payment[] = []
   const labels: Record<string, RiskLabel> = {}
   const newUsers: { id: string; at: number }[] = []
-  const homeIp = (u: string) => `10.${Number.parseInt(u.slice(-6, -4), 16)}.${Number.parseInt(u.slice(-4, -2), 16)}.${Number.parseInt(u.slice(-2), 16)}`
+  const homeIp = (u: string) =>
+    `10.${Number.parseInt(u.slice(-6, -4), 16)}.${Number.parseInt(u.slice(-4, -2), 16)}.${Number.parseInt(u.slice(-2), 16)}`
   const natIp = () => `100.64.${r.int(0, 1)}.${r.int(1, 120)}`
   const clientIp = (u: string) => (r.chance(0.3) ? natIp() : homeIp(u))
   const basket = () => {
@@ -86,7 +100,10 @@ export async function seedRiskTraffic(sql: any, opts: SeedRiskOptions): Promise<
   }
 
   // Normal traffic, spread over the day with an evening peak.
-  const shoppers = new WeightedSampler(customers, customers.map(() => 0.05 + r.next() ** 3))
+  const shoppers = new WeightedSampler(
+    customers,
+    customers.map(() => 0.05 + r.next() ** 3),
+  )
   for (let i = 0; i < opts.orders; i++) {
     const hour = r.chance(0.4) ? 17 + r.next() * 5 : r.next() * 24
     const u = shoppers.sample(r)
@@ -109,11 +126,18 @@ export async function seedRiskTraffic(sql: any, opts: SeedRiskOptions): Promise<
     for (let k = 0; k < n; k++) {
       const at = start + (k / n) * r.int(5, 20) * MIN
       const p = cheap.length ? r.pick(cheap) : pool.sample(r)
-      place(r.pick(accounts), ip, at, [{ p, q: 1 }], (o) => {
-        const declines = k < n - 2 ? r.int(1, 3) : r.int(0, 1)
-        for (let d = 0; d < declines; d++) attempt(o, `pm_stolen_${b}_${k}_${d}`, 'failed', at + (d + 1) * 15_000)
-        if (k >= n - 3 && r.chance(0.7)) attempt(o, `pm_stolen_${b}_${k}_ok`, 'succeeded', at + (declines + 1) * 15_000)
-      }, 'card_testing')
+      place(
+        r.pick(accounts),
+        ip,
+        at,
+        [{ p, q: 1 }],
+        (o) => {
+          const declines = k < n - 2 ? r.int(1, 3) : r.int(0, 1)
+          for (let d = 0; d < declines; d++) attempt(o, `pm_stolen_${b}_${k}_${d}`, 'failed', at + (d + 1) * 15_000)
+          if (k >= n - 3 && r.chance(0.7)) attempt(o, `pm_stolen_${b}_${k}_ok`, 'succeeded', at + (declines + 1) * 15_000)
+        },
+        'card_testing',
+      )
     }
   }
 
@@ -135,7 +159,14 @@ export async function seedRiskTraffic(sql: any, opts: SeedRiskOptions): Promise<
         items.push({ p, q })
         total += p.price * q
       }
-      place(victim.user_id, ip, start + k * r.int(3, 20) * MIN, items, (o) => attempt(o, `pm_ato_${v}`, r.chance(0.85) ? 'succeeded' : 'failed', o.at + 20_000), 'account_takeover')
+      place(
+        victim.user_id,
+        ip,
+        start + k * r.int(3, 20) * MIN,
+        items,
+        (o) => attempt(o, `pm_ato_${v}`, r.chance(0.85) ? 'succeeded' : 'failed', o.at + 20_000),
+        'account_takeover',
+      )
     }
   }
 
@@ -150,7 +181,13 @@ export async function seedRiskTraffic(sql: any, opts: SeedRiskOptions): Promise<
   }
 
   await writeTraffic(sql, r, orders, payments, newUsers)
-  return { riskOrders: orders.length, riskPayments: payments.length, labels, windowStart: new Date(t0).toISOString(), windowEnd: new Date(t1).toISOString() }
+  return {
+    riskOrders: orders.length,
+    riskPayments: payments.length,
+    labels,
+    windowStart: new Date(t0).toISOString(),
+    windowEnd: new Date(t1).toISOString(),
+  }
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: postgres.js Sql or TransactionSql
@@ -211,6 +248,14 @@ async function writeTraffic(sql: any, r: Rng, orders: Order[], payments: Payment
   await insertChunked(
     sql,
     'risk_payment_events',
-    payments.map((p) => ({ payment_id: p.id, order_id: p.order, user_id: p.user, ip: p.ip, method: p.method, outcome: p.outcome, at: new Date(p.at) })),
+    payments.map((p) => ({
+      payment_id: p.id,
+      order_id: p.order,
+      user_id: p.user,
+      ip: p.ip,
+      method: p.method,
+      outcome: p.outcome,
+      at: new Date(p.at),
+    })),
   )
 }

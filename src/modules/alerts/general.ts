@@ -14,7 +14,14 @@ export type NewAlert = { type: string; severity: AlertSeverity; subjectId: strin
 export async function raiseAlert(tx: DbOrTx, a: NewAlert): Promise<boolean> {
   const rows = await tx
     .insert(alerts)
-    .values({ id: Bun.randomUUIDv7(), type: a.type, severity: a.severity, subjectId: a.subjectId, message: a.message, details: a.details ?? {} })
+    .values({
+      id: Bun.randomUUIDv7(),
+      type: a.type,
+      severity: a.severity,
+      subjectId: a.subjectId,
+      message: a.message,
+      details: a.details ?? {},
+    })
     .onConflictDoNothing({ target: [alerts.type, alerts.subjectId], where: sql`${alerts.resolvedAt} is null` })
     .returning({ id: alerts.id })
   if (rows.length) raised.inc({ type: a.type, severity: a.severity })

@@ -2,8 +2,9 @@
 // ln(amount) as hashes) and read in ONE script call per checkout, which also records the attempt.
 // The tables in db/schema/risk.ts are the source of truth: when Redis is down the same features
 // come from one Postgres query (scoring marked degraded), and rebuildMoments() refills Redis.
-import type Redis from 'ioredis'
+
 import { sql as dsql } from 'drizzle-orm'
+import type Redis from 'ioredis'
 import { db } from '../../infra/db'
 import { key, withRedis } from '../../infra/redis'
 import { withTimeout } from '../../lib/timeout'
@@ -26,19 +27,26 @@ local function add(k, member)
 end
 if record then add(KEYS[1], ARGV[2]) end
 local uo = redis.call('ZCOUNT', KEYS[1], since(ARGV[5]), '+inf')
-local io, ia, ipf = -1, -1, -1
+local io, ia, ipf, ina, newip = -1, -1, -1, -1, 0
 if ARGV[4] == '1' then
-  if record then add(KEYS[2], ARGV[2]); add(KEYS[3], ARGV[3]) end
+  if record then
+    add(KEYS[2], ARGV[2]); add(KEYS[3], ARGV[3])
+    if ARGV[15] == '1' then add(KEYS[9], ARGV[3]) end
+  end
   io = redis.call('ZCOUNT', KEYS[2], since(ARGV[6]), '+inf')
   ia = redis.call('ZCOUNT', KEYS[3], since(ARGV[7]), '+inf')
   ipf = redis.call('ZCOUNT', KEYS[5], since(ARGV[9]), '+inf')
+  ina = redis.call('ZCOUNT', KEYS[9], since(ARGV[16]), '+inf')
+  -- An address none of this customer's paid orders came from, when some did (learned on payment).
+  local seen = redis.call('ZSCORE', KEYS[10], ARGV[17])
+  if not seen and redis.call('ZCARD', KEYS[10]) > 0 then newip = 1 end
 end
 local uf = redis.call('ZCOUNT', KEYS[4], since(ARGV[8]), '+inf')
 local ct = redis.call('ZCOUNT', KEYS[4], since(ARGV[11]), '+inf')
 local um = redis.call('ZCOUNT', KEYS[6], since(ARGV[10]), '+inf')
 local ua = redis.call('HMGET', KEYS[7], 'n', 'mean', 'm2')
 local sa = redis.call('HMGET', KEYS[8], 'n', 'mean', 'm2')
-return {uo, io, ia, uf, ipf, um, ct, ua[1], ua[2], ua[3], sa[1], sa[2], sa[3]}`
+return {uo, io, ia, uf, ipf, um, ct, ua[1], ua[2], ua[3], sa[1], sa[2], sa[3], ina, newip}`
 
 // Welford's update of (n, mean, m2); floats travel as strings (Lua numbers become integers in replies).
 const PAYMENT = `
@@ -65,13 +73,21 @@ if ARGV[4] == 'failed' then
   if ARGV[5] == '1' then add(KEYS[2], ARGV[2]) end
 end
 add(KEYS[3], ARGV[3])
+-- A method this customer never used before, when they have used others (known methods: 400 days).
+local seen = redis.call('ZSCORE', KEYS[7], ARGV[3])
+local newmethod = 0
+if not seen and redis.call('ZCARD', KEYS[7]) > 0 then newmethod = 1 end
+if not seen then redis.call('ZADD', KEYS[7], now, ARGV[3]); redis.call('EXPIRE', KEYS[7], 400 * 86400) end
+if ARGV[4] == 'succeeded' and ARGV[5] == '1' then
+  redis.call('ZADD', KEYS[8], now, ARGV[9]); redis.call('EXPIRE', KEYS[8], 400 * 86400)
+end
 if ARGV[4] == 'succeeded' and redis.call('SET', KEYS[6], '1', 'NX', 'EX', ttl) then
   local x = tonumber(ARGV[8])
   welford(KEYS[4], x)
   welford(KEYS[5], x)
   redis.call('EXPIRE', KEYS[4], 400 * 86400)
 end
-return 1`
+return newmethod`
 
 type RiskRedis = Redis & {
   riskCheckout(...args: (string | number)[]): Promise<(number | string | null)[]>
@@ -80,8 +96,8 @@ type RiskRedis = Redis & {
 const defined = new WeakSet<Redis>()
 function client(r: Redis): RiskRedis {
   if (!defined.has(r)) {
-    r.defineCommand('riskCheckout', { numberOfKeys: 8, lua: CHECKOUT })
-    r.defineCommand('riskPayment', { numberOfKeys: 6, lua: PAYMENT })
+    r.defineCommand('riskCheckout', { numberOfKeys: 10, lua: CHECKOUT })
+    r.defineCommand('riskPayment', { numberOfKeys: 8, lua: PAYMENT })
     defined.add(r)
   }
   return r as RiskRedis
@@ -97,6 +113,9 @@ const k = {
   userMoments: (u: string) => key('risk', 'ua', u),
   shopMoments: (currency: string) => key('risk', 'sa', currency),
   paid: (orderId: string) => key('risk', 'paid', orderId),
+  ipNewAccounts: (ip: string) => key('risk', 'ina', ip),
+  userIps: (u: string) => key('risk', 'uip', u),
+  userKnownMethods: (u: string) => key('risk', 'upm', u),
 }
 
 /**
@@ -112,7 +131,8 @@ const win = (rules: RiskRules, code: WindowCode) => rules.rules[code].windowSeco
 
 function maxWindow(rules: RiskRules): number {
   let m = 0
-  for (const r of Object.values(rules.rules)) if ('windowSeconds' in r && typeof r.windowSeconds === 'number') m = Math.max(m, r.windowSeconds)
+  for (const r of Object.values(rules.rules))
+    if ('windowSeconds' in r && typeof r.windowSeconds === 'number') m = Math.max(m, r.windowSeconds)
   return m
 }
 
@@ -146,6 +166,8 @@ export async function redisFeatures(r: Redis, q: FeatureQuery, rules: RiskRules)
     k.userMethods(q.userId),
     k.userMoments(q.userId),
     k.shopMoments(q.currency),
+    k.ipNewAccounts(ip),
+    k.userIps(q.userId),
     q.nowMs,
     q.orderId,
     q.userId,
@@ -160,6 +182,9 @@ export async function redisFeatures(r: Redis, q: FeatureQuery, rules: RiskRules)
     maxWindow(rules),
     KEY_TTL_SECONDS,
     q.record ? '1' : '0',
+    isNewAccount(q, rules) ? '1' : '0',
+    win(rules, 'ip_new_accounts'),
+    ip,
   )
   const ipNum = (x: unknown) => (q.ip ? num(x) : null)
   return {
@@ -174,7 +199,16 @@ export async function redisFeatures(r: Redis, q: FeatureQuery, rules: RiskRules)
     customerDeclines: num(v[6]),
     customer: moments(v[7], v[8], v[9]),
     shop: moments(v[10], v[11], v[12]),
+    ipNewAccounts: ipNum(v[13]),
+    newIp: num(v[14]) === 1,
+    newPaymentMethod: false,
   }
+}
+
+/** Young enough to count among an address's new accounts (bot rings register just before a drop). */
+function isNewAccount(q: FeatureQuery, rules: RiskRules): boolean {
+  const created = accountCreatedMs(q.userId)
+  return created !== null && q.nowMs - created < rules.rules.new_account.windowSeconds * 1000
 }
 
 /**
@@ -194,6 +228,8 @@ export async function postgresFeatures(q: FeatureQuery, rules: RiskRules): Promi
       (select count(*) from risk_payment_events where ip = ${q.ip} and outcome = 'failed' and at > ${ago('velocity_ip_failed_payments')})::int as ipf,
       (select count(distinct method) from risk_payment_events where user_id = ${q.userId} and at > ${ago('velocity_customer_payment_methods')})::int as um,
       (select count(*) from risk_payment_events where user_id = ${q.userId} and outcome = 'failed' and at > ${ago('card_testing')})::int as ct,
+      (exists (select 1 from order_risk where user_id = ${q.userId} and ip is not null and paid_at is not null)
+        and not exists (select 1 from order_risk where user_id = ${q.userId} and ip = ${q.ip} and paid_at is not null)) as newip,
       u.n as un, u.mean as umean, u.m2 as um2, s.n as sn, s.mean as smean, s.m2 as sm2
     from
       (select count(*)::int as n, coalesce(avg(ln(greatest(amount_cents, 1))), 0)::float8 as mean,
@@ -218,6 +254,10 @@ export async function postgresFeatures(q: FeatureQuery, rules: RiskRules): Promi
     customerDeclines: num(x.ct),
     customer: moments(x.un, x.umean, x.um2),
     shop: moments(x.sn, x.smean, x.sm2),
+    // Account ages of an address's other customers are not kept in Postgres: unknown when degraded.
+    ipNewAccounts: null,
+    newIp: q.ip !== null && Boolean(x.newip),
+    newPaymentMethod: false,
   }
 }
 
@@ -237,13 +277,15 @@ export function orderOnlyFeatures(q: FeatureQuery): Features {
     ipOrders: null,
     ipFailed: null,
     ipAccounts: null,
+    ipNewAccounts: null,
+    newIp: false,
+    newPaymentMethod: false,
   }
 }
 
 /** Redis first (bounded wait), then Postgres, then the order alone: features never fail a checkout. */
 export async function gatherFeatures(q: FeatureQuery, rules: RiskRules, timeoutMs: number): Promise<Features> {
-  const fromPg = () =>
-    withTimeout(postgresFeatures(q, rules), timeoutMs * 4).catch(() => orderOnlyFeatures(q))
+  const fromPg = () => withTimeout(postgresFeatures(q, rules), timeoutMs * 4).catch(() => orderOnlyFeatures(q))
   return withRedis((r) => withTimeout(redisFeatures(r, q, rules), timeoutMs), fromPg)
 }
 
@@ -260,15 +302,17 @@ export type PaymentSignal = {
 }
 
 /** Feeds one payment outcome into the Redis windows and (on success) the spending moments. Idempotent. */
-export async function recordPayment(r: Redis, p: PaymentSignal, rules: RiskRules): Promise<void> {
+export async function recordPayment(r: Redis, p: PaymentSignal, rules: RiskRules): Promise<{ newMethod: boolean }> {
   const ip = p.ip ?? '-'
-  await client(r).riskPayment(
+  const newMethod = await client(r).riskPayment(
     k.userFails(p.userId),
     k.ipFails(ip),
     k.userMethods(p.userId),
     k.userMoments(p.userId),
     k.shopMoments(p.currency),
     k.paid(p.orderId),
+    k.userKnownMethods(p.userId),
+    k.userIps(p.userId),
     p.nowMs,
     p.paymentId,
     p.method,
@@ -277,7 +321,9 @@ export async function recordPayment(r: Redis, p: PaymentSignal, rules: RiskRules
     maxWindow(rules),
     KEY_TTL_SECONDS,
     Math.log(Math.max(1, p.amountCents)),
+    ip,
   )
+  return { newMethod: newMethod === 1 }
 }
 
 /**
@@ -291,7 +337,13 @@ export async function rebuildMoments(r: Redis, before?: Date): Promise<{ custome
            avg(ln(greatest(amount_cents, 1)))::float8 as mean,
            coalesce(var_samp(ln(greatest(amount_cents, 1))) * (count(*) - 1), 0)::float8 as m2
     from order_risk where paid_at is not null ${cutoff}
-    group by grouping sets ((user_id, currency), (currency))`)) as unknown as { who: string; currency: string; n: number; mean: number; m2: number }[]
+    group by grouping sets ((user_id, currency), (currency))`)) as unknown as {
+    who: string
+    currency: string
+    n: number
+    mean: number
+    m2: number
+  }[]
   let customers = 0
   for (let i = 0; i < rows.length; i += 1000) {
     const p = r.pipeline()
@@ -300,6 +352,20 @@ export async function rebuildMoments(r: Redis, before?: Date): Promise<{ custome
       if (!x.who.startsWith('*')) customers++
       p.hset(k1, 'n', x.n, 'mean', String(x.mean), 'm2', String(x.m2))
     }
+    await p.exec()
+  }
+  const ips = (await db.execute(dsql`
+    select user_id::text as who, ip, (extract(epoch from max(created_at)) * 1000)::float8 as at from order_risk
+    where ip is not null and paid_at is not null ${before ? dsql`and created_at < ${before.toISOString()}::timestamptz` : dsql``}
+    group by user_id, ip
+    union all
+    select '#' || user_id::text, method, (extract(epoch from max(at)) * 1000)::float8 from risk_payment_events
+    where outcome = 'succeeded' ${before ? dsql`and at < ${before.toISOString()}::timestamptz` : dsql``}
+    group by user_id, method`)) as unknown as { who: string; ip: string; at: number }[]
+  for (let i = 0; i < ips.length; i += 1000) {
+    const p = r.pipeline()
+    for (const x of ips.slice(i, i + 1000))
+      p.zadd(x.who.startsWith('#') ? k.userKnownMethods(x.who.slice(1)) : k.userIps(x.who), x.at, x.ip)
     await p.exec()
   }
   return { customers }

@@ -7,7 +7,10 @@ const Window = t.Integer({ minimum: 1, maximum: 30 * 86400, description: 'slidin
 
 /** One rule: fires when its measure reaches `threshold` (inside `windowSeconds` where it counts). */
 const Rule = (threshold: string) =>
-  t.Object({ enabled: t.Boolean(), weight: Weight, threshold: t.Number({ minimum: 0, description: threshold }) }, { additionalProperties: false })
+  t.Object(
+    { enabled: t.Boolean(), weight: Weight, threshold: t.Number({ minimum: 0, description: threshold }) },
+    { additionalProperties: false },
+  )
 const WindowRule = (threshold: string) =>
   t.Object(
     { enabled: t.Boolean(), weight: Weight, threshold: t.Number({ minimum: 0, description: threshold }), windowSeconds: Window },
@@ -27,6 +30,10 @@ export const RuleSet = t.Object(
     new_account_high_value: WindowRule('order amount in cents, for accounts younger than the window'),
     new_account_high_quantity: WindowRule('units in the order, for accounts younger than the window'),
     ip_many_accounts: WindowRule('distinct accounts ordering from this client IP in the window'),
+    ip_new_accounts: WindowRule('distinct new accounts (younger than the new_account window) ordering from this client IP in the window'),
+    new_account: WindowRule('window ÷ account age (1 = as old as the window; fires for accounts younger than the window)'),
+    new_ip_for_customer: Rule('1 = the customer ordered before, never from this IP'),
+    new_payment_method: Rule('1 = the customer paid before, never with this method (payment events)'),
     card_testing: WindowRule('declined payments of this customer in the window, then a successful one'),
   },
   { additionalProperties: false },
@@ -94,7 +101,9 @@ export const ReviewDetail = t.Object({
   decidedAt: t.Nullable(t.String({ format: 'date-time' })),
   decidedBy: t.Nullable(t.String()),
   customer: CustomerPattern,
-  linkedAccounts: t.Array(t.Object({ userId: t.String(), via: t.Literal('ip'), ip: t.String(), lastSeenAt: t.String({ format: 'date-time' }) })),
+  linkedAccounts: t.Array(
+    t.Object({ userId: t.String(), via: t.Literal('ip'), ip: t.String(), lastSeenAt: t.String({ format: 'date-time' }) }),
+  ),
 })
 export type ReviewDetail = typeof ReviewDetail.static
 

@@ -35,7 +35,11 @@ const item = (r: Row): ReviewItem => ({
   createdAt: r.createdAt.toISOString(),
 })
 
-export async function listReviews(q: { status?: 'pending' | 'approved' | 'rejected'; limit: number; cursor?: string }): Promise<Page<ReviewItem>> {
+export async function listReviews(q: {
+  status?: 'pending' | 'approved' | 'rejected'
+  limit: number
+  cursor?: string
+}): Promise<Page<ReviewItem>> {
   const after = decodeIdCursor(q.cursor)
   const rows = await db
     .select()
@@ -60,18 +64,33 @@ async function detail(r: Row, orderStatus: string | null): Promise<ReviewDetail>
            (percentile_cont(0.5) within group (order by amount_cents) filter (where paid_at is not null))::float8 as median,
            (avg(amount_cents) filter (where paid_at is not null))::float8 as mean,
            count(*) filter (where created_at > now() - interval '24 hours')::int as recent
-    from order_risk where user_id = ${r.userId}`)) as unknown as { paid: number; median: number | null; mean: number | null; recent: number }[]
+    from order_risk where user_id = ${r.userId}`)) as unknown as {
+    paid: number
+    median: number | null
+    mean: number | null
+    recent: number
+  }[]
   const [fails] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(riskPaymentEvents)
-    .where(and(eq(riskPaymentEvents.userId, r.userId), eq(riskPaymentEvents.outcome, 'failed'), gt(riskPaymentEvents.at, sql`now() - interval '24 hours'`)))
+    .where(
+      and(
+        eq(riskPaymentEvents.userId, r.userId),
+        eq(riskPaymentEvents.outcome, 'failed'),
+        gt(riskPaymentEvents.at, sql`now() - interval '24 hours'`),
+      ),
+    )
   // Linked accounts: others who ordered from an address this customer used in the last 7 days.
   const linked = (await db.execute(sql`
     select o.user_id as "userId", o.ip, max(o.created_at) as "lastSeenAt"
     from order_risk o
     where o.ip in (select distinct ip from order_risk where user_id = ${r.userId} and ip is not null and created_at > now() - interval '7 days')
       and o.user_id <> ${r.userId} and o.created_at > now() - interval '7 days'
-    group by o.user_id, o.ip order by max(o.created_at) desc limit 50`)) as unknown as { userId: string; ip: string; lastSeenAt: string | Date }[]
+    group by o.user_id, o.ip order by max(o.created_at) desc limit 50`)) as unknown as {
+    userId: string
+    ip: string
+    lastSeenAt: string | Date
+  }[]
   const created = accountCreatedMs(r.userId)
   const int = (x: number | null | undefined) => (x === null || x === undefined ? null : Math.round(Number(x)))
   return {
@@ -92,7 +111,12 @@ async function detail(r: Row, orderStatus: string | null): Promise<ReviewDetail>
       ordersLast24h: pattern?.recent ?? 0,
       failedPaymentsLast24h: fails?.n ?? 0,
     },
-    linkedAccounts: linked.map((l) => ({ userId: l.userId, via: 'ip' as const, ip: l.ip, lastSeenAt: new Date(l.lastSeenAt).toISOString() })),
+    linkedAccounts: linked.map((l) => ({
+      userId: l.userId,
+      via: 'ip' as const,
+      ip: l.ip,
+      lastSeenAt: new Date(l.lastSeenAt).toISOString(),
+    })),
   }
 }
 

@@ -18,16 +18,20 @@ export const DEFAULT_RULES: RiskRules = {
   blockThreshold: 0.97,
   maxHoldSeconds: 86400,
   rules: {
-    amount_customer_zscore: { enabled: true, weight: 0.6, threshold: 3 },
+    amount_customer_zscore: { enabled: true, weight: 0.45, threshold: 2 },
     amount_shop_zscore: { enabled: true, weight: 0.3, threshold: 3 },
     velocity_customer_orders: { enabled: true, weight: 0.3, threshold: 6, windowSeconds: 600 },
-    velocity_customer_failed_payments: { enabled: true, weight: 0.35, threshold: 3, windowSeconds: 3600 },
-    velocity_customer_payment_methods: { enabled: true, weight: 0.25, threshold: 3, windowSeconds: 3600 },
-    velocity_ip_orders: { enabled: true, weight: 0.25, threshold: 20, windowSeconds: 600 },
-    velocity_ip_failed_payments: { enabled: true, weight: 0.35, threshold: 6, windowSeconds: 3600 },
+    velocity_customer_failed_payments: { enabled: true, weight: 0.5, threshold: 3, windowSeconds: 3600 },
+    velocity_customer_payment_methods: { enabled: true, weight: 0.3, threshold: 3, windowSeconds: 3600 },
+    velocity_ip_orders: { enabled: true, weight: 0.3, threshold: 8, windowSeconds: 600 },
+    velocity_ip_failed_payments: { enabled: true, weight: 0.5, threshold: 3, windowSeconds: 3600 },
     new_account_high_value: { enabled: true, weight: 0.3, threshold: 100_000, windowSeconds: 86400 },
     new_account_high_quantity: { enabled: true, weight: 0.3, threshold: 10, windowSeconds: 86400 },
     ip_many_accounts: { enabled: true, weight: 0.55, threshold: 5, windowSeconds: 900 },
+    ip_new_accounts: { enabled: true, weight: 0.6, threshold: 3, windowSeconds: 900 },
+    new_account: { enabled: true, weight: 0.1, threshold: 1, windowSeconds: 86400 },
+    new_ip_for_customer: { enabled: true, weight: 0.25, threshold: 1 },
+    new_payment_method: { enabled: true, weight: 0.25, threshold: 1 },
     card_testing: { enabled: true, weight: 0.8, threshold: 3, windowSeconds: 3600 },
   },
 }
@@ -58,11 +62,7 @@ export function forgetRulesCache(): void {
   cached = null
 }
 
-export async function putRules(
-  next: RiskRules,
-  actorId: string,
-  meta: { ip: string; requestId: string } | null,
-): Promise<RiskRulesView> {
+export async function putRules(next: RiskRules, actorId: string, meta: { ip: string; requestId: string } | null): Promise<RiskRulesView> {
   if (next.blockThreshold < next.reviewThreshold)
     throw ValidationProblem.field('blockThreshold', 'must be ≥ reviewThreshold (a blocked score would otherwise skip review)')
   const view = await db.transaction(async (tx) => {

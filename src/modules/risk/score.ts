@@ -23,6 +23,12 @@ export type Features = {
   ipOrders: number | null
   ipFailed: number | null
   ipAccounts: number | null
+  /** accounts younger than the new_account window ordering from this IP in its window */
+  ipNewAccounts: number | null
+  /** the customer has ordered before, never from this IP */
+  newIp: boolean
+  /** (payment events) the customer has paid before, never with this method */
+  newPaymentMethod: boolean
 }
 
 export type ScoreEvent = 'checkout' | 'payment_failed' | 'payment_succeeded'
@@ -62,20 +68,63 @@ export function scoreOrder(f: Features, o: OrderFacts, rules: RiskRules, event: 
   }
   if (f.customer.n >= MIN_CUSTOMER_HISTORY) {
     const z = zScore(o.amountCents, f.customer)
-    add('amount_customer_zscore', z, () => `amount ${money(o.amountCents)} is z=${round(z, 1)} above this customer's ${f.customer.n} paid orders (typical ${money(Math.exp(f.customer.mean) | 0)})`)
+    add(
+      'amount_customer_zscore',
+      z,
+      () =>
+        `amount ${money(o.amountCents)} is z=${round(z, 1)} above this customer's ${f.customer.n} paid orders (typical ${money(Math.exp(f.customer.mean) | 0)})`,
+    )
   } else if (f.shop.n >= MIN_SHOP_HISTORY) {
     const z = zScore(o.amountCents, f.shop)
-    add('amount_shop_zscore', z, () => `new customer; amount ${money(o.amountCents)} is z=${round(z, 1)} above the shop's typical order (${money(Math.exp(f.shop.mean) | 0)})`)
+    add(
+      'amount_shop_zscore',
+      z,
+      () =>
+        `new customer; amount ${money(o.amountCents)} is z=${round(z, 1)} above the shop's typical order (${money(Math.exp(f.shop.mean) | 0)})`,
+    )
   }
   const win = (code: WindowCode) => `${r[code].windowSeconds}s`
-  add('velocity_customer_orders', f.customerOrders, () => `${f.customerOrders} orders by this customer in ${win('velocity_customer_orders')}`)
-  add('velocity_customer_failed_payments', f.customerFailed, () => `${f.customerFailed} failed payments by this customer in ${win('velocity_customer_failed_payments')}`)
-  add('velocity_customer_payment_methods', f.customerMethods, () => `${f.customerMethods} distinct payment methods in ${win('velocity_customer_payment_methods')}`)
+  add(
+    'velocity_customer_orders',
+    f.customerOrders,
+    () => `${f.customerOrders} orders by this customer in ${win('velocity_customer_orders')}`,
+  )
+  add(
+    'velocity_customer_failed_payments',
+    f.customerFailed,
+    () => `${f.customerFailed} failed payments by this customer in ${win('velocity_customer_failed_payments')}`,
+  )
+  add(
+    'velocity_customer_payment_methods',
+    f.customerMethods,
+    () => `${f.customerMethods} distinct payment methods in ${win('velocity_customer_payment_methods')}`,
+  )
   if (f.ipOrders !== null) add('velocity_ip_orders', f.ipOrders, () => `${f.ipOrders} orders from this IP in ${win('velocity_ip_orders')}`)
-  if (f.ipFailed !== null) add('velocity_ip_failed_payments', f.ipFailed, () => `${f.ipFailed} failed payments from this IP in ${win('velocity_ip_failed_payments')}`)
-  if (f.ipAccounts !== null) add('ip_many_accounts', f.ipAccounts, () => `${f.ipAccounts} accounts ordered from this IP in ${win('ip_many_accounts')}`)
+  if (f.ipFailed !== null)
+    add(
+      'velocity_ip_failed_payments',
+      f.ipFailed,
+      () => `${f.ipFailed} failed payments from this IP in ${win('velocity_ip_failed_payments')}`,
+    )
+  if (f.ipAccounts !== null)
+    add('ip_many_accounts', f.ipAccounts, () => `${f.ipAccounts} accounts ordered from this IP in ${win('ip_many_accounts')}`)
+  if (f.ipNewAccounts !== null)
+    add('ip_new_accounts', f.ipNewAccounts, () => `${f.ipNewAccounts} new accounts ordered from this IP in ${win('ip_new_accounts')}`)
+  if (f.accountAgeSeconds !== null && f.accountAgeSeconds < r.new_account.windowSeconds)
+    add(
+      'new_account',
+      r.new_account.windowSeconds / Math.max(1, f.accountAgeSeconds),
+      () => `account created ${Math.round(f.accountAgeSeconds ?? 0)}s ago`,
+    )
+  if (f.newIp) add('new_ip_for_customer', 1, () => 'first order from this IP for a customer who ordered from others')
+  if (f.newPaymentMethod) add('new_payment_method', 1, () => 'paid with a method this customer never used before')
   const young = f.accountAgeSeconds !== null && f.accountAgeSeconds < r.new_account_high_value.windowSeconds
-  if (young) add('new_account_high_value', o.amountCents, () => `account ${Math.round(f.accountAgeSeconds ?? 0)}s old orders ${money(o.amountCents)}`)
+  if (young)
+    add(
+      'new_account_high_value',
+      o.amountCents,
+      () => `account ${Math.round(f.accountAgeSeconds ?? 0)}s old orders ${money(o.amountCents)}`,
+    )
   if (f.accountAgeSeconds !== null && f.accountAgeSeconds < r.new_account_high_quantity.windowSeconds)
     add('new_account_high_quantity', o.quantity, () => `account ${Math.round(f.accountAgeSeconds ?? 0)}s old orders ${o.quantity} units`)
   // Card testing: a run of declines, then a charge that goes through.

@@ -17,7 +17,10 @@ import type { Reason, RiskRules } from './model'
 import { cachedRules, getRules } from './rules'
 import { type ScoreEvent, scoreOrder } from './score'
 
-const decisions = counter('risk_decisions_total', 'Checkout risk decisions (accept, review, block) and degraded scorings', ['decision', 'degraded'])
+const decisions = counter('risk_decisions_total', 'Checkout risk decisions (accept, review, block) and degraded scorings', [
+  'decision',
+  'degraded',
+])
 
 /** 422 for the buyer: deliberately says nothing about why (reasons would teach fraudsters the rules). */
 export class RiskDeclinedError extends AppError {
@@ -132,10 +135,17 @@ export async function rescoreOnPayment(
     .values({ paymentId: e.paymentId, orderId: e.orderId, userId: row.userId, ip: row.ip, method: e.method, outcome: e.outcome, at })
     .onConflictDoNothing()
   const rules = await getRules()
-  const signal: PaymentSignal = { ...e, userId: row.userId, ip: row.ip, amountCents: row.amountCents, currency: row.currency, nowMs: at.getTime() }
-  await withRedis(
+  const signal: PaymentSignal = {
+    ...e,
+    userId: row.userId,
+    ip: row.ip,
+    amountCents: row.amountCents,
+    currency: row.currency,
+    nowMs: at.getTime(),
+  }
+  const recorded = await withRedis(
     (r) => recordPayment(r, signal, rules),
-    () => undefined,
+    () => ({ newMethod: false }),
   )
   const event: ScoreEvent = e.outcome === 'succeeded' ? 'payment_succeeded' : 'payment_failed'
   const f = await gatherFeatures(
@@ -143,7 +153,7 @@ export async function rescoreOnPayment(
     rules,
     config.RISK_FEATURES_TIMEOUT_MS * 4,
   )
-  const s = scoreOrder(f, row, rules, event)
+  const s = scoreOrder({ ...f, newPaymentMethod: recorded.newMethod }, row, rules, event)
   const review = s.score >= rules.reviewThreshold
   return db.transaction(async (tx) => {
     // Order row lock order: order_risk first, then (inside `hold`) the order — as in decide().
@@ -154,7 +164,13 @@ export async function rescoreOnPayment(
     const toPending = review && cur.status === 'none'
     await tx
       .update(orderRisk)
-      .set({ score: s.score, reasons: s.reasons, degraded: f.degraded, rescoredAt: at, ...(toPending ? { status: 'pending' as const } : {}) })
+      .set({
+        score: s.score,
+        reasons: s.reasons,
+        degraded: f.degraded,
+        rescoredAt: at,
+        ...(toPending ? { status: 'pending' as const } : {}),
+      })
       .where(and(eq(orderRisk.orderId, e.orderId), eq(orderRisk.status, cur.status)))
     let held = false
     if (toPending) {
