@@ -194,15 +194,19 @@ describe('each reason fires on its crafted case, not on the near miss', () => {
     const u = oldUser()
     const home = newIp()
     expect(codes(await checkout({ userId: u, ip: newIp() }))).not.toContain('new_ip_for_customer') // no paid order yet
-    await payment(u, 'succeeded', { ip: home })
+    await payment(u, 'succeeded', { ip: home, at: NOW - 2 * DAY })
     expect(codes(await checkout({ userId: u, ip: home }))).not.toContain('new_ip_for_customer')
-    expect(codes(await checkout({ userId: u, ip: newIp() }))).toContain('new_ip_for_customer')
+    const attacker = newIp()
+    expect(codes(await checkout({ userId: u, ip: attacker }))).toContain('new_ip_for_customer')
+    // One paid order from the attacker's address does not make it known: trust comes with age.
+    await payment(u, 'succeeded', { ip: attacker })
+    expect(codes(await checkout({ userId: u, ip: attacker }))).toContain('new_ip_for_customer')
   })
 
   test('new_payment_method: a method the customer never paid with fires on the payment event; a known one does not', async () => {
     const r = redis()!
     const u = oldUser()
-    const signal = (method: string) => ({
+    const signal = (method: string, at = NOW) => ({
       paymentId: Bun.randomUUIDv7(),
       orderId: Bun.randomUUIDv7(),
       userId: u,
@@ -211,9 +215,9 @@ describe('each reason fires on its crafted case, not on the near miss', () => {
       outcome: 'succeeded' as const,
       amountCents: 2000,
       currency: 'USD',
-      nowMs: NOW,
+      nowMs: at,
     })
-    expect((await recordPayment(r, signal('pm_first'), rules)).newMethod).toBe(false) // nothing known yet
+    expect((await recordPayment(r, signal('pm_first', NOW - 2 * DAY), rules)).newMethod).toBe(false) // nothing known yet
     expect((await recordPayment(r, signal('pm_first'), rules)).newMethod).toBe(false)
     expect((await recordPayment(r, signal('pm_other'), rules)).newMethod).toBe(true)
     const f = await gatherFeatures(

@@ -37,9 +37,11 @@ if ARGV[4] == '1' then
   ia = redis.call('ZCOUNT', KEYS[3], since(ARGV[7]), '+inf')
   ipf = redis.call('ZCOUNT', KEYS[5], since(ARGV[9]), '+inf')
   ina = redis.call('ZCOUNT', KEYS[9], since(ARGV[16]), '+inf')
-  -- An address none of this customer's paid orders came from, when some did (learned on payment).
+  -- An address none of this customer's paid orders came from (first seen at least the trust age
+  -- ago: one paid order must not whitelist an attacker's address), when some did.
+  local trusted = now - tonumber(ARGV[18]) * 1000
   local seen = redis.call('ZSCORE', KEYS[10], ARGV[17])
-  if not seen and redis.call('ZCARD', KEYS[10]) > 0 then newip = 1 end
+  if (not seen or tonumber(seen) > trusted) and redis.call('ZCOUNT', KEYS[10], '-inf', trusted) > 0 then newip = 1 end
 end
 local uf = redis.call('ZCOUNT', KEYS[4], since(ARGV[8]), '+inf')
 local ct = redis.call('ZCOUNT', KEYS[4], since(ARGV[11]), '+inf')
@@ -73,13 +75,15 @@ if ARGV[4] == 'failed' then
   if ARGV[5] == '1' then add(KEYS[2], ARGV[2]) end
 end
 add(KEYS[3], ARGV[3])
--- A method this customer never used before, when they have used others (known methods: 400 days).
+-- A method this customer had not used before the trust age, when they had used others then.
+-- Known sets keep the FIRST use (ZADD NX): trust comes with age, not with the latest use.
+local trusted = now - tonumber(ARGV[10]) * 1000
 local seen = redis.call('ZSCORE', KEYS[7], ARGV[3])
 local newmethod = 0
-if not seen and redis.call('ZCARD', KEYS[7]) > 0 then newmethod = 1 end
-if not seen then redis.call('ZADD', KEYS[7], now, ARGV[3]); redis.call('EXPIRE', KEYS[7], 400 * 86400) end
-if ARGV[4] == 'succeeded' and ARGV[5] == '1' then
-  redis.call('ZADD', KEYS[8], now, ARGV[9]); redis.call('EXPIRE', KEYS[8], 400 * 86400)
+if (not seen or tonumber(seen) > trusted) and redis.call('ZCOUNT', KEYS[7], '-inf', trusted) > 0 then newmethod = 1 end
+if ARGV[4] == 'succeeded' then
+  redis.call('ZADD', KEYS[7], 'NX', now, ARGV[3]); redis.call('EXPIRE', KEYS[7], 400 * 86400)
+  if ARGV[5] == '1' then redis.call('ZADD', KEYS[8], 'NX', now, ARGV[9]); redis.call('EXPIRE', KEYS[8], 400 * 86400) end
 end
 if ARGV[4] == 'succeeded' and redis.call('SET', KEYS[6], '1', 'NX', 'EX', ttl) then
   local x = tonumber(ARGV[8])
@@ -185,6 +189,7 @@ export async function redisFeatures(r: Redis, q: FeatureQuery, rules: RiskRules)
     isNewAccount(q, rules) ? '1' : '0',
     win(rules, 'ip_new_accounts'),
     ip,
+    win(rules, 'new_ip_for_customer'),
   )
   const ipNum = (x: unknown) => (q.ip ? num(x) : null)
   return {
@@ -228,8 +233,8 @@ export async function postgresFeatures(q: FeatureQuery, rules: RiskRules): Promi
       (select count(*) from risk_payment_events where ip = ${q.ip} and outcome = 'failed' and at > ${ago('velocity_ip_failed_payments')})::int as ipf,
       (select count(distinct method) from risk_payment_events where user_id = ${q.userId} and at > ${ago('velocity_customer_payment_methods')})::int as um,
       (select count(*) from risk_payment_events where user_id = ${q.userId} and outcome = 'failed' and at > ${ago('card_testing')})::int as ct,
-      (exists (select 1 from order_risk where user_id = ${q.userId} and ip is not null and paid_at is not null)
-        and not exists (select 1 from order_risk where user_id = ${q.userId} and ip = ${q.ip} and paid_at is not null)) as newip,
+      (exists (select 1 from order_risk where user_id = ${q.userId} and ip is not null and paid_at < ${ago('new_ip_for_customer')})
+        and not exists (select 1 from order_risk where user_id = ${q.userId} and ip = ${q.ip} and paid_at < ${ago('new_ip_for_customer')})) as newip,
       u.n as un, u.mean as umean, u.m2 as um2, s.n as sn, s.mean as smean, s.m2 as sm2
     from
       (select count(*)::int as n, coalesce(avg(ln(greatest(amount_cents, 1))), 0)::float8 as mean,
@@ -322,6 +327,7 @@ export async function recordPayment(r: Redis, p: PaymentSignal, rules: RiskRules
     KEY_TTL_SECONDS,
     Math.log(Math.max(1, p.amountCents)),
     ip,
+    win(rules, 'new_payment_method'),
   )
   return { newMethod: newMethod === 1 }
 }
@@ -355,11 +361,11 @@ export async function rebuildMoments(r: Redis, before?: Date): Promise<{ custome
     await p.exec()
   }
   const ips = (await db.execute(dsql`
-    select user_id::text as who, ip, (extract(epoch from max(created_at)) * 1000)::float8 as at from order_risk
+    select user_id::text as who, ip, (extract(epoch from min(paid_at)) * 1000)::float8 as at from order_risk
     where ip is not null and paid_at is not null ${before ? dsql`and created_at < ${before.toISOString()}::timestamptz` : dsql``}
     group by user_id, ip
     union all
-    select '#' || user_id::text, method, (extract(epoch from max(at)) * 1000)::float8 from risk_payment_events
+    select '#' || user_id::text, method, (extract(epoch from min(at)) * 1000)::float8 from risk_payment_events
     where outcome = 'succeeded' ${before ? dsql`and at < ${before.toISOString()}::timestamptz` : dsql``}
     group by user_id, method`)) as unknown as { who: string; ip: string; at: number }[]
   for (let i = 0; i < ips.length; i += 1000) {

@@ -32,8 +32,12 @@ export const RuleSet = t.Object(
     ip_many_accounts: WindowRule('distinct accounts ordering from this client IP in the window'),
     ip_new_accounts: WindowRule('distinct new accounts (younger than the new_account window) ordering from this client IP in the window'),
     new_account: WindowRule('window ÷ account age (1 = as old as the window; fires for accounts younger than the window)'),
-    new_ip_for_customer: Rule('measure is 1 when none of the customer’s paid orders came from this IP (and some did), else 0'),
-    new_payment_method: Rule('measure is 1 when the customer paid before, never with this method (payment events), else 0'),
+    new_ip_for_customer: WindowRule(
+      'measure is 1 when no paid order of the customer came from this IP at least `windowSeconds` ago (and some came from others), else 0',
+    ),
+    new_payment_method: WindowRule(
+      'measure is 1 (payment events) when the customer paid with other methods, but not with this one, at least `windowSeconds` ago, else 0',
+    ),
     card_testing: WindowRule('declined payments of this customer in the window, then a successful one'),
   },
   { additionalProperties: false },

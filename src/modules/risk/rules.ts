@@ -30,8 +30,8 @@ export const DEFAULT_RULES: RiskRules = {
     ip_many_accounts: { enabled: true, weight: 0.55, threshold: 5, windowSeconds: 900 },
     ip_new_accounts: { enabled: true, weight: 0.6, threshold: 2, windowSeconds: 900 },
     new_account: { enabled: true, weight: 0.1, threshold: 1, windowSeconds: 7 * 86400 },
-    new_ip_for_customer: { enabled: true, weight: 0.2, threshold: 0.5 },
-    new_payment_method: { enabled: true, weight: 0.25, threshold: 0.5 },
+    new_ip_for_customer: { enabled: true, weight: 0.2, threshold: 0.5, windowSeconds: 86400 },
+    new_payment_method: { enabled: true, weight: 0.25, threshold: 0.5, windowSeconds: 86400 },
     card_testing: { enabled: true, weight: 0.8, threshold: 3, windowSeconds: 3600 },
   },
 }
