@@ -37,6 +37,7 @@ const { createInventory } = await import('../src/modules/inventory/service')
 const { signAccessToken } = await import('../src/plugins/auth')
 const { scoreOrder } = await import('../src/modules/risk/score')
 const { DEFAULT_RULES } = await import('../src/modules/risk/rules')
+const { assessCheckout } = await import('../src/modules/risk/service')
 
 try {
   const productId = await db.transaction(async (tx) => {
@@ -109,6 +110,20 @@ try {
   const s0 = process.cpuUsage()
   for (let i = 0; i < 100_000; i++) scoreOrder(f, { amountCents: 2500 + (i & 1023), quantity: 1 }, DEFAULT_RULES)
   const s = process.cpuUsage(s0)
+  // One checkout's scoring step alone (the Redis script call, the rules, the scorer), sequentially.
+  ;(config as { RISK_ENABLED: boolean }).RISK_ENABLED = true
+  const a0 = process.cpuUsage()
+  const ASSESS = 2000
+  for (let i = 0; i < ASSESS; i++)
+    await assessCheckout({
+      orderId: Bun.randomUUIDv7(),
+      userId: buyers[i % buyers.length]!.id,
+      ip: `198.51.${(i >> 8) & 255}.${i & 255}`,
+      currency: 'USD',
+      amountCents: 2500,
+      quantity: 1,
+    })
+  const a = process.cpuUsage(a0)
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
   const on = median(perOrder.on)
   const off = median(perOrder.off)
@@ -117,6 +132,7 @@ try {
     overheadPct: Math.round(((on - off) / off) * 1000) / 10,
     wallMsPerOrder: { scoringOn: Math.round(median(wall.on) * 100) / 100, scoringOff: Math.round(median(wall.off) * 100) / 100 },
     scorerAloneUs: Math.round(((s.user + s.system) / 100_000) * 100) / 100,
+    assessCheckoutAloneUs: Math.round((a.user + a.system) / ASSESS),
     blocks: BLOCKS,
     perBlock: PER_BLOCK,
     concurrency: CONCURRENCY,
@@ -124,7 +140,7 @@ try {
     note: 'in-process CPU of the API process (postgres.js, ioredis, Elysia, the scorer); the Redis script runs in redis-server and is not included',
   }
   console.log(
-    `checkout CPU per order: scoring on ${result.cpuUsPerOrder.scoringOn} µs, off ${result.cpuUsPerOrder.scoringOff} µs → +${result.overheadPct} % (median of ${BLOCKS / 2} alternating blocks of ${PER_BLOCK}); scorer alone ${result.scorerAloneUs} µs`,
+    `checkout CPU per order: scoring on ${result.cpuUsPerOrder.scoringOn} µs, off ${result.cpuUsPerOrder.scoringOff} µs → +${result.overheadPct} % (median of ${BLOCKS / 2} alternating blocks of ${PER_BLOCK}); scoring step alone ${result.assessCheckoutAloneUs} µs, scorer alone ${result.scorerAloneUs} µs`,
   )
   await Bun.write('bench/results/risk-cpu.json', `${JSON.stringify(result, null, 2)}\n`)
 } finally {

@@ -45,6 +45,11 @@ export async function seedRiskTraffic(sql: any, opts: SeedRiskOptions): Promise<
     select o.id, o.user_id, '10.' || ${octet(1)} || '.' || ${octet(3)} || '.' || ${octet(5)}, o.total_cents, coalesce(q.units, 0), o.currency, 0, 'none',
            case when o.status in ${sql([...COMPLETED_ORDER_STATUSES, 'refunded'])} then o.created_at + interval '5 minutes' end, o.created_at
     from orders o left join lateral (select sum(quantity)::int as units from order_items where order_id = o.id) q on true`
+  // …and paid with the customer's own card (the same method name normalPay uses below).
+  await sql`
+    insert into risk_payment_events (payment_id, order_id, user_id, ip, method, outcome, at)
+    select md5(order_id::text || ':payment')::uuid, order_id, user_id, ip, 'pm_card_' || right(user_id::text, 4), 'succeeded', paid_at
+    from order_risk where paid_at is not null`
   const products: Product[] = (await sql`select id, price_cents::int as price from products order by id`).map(
     (x: { id: string; price: number }) => x,
   )

@@ -18,7 +18,7 @@ export const DEFAULT_RULES: RiskRules = {
   blockThreshold: 0.97,
   maxHoldSeconds: 86400,
   rules: {
-    amount_customer_zscore: { enabled: true, weight: 0.45, threshold: 2 },
+    amount_customer_zscore: { enabled: true, weight: 0.45, threshold: 1.5 },
     amount_shop_zscore: { enabled: true, weight: 0.3, threshold: 3 },
     velocity_customer_orders: { enabled: true, weight: 0.3, threshold: 6, windowSeconds: 600 },
     velocity_customer_failed_payments: { enabled: true, weight: 0.5, threshold: 3, windowSeconds: 3600 },
