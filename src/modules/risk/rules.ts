@@ -38,6 +38,8 @@ export const DEFAULT_RULES: RiskRules = {
 
 const RULES_CACHE_MS = 2000
 let cached: { view: RiskRulesView; at: number } | null = null
+/** One read in flight at a time: a burst of checkouts after the cache lapsed shares it. */
+let loading: Promise<RiskRulesView> | null = null
 
 export function defaultsView(): RiskRulesView {
   return { ...structuredClone(DEFAULT_RULES), version: 0, updatedAt: null, updatedBy: null }
@@ -45,6 +47,13 @@ export function defaultsView(): RiskRulesView {
 
 export async function getRules(): Promise<RiskRulesView> {
   if (cached && performance.now() - cached.at < RULES_CACHE_MS) return cached.view
+  loading ??= loadRules().finally(() => {
+    loading = null
+  })
+  return loading
+}
+
+async function loadRules(): Promise<RiskRulesView> {
   const [row] = await db.select().from(riskRules).where(eq(riskRules.id, 1))
   const view: RiskRulesView = row
     ? { ...(row.rules as RiskRules), version: row.version, updatedAt: row.updatedAt.toISOString(), updatedBy: row.updatedBy }
