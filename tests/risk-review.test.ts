@@ -20,6 +20,7 @@ const HOLD_RULES: RiskRules = structuredClone(DEFAULT_RULES)
 HOLD_RULES.reviewThreshold = 0.5
 HOLD_RULES.blockThreshold = 0.99
 HOLD_RULES.rules.new_account_high_quantity = { enabled: true, weight: 1, threshold: 3, windowSeconds: 86400 }
+HOLD_RULES.rules.new_account.enabled = false // test accounts are all new: keep the crafted score exact
 
 const putRules = (rules: RiskRules, token = admin.token) => req('PUT', '/api/v1/admin/risk/rules', { token, body: rules })
 const review = (orderId: string, action: 'approve' | 'reject', token = admin.token) =>
@@ -106,6 +107,13 @@ describe('held and refused orders', () => {
       .from(alerts)
       .where(and(eq(alerts.type, 'risk_review'), eq(alerts.subjectId, o.id)))
     expect(alert?.resolvedAt).toBeNull()
+    const open = await req('GET', '/api/v1/admin/alerts/general?type=risk_review&status=open&limit=100', { token: admin.token })
+    expect(open.body.items.find((a: { subjectId: string }) => a.subjectId === o.id)).toMatchObject({
+      type: 'risk_review',
+      severity: 'warning',
+      status: 'open',
+    })
+    expect((await req('GET', '/api/v1/admin/alerts/general', { token: u.token })).status).toBe(403)
 
     const list = await req('GET', '/api/v1/admin/risk/reviews?status=pending&limit=100', { token: admin.token })
     const item = list.body.items.find((i: { orderId: string }) => i.orderId === o.id)
