@@ -1,10 +1,10 @@
 // `risk` queue: re-score an order after one payment outcome (order.paid / order.payment_failed
 // outbox events). Idempotent: the outcome is recorded once per payment id, the score only rises.
 import { type Job, UnrecoverableError } from 'bullmq'
+import type { JobName, RiskJobData } from '../../src/infra/queues'
 import { holdOrder } from '../../src/modules/orders/risk-actions'
 import { paymentFacts } from '../../src/modules/payments/facts'
 import { rescoreOnPayment } from '../../src/modules/risk/service'
-import type { JobName, RiskJobData } from '../../src/infra/queues'
 
 export async function processRisk(job: Job<RiskJobData, unknown, JobName<'risk'>>): Promise<unknown> {
   switch (job.name) {

@@ -9,11 +9,11 @@ import { NotFoundError } from '../../lib/errors'
 import type { AuthUser } from '../../plugins/auth'
 import { releaseReservations } from '../inventory/service'
 import { cancelPending } from '../payments/service'
+import { riskOf } from '../risk/service'
 import type { OrderView } from './model'
 import { runAfterCommit, settleCancellation } from './settlement'
 import { transition } from './state'
 import { orderViews } from './views'
-import { riskOf } from '../risk/service'
 
 /** The user's orders, newest first (UUIDv7 ids are time-ordered). */
 export async function listOrders(userId: string, limit: number, cursor?: string): Promise<Page<OrderView>> {

@@ -4,8 +4,8 @@
 import { eq, sql } from 'drizzle-orm'
 import { riskRules } from '../../../db/schema'
 import { db } from '../../infra/db'
+import { audit } from '../../lib/audit'
 import { ValidationProblem } from '../../lib/errors'
-import { audit } from '../auth/service'
 import type { RiskRules, RiskRulesView } from './model'
 
 /**
