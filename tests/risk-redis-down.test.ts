@@ -33,7 +33,8 @@ const riskRow = async (orderId: string) => (await db.select().from(orderRisk).wh
 
 test('Redis killed: orders accepted, scored from Postgres, marked degraded', async () => {
   redis = await spawnRedis()
-  api = await startApi({ REDIS_URL: redis.url, TRUST_PROXY: 'true', RATE_LIMIT_ENABLED: 'false' })
+  // A generous feature timeout: this checks what the fallback computes, not how fast (shared host).
+  api = await startApi({ REDIS_URL: redis.url, TRUST_PROXY: 'true', RATE_LIMIT_ENABLED: 'false', RISK_FEATURES_TIMEOUT_MS: '2000' })
   const u = await createUser()
   const p = await productWithStock(50)
   const ip = '198.51.100.23'
@@ -47,8 +48,8 @@ test('Redis killed: orders accepted, scored from Postgres, marked degraded', asy
   expect(outcomes.map((o) => o.status)).toEqual([201, 201, 201, 201, 201])
   const last = await riskRow(outcomes[4]!.body.id)
   expect(last.degraded).toBe(true)
-  expect(last.reasons.map((r) => r.code)).toContain('degraded_features')
+  expect(last.reasons.find((r) => r.code === 'degraded_features')?.detail).toContain('features read from Postgres')
   // Six orders in ten minutes, five of them placed while Redis was down: Postgres still counts them.
-  expect(last.reasons.map((r) => r.code)).toContain('velocity_customer_orders')
+  expect(last.reasons.map((r) => `${r.code}: ${r.detail}`)).toContainEqual(expect.stringMatching(/^velocity_customer_orders: 6 orders/))
   expect(last.score).toBeGreaterThan(0)
 }, 60_000)
