@@ -40,6 +40,12 @@ const planted = (await labelsFile.json()) as { window: { start: string; end: str
 const r = redis()
 if (!r) throw new Error('eval:risk needs Redis')
 await new Promise<void>((ok) => (r.status === 'ready' ? ok() : r.once('ready', () => ok())))
+// The replay's keys go even when it fails half-way.
+process.on('uncaughtException', async (err) => {
+  console.error(err)
+  await deleteByPrefix(r, config.REDIS_PREFIX).catch(() => {})
+  process.exit(2)
+})
 const rules = await getRules()
 const start = new Date(planted.window.start)
 
