@@ -1,12 +1,17 @@
 // Redis down (our own redis-server, killed): checkouts are still accepted and scored from the
 // Postgres source of truth, marked degraded — the features Redis lost are still counted there.
-import { afterAll, expect, test } from 'bun:test'
+import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { orderRisk } from '../db/schema'
+import { orderRisk, riskRules } from '../db/schema'
 import { db } from '../src/infra/db'
 import { type ApiProcess, createUser, startApi } from './helpers'
 import { type RedisServer, spawnRedis } from './jobs-helpers'
 import { productWithStock } from './orders-fixtures'
+
+// The built-in rules (another file of this run may have saved others in the shared database).
+beforeAll(async () => {
+  await db.delete(riskRules)
+})
 
 let redis: RedisServer | null = null
 let api: ApiProcess | null = null

@@ -1,15 +1,15 @@
 // Risk review over HTTP: held orders (not payable, not expiring until reviewed or the maximum hold),
 // refusals, approve/reject (idempotent, audited, one effect under a race), re-scoring on payment
 // outcomes, and what customers may not see. Real Postgres and Redis.
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { and, eq, sql } from 'drizzle-orm'
-import { alerts, auditLog, orderRisk, orders } from '../db/schema'
+import { alerts, auditLog, orderRisk, orders, riskRules } from '../db/schema'
 import { db } from '../src/infra/db'
 import { holdOrder } from '../src/modules/orders/risk-actions'
 import { expireOverdueOrders } from '../src/modules/orders/service'
 import { settlePaymentFailure, settlePaymentSuccess } from '../src/modules/orders/settlement'
 import type { RiskRules } from '../src/modules/risk/model'
-import { DEFAULT_RULES } from '../src/modules/risk/rules'
+import { DEFAULT_RULES, forgetRulesCache } from '../src/modules/risk/rules'
 import { rescoreOnPayment } from '../src/modules/risk/service'
 import { createUser, req } from './helpers'
 import { history, order, pay, productWithStock, stock } from './orders-fixtures'
@@ -37,8 +37,14 @@ async function heldOrder(units = 3) {
   return { u, p, o: r.body }
 }
 
+// Rules are one row of the shared test database: start from the built-in defaults, leave them too.
+beforeAll(async () => {
+  await db.delete(riskRules)
+  forgetRulesCache()
+})
 afterAll(async () => {
-  await putRules(DEFAULT_RULES)
+  await db.delete(riskRules)
+  forgetRulesCache()
 })
 
 describe('rules', () => {
