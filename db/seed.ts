@@ -1,11 +1,14 @@
 // Deterministic seed data: `bun run db:seed -- --products 10000 --users 5000 --orders 100000 --seed 42`.
 // Catalog (category tree, products, inventory) → users → orders with planted co-purchase structure.
 // Refuses a non-empty database unless --reset, and refuses --reset when NODE_ENV=production.
-// The planted bundle pairs are written to DATA_DIR/seed-planted-pairs.json for scripts/eval-recs.ts.
+// The planted bundle pairs are written to DATA_DIR/seed-planted-pairs.json for scripts/eval-recs.ts,
+// the fraud labels of the last day's checkout traffic to DATA_DIR/seed-risk-labels.json for
+// scripts/eval-risk.ts (never into the database: the scorer must not see them).
 import { parseArgs } from 'node:util'
 import { seedCatalog } from './seed/catalog'
 import { seedDemand } from './seed/demand'
 import { seedOrders } from './seed/orders'
+import { type RiskLabel, seedRiskTraffic } from './seed/risk'
 import { seedUsers } from './seed/users'
 
 export type SeedOptions = {
@@ -17,6 +20,8 @@ export type SeedOptions = {
   reviews?: number
   /** products given a planted daily demand series (db/seed/demand.ts); default 0 */
   demand?: number
+  /** normal checkouts in the last day (with IPs and payment outcomes), fraud planted among them; 0 = none */
+  riskOrders?: number
   reset?: boolean
   now?: Date
 }
@@ -28,6 +33,9 @@ export type SeedResult = {
   orders: number
   lines: number
   plantedPairs: [string, string][]
+  riskOrders?: number
+  riskLabels?: Record<string, RiskLabel>
+  riskWindow?: { start: string; end: string }
   ms: number
 }
 
@@ -68,10 +76,20 @@ export async function seed(sql: any, opts: SeedOptions, nodeEnv = 'development')
   }
   const catalog = await seedCatalog(sql, catalogOpts)
   const users = await seedUsers(sql, { users: opts.users, seed: opts.seed, now })
-  const orders = await seedOrders(sql, { orders: opts.orders, seed: opts.seed, now })
+  // With risk traffic, the order history ends where the last day's scored traffic begins.
+  const riskOrders = opts.riskOrders ?? 0
+  const windowStart = new Date(now.getTime() - (riskOrders > 0 ? 86_400_000 : 0))
+  const orders = await seedOrders(sql, { orders: opts.orders, seed: opts.seed, now: windowStart })
+  const risk = riskOrders > 0 ? await seedRiskTraffic(sql, { orders: riskOrders, seed: opts.seed, windowStart }) : null
   if (opts.demand) await seedDemand(sql, { seed: opts.seed, now, products: opts.demand })
   await sql`analyze` // planner statistics (allowed inside a transaction, unlike vacuum)
-  return { ...catalog, ...users, ...orders, ms: Math.round(performance.now() - t0) }
+  return {
+    ...catalog,
+    ...users,
+    ...orders,
+    ...(risk ? { riskOrders: risk.riskOrders, riskLabels: risk.labels, riskWindow: { start: risk.windowStart, end: risk.windowEnd } } : {}),
+    ms: Math.round(performance.now() - t0),
+  }
 }
 
 /** The anchor of every timestamp: today 00:00 UTC, so the same seed on the same day is identical. */
@@ -107,11 +125,13 @@ const HELP = `Usage: bun run db:seed -- [options]
   --orders N       orders, ~2.8 lines each (default 100000)
   --reviews N      reviews (default 3 × products)
   --demand N       products with a planted daily demand series for forecasting (default 200)
+  --risk-orders N  normal checkouts in the last day, with planted fraud (default 20000; 0 = none)
   --seed N         PRNG seed; same seed + same day = same data (default 42)
   --reset          wipe every application table first (refused when NODE_ENV=production)
   --help           this text
 
-Writes the planted "bought together" pairs to $DATA_DIR/seed-planted-pairs.json.`
+Writes the planted "bought together" pairs to $DATA_DIR/seed-planted-pairs.json and the planted
+fraud labels to $DATA_DIR/seed-risk-labels.json.`
 
 if (import.meta.main) {
   // A batch load: its bulk inserts and the final vacuum may run longer than a request's statements
@@ -126,6 +146,7 @@ if (import.meta.main) {
       orders: { type: 'string', default: '100000' },
       reviews: { type: 'string' },
       demand: { type: 'string', default: '200' },
+      'risk-orders': { type: 'string', default: '20000' },
       seed: { type: 'string', default: '42' },
       reset: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -152,6 +173,7 @@ if (import.meta.main) {
     seed: num('seed', 0),
     reviews: values.reviews === undefined ? undefined : num('reviews', 0),
     demand: num('demand', 0),
+    riskOrders: num('risk-orders', 0),
     reset: values.reset,
   }
   const { config } = await import('../src/config')
@@ -165,8 +187,13 @@ if (import.meta.main) {
     await sql`vacuum analyze` // visibility map too, as autovacuum would leave a live database
     const file = `${config.DATA_DIR}/seed-planted-pairs.json`
     await Bun.write(file, JSON.stringify({ seed: opts.seed, products: r.products, orders: r.orders, pairs: r.plantedPairs }))
+    if (r.riskLabels)
+      await Bun.write(
+        `${config.DATA_DIR}/seed-risk-labels.json`,
+        JSON.stringify({ seed: opts.seed, window: r.riskWindow, labels: r.riskLabels }),
+      )
     console.log(
-      `seeded ${r.categories} categories, ${r.products} products, ${r.users} users, ${r.orders} orders (${r.lines} lines) in ${(r.ms / 1000).toFixed(1)} s; planted pairs → ${file}`,
+      `seeded ${r.categories} categories, ${r.products} products, ${r.users} users, ${r.orders} orders (${r.lines} lines), ${r.riskOrders ?? 0} scored checkouts (${Object.keys(r.riskLabels ?? {}).length} planted fraud) in ${(r.ms / 1000).toFixed(1)} s; planted pairs → ${file}`,
     )
   } catch (e) {
     if (!(e instanceof SeedRefused)) throw e

@@ -43,6 +43,13 @@ export function emailJob(eventId: string, orderId: string, kind: OrderEmailJobDa
   } as const satisfies Route
 }
 
+/** Payment outcomes re-score the order (risk); events without a payment id (none today) are skipped. */
+function riskRoute(e: OutboxRow, outcome: 'failed' | 'succeeded'): Route[] {
+  const paymentId = e.payload.paymentId
+  if (typeof paymentId !== 'string') return []
+  return [{ queue: 'risk', name: 'rescore-order', data: { eventId: e.id, orderId: e.aggregateId, paymentId, outcome } }]
+}
+
 /** Which queues consume which event (fan-out); events no job cares about are marked published unrouted. */
 export function routeEvent(e: OutboxRow): Route[] {
   const kind = EMAIL_OF_EVENT[e.type]
@@ -55,7 +62,10 @@ export function routeEvent(e: OutboxRow): Route[] {
         ...email,
         // "Also bought" learns from the purchase and the buyer's cached recommendations are dropped.
         { queue: 'recommendations', name: 'apply-order', data: { eventId: e.id, orderId: e.aggregateId } },
+        ...riskRoute(e, 'succeeded'),
       ]
+    case 'order.payment_failed':
+      return [...email, ...riskRoute(e, 'failed')]
     case 'stock.low':
     case 'stock.restocked': {
       const productId = String(e.payload.productId ?? e.aggregateId)

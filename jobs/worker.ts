@@ -18,6 +18,7 @@ import { processOrderEmails } from './processors/order-emails'
 import { processPayments } from './processors/payments'
 import { processPlanning } from './processors/planning'
 import { processRecommendations } from './processors/recommendations'
+import { processRisk } from './processors/risk'
 import { processSearch } from './processors/search'
 import { processStockAlerts } from './processors/stock-alerts'
 import { PAYMENT_GRACE_MS, recoverOwedWork } from './recovery'
@@ -34,6 +35,7 @@ const processors: Record<QueueName, Processor> = {
   planning: processPlanning as Processor,
   'ml-training': processMlTraining as Processor,
   search: processSearch as Processor,
+  risk: processRisk as Processor,
 }
 
 /** Per-queue concurrency overrides (emails and payments are I/O bound; sweeps need one at a time). */

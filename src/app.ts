@@ -12,10 +12,12 @@ import { inventoryModule } from './modules/inventory'
 import { mailModule } from './modules/mail'
 import { mlModule } from './modules/ml'
 import { ordersModule } from './modules/orders'
+import { orderReviewActions } from './modules/orders/risk-actions'
 import { paymentsModule } from './modules/payments'
 import { planningModule } from './modules/planning'
 import { recommendationsModule } from './modules/recommendations'
 import { reviewsModule } from './modules/reviews'
+import { riskModule } from './modules/risk'
 import { salesModule } from './modules/sales'
 import { searchModule } from './modules/search'
 import { systemModule } from './modules/system'
@@ -49,6 +51,7 @@ export const api = new Elysia({ prefix: '/api/v1' })
   .use(mlModule)
   .use(salesModule)
   .use(searchModule)
+  .use(riskModule(orderReviewActions))
 
 export const app = new Elysia({
   name: 'stampede',

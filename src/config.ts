@@ -83,6 +83,13 @@ export const ConfigSchema = T.Object({
     'units taken at the gate and not yet written to Postgres are reclaimed after this long (a process died holding them)',
   ),
   RESERVATION_TTL_SECONDS: Int(900, 5, 86400, 'how long unpaid stock stays reserved'),
+  RISK_ENABLED: Bool(true, 'score every order for fraud at checkout and on payment events (rules: /admin/risk/rules)'),
+  RISK_FEATURES_TIMEOUT_MS: Int(
+    250,
+    1,
+    10000,
+    'longest a checkout waits for its risk features from Redis before scoring from Postgres (marked degraded)',
+  ),
   SMTP_URL: OptStr('smtp:// URL; unset = emails go to the mail log table'),
   MAIL_FROM: Str('Stampede <orders@stampede.local>', 'sender of transactional email'),
   PAYMENT_WEBHOOK_SECRET: Str('dev-webhook-secret-change-me-0123456789', 'HMAC key of webhooks (production: private, 32+ chars)', {

@@ -4,12 +4,13 @@
 // anonymous, customer and admin, against the real app (Postgres, Redis). Any 5xx, undocumented
 // status or body that does not match its documented schema fails, naming operation, input and
 // status. Seeded: the same requests every run (FUZZ_SEED / FUZZ_COUNT to explore further).
-import { beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { ContractChecker, describeFailure, type Fixtures, fuzz, type Send } from '../bench/lib/openapi-fuzz'
-import { products as productsTable } from '../db/schema'
+import { products as productsTable, riskRules } from '../db/schema'
 import { app } from '../src/app'
 import { db } from '../src/infra/db'
+import { forgetRulesCache } from '../src/modules/risk/rules'
 import type { Document } from '../src/plugins/openapi-document'
 import { createUser } from './helpers'
 import { productWithStock } from './inventory-fixtures'
@@ -60,6 +61,13 @@ beforeAll(async () => {
       category: categoryId ? [categoryId] : [],
     },
   }
+})
+
+// The fuzz saves random (valid) risk rules; later test files of this run share the database and
+// must find the built-in defaults again.
+afterAll(async () => {
+  await db.delete(riskRules)
+  forgetRulesCache()
 })
 
 describe('OpenAPI contract fuzz', () => {

@@ -249,8 +249,9 @@ describe('cancel and the state machine', () => {
     ])
   })
 
-  test('payment_failed is not final: payable again, cancellable, or it expires', () => {
-    expect(TRANSITIONS.payment_failed).toEqual(['pending_payment', 'cancelled', 'expired'])
+  test('payment_failed is not final: payable again, cancellable, it expires, or a risk review holds it', () => {
+    expect(TRANSITIONS.payment_failed).toEqual(['pending_payment', 'cancelled', 'expired', 'on_hold'])
+    expect(TRANSITIONS.on_hold).toEqual(['pending_payment', 'cancelled', 'expired'])
   })
 
   test('concurrent transitions of one order: exactly one wins', async () => {
@@ -270,7 +271,7 @@ describe('cancel and the state machine', () => {
     const o = (await order(u.token, [{ productId: a, quantity: 1 }])).body
     const err = await db.execute(sql`update orders set status = 'teleported' where id = ${o.id}`).catch((e) => e)
     expect(String(err?.cause?.message ?? err)).toContain('orders_status_check')
-    expect(Object.keys(TRANSITIONS)).toHaveLength(9)
+    expect(Object.keys(TRANSITIONS)).toHaveLength(10)
   })
 })
 

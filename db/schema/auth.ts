@@ -61,6 +61,9 @@ export const AUDIT_EVENTS = [
   'password_change',
   'password_reset_request',
   'password_reset',
+  'risk_rules_change',
+  'risk_review_approve',
+  'risk_review_reject',
 ] as const
 export type AuditEvent = (typeof AUDIT_EVENTS)[number]
 

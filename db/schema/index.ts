@@ -1,4 +1,5 @@
 // Every Drizzle table, one file per aggregate. drizzle-kit reads this file.
+export * from './alerts'
 export * from './auth'
 export * from './catalog'
 export * from './idempotency'
@@ -10,6 +11,7 @@ export * from './outbox'
 export * from './payments'
 export * from './planning'
 export * from './recommendations'
+export * from './risk'
 export * from './sales'
 export * from './search'
 export * from './users'

@@ -16,6 +16,8 @@ export const ORDER_STATUSES = [
   'expired',
   'payment_failed',
   'refunded',
+  // Held for a risk review: stock stays reserved, payment is refused until an admin approves.
+  'on_hold',
 ] as const
 export type OrderStatus = (typeof ORDER_STATUSES)[number]
 /** Paid or any later fulfilment state: a purchase (verified reviews, recommendations, popularity). */
@@ -42,8 +44,11 @@ export const orders = pgTable(
   },
   (t) => [
     index('orders_user_idx').on(t.userId, t.id),
-    // The expiry sweep scans only unpaid orders (a failed payment keeps its reservation until expiry).
-    index('orders_unpaid_expiry_idx').on(t.reservationExpiresAt).where(sql`${t.status} in ('pending_payment', 'payment_failed')`),
+    // The expiry sweep scans only unpaid orders (a failed payment keeps its reservation until expiry;
+    // a held order keeps it until the maximum hold, its reservation_expires_at).
+    index('orders_unpaid_expiry_idx')
+      .on(t.reservationExpiresAt)
+      .where(sql`${t.status} in ('pending_payment', 'payment_failed', 'on_hold')`),
     uniqueIndex('orders_user_idempotency_key').on(t.userId, t.idempotencyKey),
     check('orders_status_check', sql`${t.status} in (${statusList})`),
     check('orders_total_nonnegative', sql`${t.totalCents} >= 0`),

@@ -21,6 +21,7 @@ export const QUEUES = [
   'planning',
   'ml-training',
   'search',
+  'risk',
 ] as const
 export type QueueName = (typeof QUEUES)[number]
 
@@ -58,6 +59,8 @@ export type PlanningJobData = EmptyJobData | { eventId: string; productId: strin
 export type MlTrainingJobData = EmptyJobData | { runId: string; name: MlModelName }
 /** `search` / `build-index`: learn the embeddings and build the vector index (why: for logs). */
 export type SearchJobData = { reason?: string }
+/** `risk` / `rescore-order`: one payment outcome of an order (from order.paid / order.payment_failed). */
+export type RiskJobData = { eventId: string; orderId: string; paymentId: string; outcome: 'failed' | 'succeeded' }
 
 export type JobDataOf = {
   payments: PaymentJobData
@@ -68,6 +71,7 @@ export type JobDataOf = {
   planning: PlanningJobData
   'ml-training': MlTrainingJobData
   search: SearchJobData
+  risk: RiskJobData
 }
 
 /** Job names per queue (verb-noun); processors `switch (job.name)` over these. */
@@ -88,6 +92,7 @@ export const JOB_NAMES = {
   planning: ['refresh-forecasts', 'refresh-suggestions', 'suggest-product'],
   'ml-training': ['train-model', 'train-all'],
   search: ['build-index'],
+  risk: ['rescore-order'],
 } as const satisfies Record<QueueName, readonly string[]>
 export type JobName<Q extends QueueName> = (typeof JOB_NAMES)[Q][number]
 

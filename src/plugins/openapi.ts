@@ -68,6 +68,7 @@ export const openapiPlugin = new Elysia({ name: 'openapi' })
           { name: 'ml', description: 'Model registry (versions, training, rollback) and customer segments' },
           { name: 'sales', description: 'Flash-sale events: scheduled drops with a sale price, a unit pool and a per-customer limit' },
           { name: 'search', description: 'Search clicks, ranking rules, reindex, search analytics (the search itself: GET /products?q=)' },
+          { name: 'risk', description: 'Fraud scoring rules and the risk review queue (admin)' },
         ],
         components: {
           securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

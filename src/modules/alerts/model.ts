@@ -32,3 +32,24 @@ export function pageLimit(limit: number | undefined): number {
   if (limit < 1 || limit > 100) throw ValidationProblem.field('query.limit', 'must be an integer from 1 to 100')
   return limit
 }
+
+export const GeneralAlertListQuery = t.Object({
+  type: t.Optional(t.String({ maxLength: 64, pattern: '^[a-z_]+$', description: 'e.g. risk_review' })),
+  status: t.Optional(AlertStatusFilter),
+  limit: t.Optional(t.Integer({ description: 'page size, 1–100 (default 20)' })),
+  cursor: t.Optional(t.String({ maxLength: 200 })),
+})
+
+export const GeneralAlert = t.Object({
+  id: t.String(),
+  type: t.String(),
+  severity: t.Union([t.Literal('info'), t.Literal('warning'), t.Literal('critical')]),
+  subjectId: t.String(),
+  message: t.String(),
+  details: t.Record(t.String(), t.Unknown()),
+  status: t.Union([t.Literal('open'), t.Literal('resolved')]),
+  createdAt: t.String({ format: 'date-time' }),
+  resolvedAt: t.Nullable(t.String({ format: 'date-time' })),
+})
+
+export const GeneralAlertPage = t.Object({ items: t.Array(GeneralAlert), nextCursor: t.Nullable(t.String()) })

@@ -1,10 +1,11 @@
 // Identity rules: password policy and Argon2id hashing, login, and refresh-token families with
 // rotation and reuse detection. No Elysia here: the controller signs access tokens and maps errors.
 import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
-import { type AuditEvent, auditLog, passwordResets, refreshTokens, users } from '../../../db/schema'
+import { passwordResets, refreshTokens, users } from '../../../db/schema'
 import { config } from '../../config'
 import { type DbOrTx, db } from '../../infra/db'
 import { logger } from '../../infra/logger'
+import { audit } from '../../lib/audit'
 import { ConflictError, UnauthorizedError, ValidationProblem } from '../../lib/errors'
 import { isUniqueViolation } from '../../lib/pg-errors'
 import { type LoginBody, PASSWORD_MAX, PASSWORD_MIN, type PublicUser, type RegisterBody } from './model'
@@ -58,15 +59,7 @@ export const dummyHash = () => {
 const needsRehash = (hash: string): boolean =>
   !hash.startsWith('$argon2id$') || !hash.includes(`$m=${ARGON2.memoryCost},t=${ARGON2.timeCost},`)
 
-export async function audit(
-  q: DbOrTx,
-  event: AuditEvent,
-  userId: string | null,
-  meta: RequestMeta | null,
-  details: Record<string, unknown> = {},
-): Promise<void> {
-  await q.insert(auditLog).values({ event, userId, ip: meta?.ip ?? null, requestId: meta?.requestId ?? null, details })
-}
+export { audit } from '../../lib/audit'
 
 // --- refresh tokens ---------------------------------------------------------------------------
 // A token is 32 random bytes (base64url); only its SHA-256 is stored. That is enough for a

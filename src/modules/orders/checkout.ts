@@ -3,7 +3,7 @@
 // strategy go through the group commit (checkout-batch.ts). Orders calls inventory; inventory never
 // calls back.
 import { and, eq } from 'drizzle-orm'
-import { orders } from '../../../db/schema'
+import { type OrderStatus, orders } from '../../../db/schema'
 import { config } from '../../config'
 import { db, pgOf, type Tx } from '../../infra/db'
 import { logger } from '../../infra/logger'
@@ -14,6 +14,7 @@ import { cartLines, clearCart } from '../cart/service'
 import { getProductsForOrder } from '../catalog/service'
 import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, type StockLine } from '../inventory/model'
 import { type GateTicket, holdStock, type Strategy } from '../inventory/service'
+import { assessCheckout, RiskDeclinedError, raiseReviewAlert, riskRowInsert } from '../risk/service'
 import { enqueueCheckout } from './checkout-batch'
 import type { CreateOrderBody, OrderView } from './model'
 import { orderView, orderViews } from './views'
@@ -109,6 +110,7 @@ export async function createOrder(
   idempotencyKey: string | null,
   ticket?: GateTicket | null,
   special?: SpecialTerms,
+  client: { ip: string | null } = { ip: null },
 ): Promise<OrderView> {
   const { lines, field } = await requestedLines(userId, body)
   const products = await getProductsForOrder(
@@ -138,7 +140,20 @@ export async function createOrder(
   const currency = [...currencies][0]!
   const id = Bun.randomUUIDv7()
   const createdAt = new Date()
-  const expiresAt = new Date(createdAt.getTime() + config.RESERVATION_TTL_SECONDS * 1000)
+  // Scored before anything is reserved: a blocked order writes nothing; a held one is written
+  // `on_hold`, its stock reserved until the review or the maximum hold (not the payment window).
+  const risk = await assessCheckout({
+    orderId: id,
+    userId,
+    ip: client.ip,
+    currency,
+    amountCents: totalCents,
+    quantity: items.reduce((s, i) => s + i.quantity, 0),
+    now: createdAt,
+  })
+  if (risk?.decision === 'block') throw new RiskDeclinedError()
+  const status: OrderStatus = risk?.decision === 'review' ? 'on_hold' : 'pending_payment'
+  const expiresAt = risk?.holdUntil ?? new Date(createdAt.getTime() + config.RESERVATION_TTL_SECONDS * 1000)
 
   const writeOrder = async (tx: Tx) => {
     // ONE statement for the order, its lines, its first history row and its order.created event,
@@ -150,12 +165,13 @@ export async function createOrder(
       items,
       totalCents,
       currency,
+      status,
       reservationExpiresAt: expiresAt.toISOString(),
     })
     await p`
       with o as (
         insert into orders (id, user_id, status, total_cents, currency, idempotency_key, reservation_expires_at, created_at, updated_at)
-        values (${id}, ${userId}, 'pending_payment', ${totalCents}, ${currency}, ${idempotencyKey}, ${expiresAt.toISOString()}, ${createdAt.toISOString()}, ${createdAt.toISOString()})
+        values (${id}, ${userId}, ${status}, ${totalCents}, ${currency}, ${idempotencyKey}, ${expiresAt.toISOString()}, ${createdAt.toISOString()}, ${createdAt.toISOString()})
         returning id
       ), i as (
         insert into order_items (order_id, product_id, quantity, unit_price_cents)
@@ -164,9 +180,13 @@ export async function createOrder(
           as x(product_id uuid, quantity int, unit_price_cents int)
       ), h as (
         insert into order_status_history (order_id, from_status, to_status, actor, reason)
-        select id, null, 'pending_payment', ${`user:${userId}`}, 'checkout' from o
+        select id, null, ${status}, ${`user:${userId}`}, ${status === 'on_hold' ? 'checkout: held for risk review' : 'checkout'} from o
+      ), r as (
+        ${risk ? riskRowInsert(p, id, userId, risk, createdAt) : p`select 1`}
       )
       ${event.insert}`
+    // Rare (a held order): a second statement in the same transaction.
+    if (risk?.decision === 'review') await raiseReviewAlert(tx, id, risk.score, risk.reasons)
   }
 
   try {
@@ -191,7 +211,7 @@ export async function createOrder(
   // Built from what was just written (no read back on the checkout's hot path), by the same view
   // function as GET /orders/:id.
   return orderView(
-    { id, userId, status: 'pending_payment', totalCents, currency, reservationExpiresAt: expiresAt, createdAt, updatedAt: createdAt },
+    { id, userId, status, totalCents, currency, reservationExpiresAt: expiresAt, createdAt, updatedAt: createdAt },
     items,
     null,
   )

@@ -2,6 +2,7 @@
 // POST /orders and POST /orders/:id/pay require an Idempotency-Key (src/plugins/idempotency);
 // POST /orders resolves its key, lines and gate ticket once (./checkout-door.ts).
 import { Elysia } from 'elysia'
+import { clientIp } from '../../lib/client-ip'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
 import { idempotencyPlugin, parseIdempotencyKey } from '../../plugins/idempotency'
@@ -17,8 +18,8 @@ export const ordersModule = new Elysia({ name: 'orders', tags: ['orders'] })
   .use(idempotencyPlugin)
   .post(
     '/orders',
-    async ({ user, body, idempotencyKey, ticket, set }) => {
-      const order = await createOrder(user.id, body, idempotencyKey, ticket)
+    async ({ user, body, idempotencyKey, ticket, request, server, set }) => {
+      const order = await createOrder(user.id, body, idempotencyKey, ticket, undefined, { ip: clientIp(server, request) })
       set.status = 201
       set.headers.location = `/api/v1/orders/${order.id}`
       return order
@@ -31,7 +32,7 @@ export const ordersModule = new Elysia({ name: 'orders', tags: ['orders'] })
       detail: {
         summary: 'Check out: create an order and reserve its stock',
         description:
-          'Send `items` or `fromCart: true`. Prices come from the server. Duplicate product lines are merged (≤ 50 products, ≤ 100 units each). Not enough stock → 409 `out_of_stock` naming the products; nothing is written when anything fails. 201 with the order, in the same shape as GET /orders/:id.',
+          'Send `items` or `fromCart: true`. Prices come from the server. Duplicate product lines are merged (≤ 50 products, ≤ 100 units each). Not enough stock → 409 `out_of_stock` naming the products; nothing is written when anything fails. Every order is scored for fraud: a risky one is created `on_hold` (stock reserved, not payable until an admin approves it), a very risky one is refused with 422 `risk_declined`. 201 with the order, in the same shape as GET /orders/:id.',
         tags: ['orders'],
       },
       response: { 201: OrderView, ...problems(400, 401, 409, 422, 503) },

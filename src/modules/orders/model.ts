@@ -37,6 +37,13 @@ export const OrderView = t.Object({
   createdAt: Iso,
   updatedAt: Iso,
   payment: t.Nullable(PaymentView, { description: 'latest payment attempt' }),
+  // Admins only (a customer's view never has them): the fraud score and its review state.
+  riskScore: t.Optional(t.Nullable(t.Number({ minimum: 0, maximum: 1, description: 'admins only; null when unscored' }))),
+  riskStatus: t.Optional(
+    t.UnionEnum(['none', 'pending', 'approved', 'rejected', 'unscored'] as const, {
+      description: 'admins only. none: below the review threshold; pending/approved/rejected: risk review; unscored: no risk record',
+    }),
+  ),
 })
 export type OrderView = typeof OrderView.static
 

@@ -9,6 +9,7 @@ import { NotFoundError } from '../../lib/errors'
 import type { AuthUser } from '../../plugins/auth'
 import { releaseReservations } from '../inventory/service'
 import { cancelPending } from '../payments/service'
+import { riskOf } from '../risk/service'
 import type { OrderView } from './model'
 import { runAfterCommit, settleCancellation } from './settlement'
 import { transition } from './state'
@@ -32,7 +33,9 @@ export async function getOrder(user: Pick<AuthUser, 'id' | 'role'>, orderId: str
   const [row] = await tx.select().from(orders).where(eq(orders.id, orderId))
   if (!row || (row.userId !== user.id && user.role !== 'admin')) throw new NotFoundError('Order')
   const [view] = await orderViews(tx, [row])
-  return view!
+  if (user.role !== 'admin') return view!
+  const risk = (await riskOf(tx, [orderId])).get(orderId)
+  return { ...view!, riskScore: risk?.score ?? null, riskStatus: (risk?.status as OrderView['riskStatus']) ?? 'unscored' }
 }
 
 async function lockOrder(tx: Tx, user: Pick<AuthUser, 'id' | 'role'>, orderId: string) {
@@ -67,8 +70,8 @@ export async function setStatusByAdmin(admin: Pick<AuthUser, 'id' | 'role'>, ord
 }
 
 /**
- * Expiry sweep (maintenance job): unpaid orders (awaiting payment, or after a failed payment)
- * whose reservation expired → reservations 'expired', order 'expired'. One transaction per order; SKIP LOCKED lets several workers share
+ * Expiry sweep (maintenance job): unpaid orders (awaiting payment, after a failed payment, or held
+ * for a risk review past the maximum hold) whose reservation expired → reservations 'expired', order 'expired'. One transaction per order; SKIP LOCKED lets several workers share
  * the work and never blocks on an order a payment is settling right now.
  */
 export async function expireOverdueOrders(limit = 100): Promise<number> {
@@ -79,7 +82,7 @@ export async function expireOverdueOrders(limit = 100): Promise<number> {
         .select({ id: orders.id, status: orders.status })
         .from(orders)
         // Literal states, the partial index's own predicate (orders_unpaid_expiry_idx).
-        .where(and(sql`${orders.status} in ('pending_payment', 'payment_failed')`, lt(orders.reservationExpiresAt, sql`now()`)))
+        .where(and(sql`${orders.status} in ('pending_payment', 'payment_failed', 'on_hold')`, lt(orders.reservationExpiresAt, sql`now()`)))
         .orderBy(orders.reservationExpiresAt)
         .limit(1)
         .for('update', { skipLocked: true })
@@ -90,7 +93,7 @@ export async function expireOverdueOrders(limit = 100): Promise<number> {
         from: row.status,
         to: 'expired',
         actor: 'system:expiry',
-        reason: 'reservation expired',
+        reason: row.status === 'on_hold' ? 'risk review not decided within the maximum hold' : 'reservation expired',
       })
       // A pending payment is cancelled with the order; should its charge still land, the settle
       // step sees `cancelled` and refunds it at the gateway.

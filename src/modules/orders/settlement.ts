@@ -133,7 +133,7 @@ onChargeOutcome(async (tx, e) => {
 
 /**
  * The cancel rules (with the order row locked):
- * pending_payment or payment_failed → cancelled (release stock, cancel a not-yet-charged payment);
+ * pending_payment, payment_failed or on_hold → cancelled (release stock, cancel a not-yet-charged payment);
  * paid → refunded (refund the charge at the gateway after commit). Others → 409.
  */
 export async function settleCancellation(
@@ -142,7 +142,7 @@ export async function settleCancellation(
   actor: string,
 ): Promise<AfterCommit> {
   const after = none()
-  if (order.status === 'pending_payment' || order.status === 'payment_failed') {
+  if (order.status === 'pending_payment' || order.status === 'payment_failed' || order.status === 'on_hold') {
     await releaseReservations(tx, order.id, 'released')
     await transition(tx, { orderId: order.id, from: order.status, to: 'cancelled', actor, reason: 'cancelled by request' })
     // A charge already in flight (attempts > 0) is refunded by settlePaymentSuccess if it lands.

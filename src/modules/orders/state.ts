@@ -18,8 +18,11 @@ export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> 
   cancelled: [],
   expired: [],
   // Not final: until the reservation expires the buyer may pay again (another method) or cancel.
-  payment_failed: ['pending_payment', 'cancelled', 'expired'],
+  payment_failed: ['pending_payment', 'cancelled', 'expired', 'on_hold'],
   refunded: [],
+  // Held for a risk review: approved → payable again; rejected or cancelled → cancelled; past the
+  // maximum hold → expired (stock released either way).
+  on_hold: ['pending_payment', 'cancelled', 'expired'],
 }
 
 const EVENT_OF: Partial<Record<OrderStatus, DomainEventType>> = {
