@@ -5,10 +5,12 @@ import { Elysia } from 'elysia'
 import { config } from './config'
 import { adminQueuesModule } from './modules/admin-queues'
 import { alertsModule } from './modules/alerts'
+import { analyticsModule } from './modules/analytics'
 import { authModule } from './modules/auth'
 import { cartModule } from './modules/cart'
 import { catalogModule } from './modules/catalog'
 import { inventoryModule } from './modules/inventory'
+import { liveModule } from './modules/live'
 import { mailModule } from './modules/mail'
 import { mlModule } from './modules/ml'
 import { ordersModule } from './modules/orders'
@@ -49,6 +51,8 @@ export const api = new Elysia({ prefix: '/api/v1' })
   .use(mlModule)
   .use(salesModule)
   .use(searchModule)
+  .use(analyticsModule)
+  .use(liveModule)
 
 export const app = new Elysia({
   name: 'stampede',

@@ -32,6 +32,7 @@ describe('job schedulers', () => {
       planning: 2,
       'ml-training': 1,
       search: 1,
+      analytics: 1,
     }
     expect(await schedulerCounts()).toEqual(expected)
 

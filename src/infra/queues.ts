@@ -21,6 +21,7 @@ export const QUEUES = [
   'planning',
   'ml-training',
   'search',
+  'analytics',
 ] as const
 export type QueueName = (typeof QUEUES)[number]
 
@@ -58,6 +59,8 @@ export type PlanningJobData = EmptyJobData | { eventId: string; productId: strin
 export type MlTrainingJobData = EmptyJobData | { runId: string; name: MlModelName }
 /** `search` / `build-index`: learn the embeddings and build the vector index (why: for logs). */
 export type SearchJobData = { reason?: string }
+/** `analytics` / `apply-event`: fold one outbox event into the rollups and the live feed. */
+export type AnalyticsJobData = EmptyJobData | { eventId: string; type: string; aggregateId: string; payload: Record<string, unknown> }
 
 export type JobDataOf = {
   payments: PaymentJobData
@@ -68,6 +71,7 @@ export type JobDataOf = {
   planning: PlanningJobData
   'ml-training': MlTrainingJobData
   search: SearchJobData
+  analytics: AnalyticsJobData
 }
 
 /** Job names per queue (verb-noun); processors `switch (job.name)` over these. */
@@ -88,6 +92,7 @@ export const JOB_NAMES = {
   planning: ['refresh-forecasts', 'refresh-suggestions', 'suggest-product'],
   'ml-training': ['train-model', 'train-all'],
   search: ['build-index'],
+  analytics: ['apply-event', 'rebuild-rollups'],
 } as const satisfies Record<QueueName, readonly string[]>
 export type JobName<Q extends QueueName> = (typeof JOB_NAMES)[Q][number]
 
