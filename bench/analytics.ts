@@ -55,8 +55,8 @@ try {
     (await run(['bun', 'scripts/analytics-rebuild.ts'], { DATABASE_URL: url, REDIS_URL: 'none' })).trim().split('\n').at(-1) as string,
   )
   console.log(`rollups rebuilt over ${orders} orders in ${rebuild.ms} ms (drift ${rebuild.drift})`)
-  const [admin] = await sql`insert into users (email, name, password_hash, role)
-    values (${`bench-admin-${Date.now()}@bench.local`}, 'Bench Admin', 'not-a-login', 'admin') returning id`
+  const [admin] = await sql`insert into users (id, email, name, password_hash, role)
+    values (${Bun.randomUUIDv7()}, ${`bench-admin-${Date.now()}@bench.local`}, 'Bench Admin', 'not-a-login', 'admin') returning id`
   await sql.end()
   process.env.DATABASE_URL = url
   const { signAccessToken } = await import('../src/plugins/auth')

@@ -58,7 +58,13 @@ function client(url: string) {
       const hit = messages.find(pred)
       if (hit) return resolve(hit)
       const timer = setTimeout(() => reject(new Error(`no matching message in ${ms} ms; got ${messages.map((m) => m.type).join(',')}`)), ms)
-      waiters.push({ pred, resolve: (m) => resolve((clearTimeout(timer), m)) })
+      waiters.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(timer)
+          resolve(m)
+        },
+      })
     })
   const close = () =>
     new Promise<void>((resolve) => {

@@ -3,7 +3,7 @@
 // stored in Redis (GETDEL on upgrade), so a long-lived token never appears in a URL or a log.
 import { config } from '../../config'
 import { logger } from '../../infra/logger'
-import { counter, gauge } from '../../infra/metrics'
+import { counter, gauge, histogram } from '../../infra/metrics'
 import { withRedis } from '../../infra/redis'
 import { UnauthorizedError } from '../../lib/errors'
 import { currentSeq, type LiveMessage, liveKeys, onBus, replaySince } from './bus'
@@ -15,6 +15,13 @@ export type Socket = {
   getBufferedAmount(): number
 }
 
+/** Publish (the message's `at`) → handed to every local socket: the server's share of the delivery time. */
+const fanout = histogram(
+  'live_fanout_seconds',
+  'From publication to the last local send of an admin live message',
+  [],
+  [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+)
 const dropped = counter('live_clients_dropped_total', 'Live WebSocket clients closed for falling behind', ['feed'])
 
 export async function issueTicket(userId: string): Promise<string> {
@@ -71,6 +78,7 @@ function listen(): Promise<void> {
     if (channel !== 'events' || clients.size === 0) return
     const m = JSON.parse(raw) as LiveMessage
     for (const c of clients) deliver(c, m, raw)
+    fanout.observe(Math.max(0, Date.now() - Date.parse(m.at)) / 1000)
   })
   return listening
 }
