@@ -1,6 +1,6 @@
 // Sales analytics for admins: overview, sales series, top products, categories, customer purchase
 // patterns, inventory, CSV exports. Figures come from the rollups (rollup.ts), cached per window.
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
 import { customerReport } from './customers'
@@ -22,6 +22,9 @@ import {
   TopProductsQuery,
 } from './model'
 import { categorySales, checkTz, inventoryReport, overview, parseRange, salesSeries, topProducts } from './service'
+
+/** Documented as text/csv (detail.responses); the handler returns a streamed Response. */
+const CsvBody = t.String({ description: 'RFC 4180 CSV (CRLF line ends, header row), streamed' })
 
 const csvDoc = (summary: string) => ({
   tags: ['admin'],
@@ -107,7 +110,7 @@ export const analyticsModule = new Elysia({ name: 'analytics', prefix: '/admin/a
       const { from, to } = await parseRange(query.from, query.to, tz, 30)
       return csvResponse('orders', from, to, ordersCsv(from, to))
     },
-    { auth: 'admin', query: ExportQuery, response: problems(401, 403, 422), detail: csvDoc('Orders placed in [from, to) as CSV') },
+    { auth: 'admin', query: ExportQuery, response: { 200: CsvBody, ...problems(401, 403, 422) }, detail: csvDoc('Orders placed in [from, to) as CSV') },
   )
   .get(
     '/export/sales.csv',
@@ -119,7 +122,7 @@ export const analyticsModule = new Elysia({ name: 'analytics', prefix: '/admin/a
     {
       auth: 'admin',
       query: ExportQuery,
-      response: problems(401, 403, 422),
+      response: { 200: CsvBody, ...problems(401, 403, 422) },
       detail: csvDoc('Sold order lines (paid orders placed in [from, to)) as CSV'),
     },
   )
