@@ -15,7 +15,7 @@ import { k6Binary, k6Env } from './lib/k6'
 const root = resolve(import.meta.dir, '..')
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { vus: { type: 'string', default: '1000' }, events: { type: 'string', default: '20' }, hold: { type: 'string', default: '40' } },
+  options: { vus: { type: 'string', default: '1000' }, events: { type: 'string', default: '20' }, hold: { type: 'string', default: '300' } },
 })
 const k6 = k6Binary
 if (!k6) throw new Error('k6 not found (K6, ~/go/bin/k6 or PATH)')
@@ -99,6 +99,8 @@ try {
     await Bun.sleep(250)
   }
   clearInterval(sale)
+  await Bun.sleep(1000) // the last ones arrive
+  await publishLive('order.created', { done: true }) // subscribers leave
   // The servers' share: publication → last local send (live_fanout_seconds), both instances summed.
   const les: number[] = []
   const cum: number[] = []
