@@ -15,7 +15,7 @@ import { k6Binary, k6Env } from './lib/k6'
 const root = resolve(import.meta.dir, '..')
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { vus: { type: 'string', default: '1000' }, events: { type: 'string', default: '20' }, hold: { type: 'string', default: '300' } },
+  options: { vus: { type: 'string', default: '1000' }, events: { type: 'string', default: '20' }, hold: { type: 'string', default: '300' }, 'sale-every-ms': { type: 'string', default: '5' } },
 })
 const k6 = k6Binary
 if (!k6) throw new Error('k6 not found (K6, ~/go/bin/k6 or PATH)')
@@ -93,7 +93,10 @@ try {
   console.log(`${connected}/${VUS} subscribers connected in ${connectSeconds.toFixed(1)} s`)
   const saleId = crypto.randomUUID()
   let remaining = 100_000
-  const sale = setInterval(() => void publishSaleStatus(saleId, { status: 'live', remaining: remaining-- }), 5)
+  const saleEvery = Number(values['sale-every-ms'])
+  const sale = setInterval(() => {
+    if (saleEvery > 0) void publishSaleStatus(saleId, { status: 'live', remaining: remaining-- })
+  }, saleEvery || 1000)
   for (let i = 0; i < Number(values.events); i++) {
     await publishLive('order.created', { bench: true, i, sentAt: Date.now() })
     await Bun.sleep(250)
