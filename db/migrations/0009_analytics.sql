@@ -54,23 +54,31 @@ CREATE INDEX "analytics_order_facts_user_idx" ON "analytics_order_facts" USING b
 -- hours at either edge from analytics_order_facts (two index range scans), so any window —
 -- rolling, or bounded by a local midnight 30 minutes off the UTC hour — is exact and reads at most
 -- (hours + 2 partial hours of orders) rows.
+-- Covering index: a window's product rows are an index-only scan (no heap visits).
+CREATE INDEX "analytics_product_hourly_cover_idx" ON "analytics_product_hourly" ("hour") INCLUDE ("product_id", "revenue_cents", "units");
+--> statement-breakpoint
+CREATE FUNCTION analytics_hour_ceil(t timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  select case when t = date_trunc('hour', t, 'UTC') then t else date_trunc('hour', t, 'UTC') + interval '1 hour' end
+$$;
+--> statement-breakpoint
+-- The bounds are expressions of the parameters (not columns of a CTE) so the planner can use them
+-- as index range bounds: read through a CTE, the edge scans ran from `a` to the end of the index.
 CREATE FUNCTION analytics_range(a timestamptz, b timestamptz,
   OUT revenue_cents bigint, OUT orders bigint, OUT units bigint, OUT refunds_cents bigint, OUT refunds bigint, OUT cancellations bigint)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  with k as (
-    select case when a = date_trunc('hour', a, 'UTC') then a else date_trunc('hour', a, 'UTC') + interval '1 hour' end as ha,
-           date_trunc('hour', b, 'UTC') as hb
-  ), parts as (
+  with parts as (
     select h.revenue_cents, h.orders::bigint as orders, h.units::bigint as units, h.refunds_cents, h.refunds::bigint as refunds, h.cancellations::bigint as cancellations
-      from analytics_hourly h, k where h.hour >= k.ha and h.hour < k.hb
+      from analytics_hourly h where h.hour >= analytics_hour_ceil(a) and h.hour < date_trunc('hour', b, 'UTC')
     union all
     select case when f.paid then f.revenue_cents else 0 end, f.paid::int, case when f.paid then f.units else 0 end,
            case when f.refunded then f.revenue_cents else 0 end, f.refunded::int, f.cancelled::int
-      from analytics_order_facts f, k where f.created_at >= a and f.created_at < least(k.ha, b)
+      from analytics_order_facts f where f.created_at >= a and f.created_at < least(analytics_hour_ceil(a), b)
     union all
     select case when f.paid then f.revenue_cents else 0 end, f.paid::int, case when f.paid then f.units else 0 end,
            case when f.refunded then f.revenue_cents else 0 end, f.refunded::int, f.cancelled::int
-      from analytics_order_facts f, k where f.created_at >= greatest(k.hb, k.ha) and f.created_at < b
+      from analytics_order_facts f
+      where f.created_at >= greatest(date_trunc('hour', b, 'UTC'), analytics_hour_ceil(a)) and f.created_at < b
   )
   select coalesce(sum(revenue_cents), 0)::bigint, coalesce(sum(orders), 0)::bigint, coalesce(sum(units), 0)::bigint,
          coalesce(sum(refunds_cents), 0)::bigint, coalesce(sum(refunds), 0)::bigint, coalesce(sum(cancellations), 0)::bigint

@@ -221,7 +221,9 @@ async function rebuildAggregates(tx: postgres.TransactionSql): Promise<void> {
   await tx`delete from analytics_hourly`
   await tx`insert into analytics_hourly select * from (${HOURLY_OF_FACTS(tx)}) x`
   await tx`delete from analytics_product_hourly`
-  await tx`insert into analytics_product_hourly select * from (${PRODUCTS_OF_FACTS(tx)}) x`
+  // In (hour, product) order: a window's rows then sit in few heap pages (measured: 24 h read
+  // 2,712 pages for 2,962 rows when inserted in hash order).
+  await tx`insert into analytics_product_hourly select * from (${PRODUCTS_OF_FACTS(tx)}) x order by hour, product_id`
   await tx`delete from analytics_customers`
   await tx`insert into analytics_customers select * from (${CUSTOMERS_OF_FACTS(tx)}) x`
 }
