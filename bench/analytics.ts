@@ -89,7 +89,14 @@ try {
   const http = await Bun.file(summaryFile).json()
   await Bun.file(summaryFile).delete()
   const cold = JSON.parse(
-    (await run(['bun', 'bench/analytics-cold.ts', values['cold-samples']], { DATABASE_URL: url, REDIS_URL: 'none', LOG_LEVEL: 'warn', DATABASE_STATEMENT_TIMEOUT_MS: '0' }))
+    (
+      await run(['bun', 'bench/analytics-cold.ts', values['cold-samples']], {
+        DATABASE_URL: url,
+        REDIS_URL: 'none',
+        LOG_LEVEL: 'warn',
+        DATABASE_STATEMENT_TIMEOUT_MS: '0',
+      })
+    )
       .trim()
       .split('\n')
       .at(-1) as string,

@@ -15,7 +15,12 @@ import { k6Binary, k6Env } from './lib/k6'
 const root = resolve(import.meta.dir, '..')
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { vus: { type: 'string', default: '1000' }, events: { type: 'string', default: '20' }, hold: { type: 'string', default: '300' }, 'sale-every-ms': { type: 'string', default: '5' } },
+  options: {
+    vus: { type: 'string', default: '1000' },
+    events: { type: 'string', default: '20' },
+    hold: { type: 'string', default: '300' },
+    'sale-every-ms': { type: 'string', default: '5' },
+  },
 })
 const k6 = k6Binary
 if (!k6) throw new Error('k6 not found (K6, ~/go/bin/k6 or PATH)')

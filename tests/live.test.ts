@@ -118,6 +118,13 @@ describe('admin live feed', () => {
     await c1.next((m) => m.type === 'hello')
     const first = await placeOrderOn(b.url, productId)
     const got = await c1.next((m) => m.type === 'order.created' && m.data.id === first)
+    // B's checkout announced the stock change (inventory's onStockChange): it reaches A too.
+    const stock = await c1.next(
+      (m) => m.type === 'stock.changed' && (m.data.products as { productId: string }[]).some((p) => p.productId === productId),
+    )
+    expect(
+      (stock.data.products as { productId: string; available: number }[]).find((p) => p.productId === productId)?.available,
+    ).toBeLessThan(100)
     expect(typeof got.seq).toBe('number')
     expect(new Date(got.at).getTime()).toBeGreaterThan(0)
     // Sequence ids only grow.

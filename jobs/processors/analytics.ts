@@ -4,19 +4,19 @@
 import { type Job, UnrecoverableError } from 'bullmq'
 import { config } from '../../src/config'
 import { logger } from '../../src/infra/logger'
+import type { AnalyticsJobData, JobName } from '../../src/infra/queues'
 import { isUuid } from '../../src/lib/uuid'
 import { invalidateAnalytics, invalidateAnalyticsNow } from '../../src/modules/analytics/cache'
 import { applyOrderEvent, markEventApplied, purgeAppliedEvents, rebuildRollups } from '../../src/modules/analytics/rollup'
 import { type LiveType, publishLive } from '../../src/modules/live/bus'
-import type { AnalyticsJobData, JobName } from '../../src/infra/queues'
 
-/** Outbox event type → live feed type (restocks are the feed's stock.changed). */
+/** Outbox event type → live feed type. stock.changed comes from inventory's onStockChange
+ *  announcements instead (src/modules/live/stock.ts): every change, not only restocks. */
 const LIVE_OF: Record<string, LiveType | undefined> = {
   'order.created': 'order.created',
   'order.paid': 'order.paid',
   'order.cancelled': 'order.cancelled',
   'stock.low': 'stock.low',
-  'stock.restocked': 'stock.changed',
 }
 
 export async function processAnalytics(job: Job<AnalyticsJobData, unknown, JobName<'analytics'>>): Promise<unknown> {

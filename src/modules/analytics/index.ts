@@ -110,7 +110,12 @@ export const analyticsModule = new Elysia({ name: 'analytics', prefix: '/admin/a
       const { from, to } = await parseRange(query.from, query.to, tz, 30)
       return csvResponse('orders', from, to, ordersCsv(from, to))
     },
-    { auth: 'admin', query: ExportQuery, response: { 200: CsvBody, ...problems(401, 403, 422) }, detail: csvDoc('Orders placed in [from, to) as CSV') },
+    {
+      auth: 'admin',
+      query: ExportQuery,
+      response: { 200: CsvBody, ...problems(401, 403, 422) },
+      detail: csvDoc('Orders placed in [from, to) as CSV'),
+    },
   )
   .get(
     '/export/sales.csv',

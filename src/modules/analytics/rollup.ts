@@ -157,7 +157,9 @@ type Found = { orders: string[]; hours: string[]; productHours: string[]; users:
  */
 export async function rebuildRollups(graceSeconds = 60): Promise<RebuildResult> {
   const t0 = performance.now()
-  const [{ n: existing }] = (await sql`select count(*)::int as n from (select 1 from analytics_order_facts limit 1) x`) as unknown as [{ n: number }]
+  const [{ n: existing }] = (await sql`select count(*)::int as n from (select 1 from analytics_order_facts limit 1) x`) as unknown as [
+    { n: number },
+  ]
   if (existing === 0) {
     const facts = await sql.begin(async (tx) => {
       await tx`set local statement_timeout = 0`
@@ -193,7 +195,13 @@ export async function rebuildRollups(graceSeconds = 60): Promise<RebuildResult> 
       select coalesce(x.user_id, c.user_id) as id from (${CUSTOMERS_OF_FACTS(tx)}) x full join analytics_customers c using (user_id)
       where (x.first_order_at, x.last_order_at, x.orders, x.revenue_cents) is distinct from (c.first_order_at, c.last_order_at, c.orders, c.revenue_cents)`
     const [{ n: facts }] = (await tx`select count(*)::int as n from analytics_order_facts`) as unknown as [{ n: number }]
-    return { orders: orders.map((r) => r.id), hours: hours.map((r) => r.hour), productHours: productHours.map((r) => r.hour), users: users.map((r) => r.id), facts }
+    return {
+      orders: orders.map((r) => r.id),
+      hours: hours.map((r) => r.hour),
+      productHours: productHours.map((r) => r.hour),
+      users: users.map((r) => r.id),
+      facts,
+    }
   })
   if (found.orders.length + found.hours.length + found.productHours.length + found.users.length > 0)
     await sql.begin(async (tx) => {
@@ -213,7 +221,14 @@ export async function rebuildRollups(graceSeconds = 60): Promise<RebuildResult> 
   const factsDrift = found.orders.length
   const rollup = found.hours.length + found.productHours.length + found.users.length
   rollupDrift.set(factsDrift + rollup)
-  return { drift: factsDrift + rollup, factsDrift, rollupDrift: rollup, facts: found.facts, initial: false, ms: Math.round(performance.now() - t0) }
+  return {
+    drift: factsDrift + rollup,
+    factsDrift,
+    rollupDrift: rollup,
+    facts: found.facts,
+    initial: false,
+    ms: Math.round(performance.now() - t0),
+  }
 }
 
 /** Rewrites the three rollups from the facts (the initial build, under the exclusive lock). */
