@@ -63,6 +63,9 @@ export const app = new Elysia({
   // The http plugin enforces BODY_LIMIT_BYTES on every body, chunked too, with a problem+json 413;
   // Bun's own refusal is a bare 413 it sends before any of our code runs, so it never gets to refuse.
   serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER },
+  // A live-feed socket whose unsent backlog passes the bound is closed (it reconnects with
+  // ?since=): memory per client stays bounded whatever a slow consumer does.
+  websocket: { backpressureLimit: config.LIVE_CLIENT_BUFFER_BYTES, closeOnBackpressureLimit: true },
 })
   .use(requestIdPlugin)
   .use(errorsPlugin)

@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     const url = `http://localhost:${app.server?.port}`
     logger.info({ url, swagger: `${url}/swagger`, role: config.ROLE }, `Stampede API listening on ${url} (Swagger UI: ${url}/swagger)`)
     const { startLive } = await import('./modules/live/service')
-    const stopLive = startLive()
+    const stopLive = startLive(app.server ?? null)
     closers.push(async () => {
       await stopLive() // WebSocket clients would hold the server's graceful stop open
       // Stop accepting, let in-flight requests finish, then force-close what is left.

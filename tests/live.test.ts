@@ -130,6 +130,8 @@ describe('admin live feed', () => {
     // Sequence ids only grow.
     const seqs = c1.messages.filter((m) => m.type !== 'heartbeat' && m.type !== 'hello').map((m) => m.seq)
     expect([...seqs].sort((x, y) => x - y)).toEqual(seqs)
+    // Instance A fanned it out with the server's native publish(), not a loop of sends.
+    expect(await (await fetch(`${a.url}/metrics`)).text()).toMatch(/^live_fanout_total\{path="publish"\} [1-9]/m)
     const lastSeen = got.seq
     await c1.close()
 

@@ -13,7 +13,13 @@ export type Socket = {
   send(data: string): number
   close(code?: number, reason?: string): void
   getBufferedAmount(): number
+  subscribe(topic: string): void
 }
+/** Bun's server: publish() hands one message to every subscribed socket in native code. */
+export type Publisher = { publish(topic: string, data: string): number }
+const TOPIC = 'live:admin'
+let publisher: Publisher | null = null
+let lastSeen = 0
 
 /** Publish (the message's `at`) → handed to every local socket: the server's share of the delivery time. */
 const fanout = histogram(
@@ -22,6 +28,7 @@ const fanout = histogram(
   [],
   [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
 )
+const fanoutPath = counter('live_fanout_total', 'Admin live messages fanned out, by path (native publish or per-socket sends)', ['path'])
 const dropped = counter('live_clients_dropped_total', 'Live WebSocket clients closed for falling behind', ['feed'])
 
 export async function issueTicket(userId: string): Promise<string> {
@@ -46,7 +53,7 @@ export async function redeemTicket(ticket: string | undefined): Promise<string> 
   return userId
 }
 
-type Client = { ws: Socket; lastSeq: number; replaying: LiveMessage[] | null }
+type Client = { ws: Socket; lastSeq: number; replaying: LiveMessage[] | null; subscribed: boolean }
 const clients = new Set<Client>()
 gauge('live_clients', 'Open WebSocket clients of the live feeds on this instance', ['feed'], function () {
   this.set({ feed: 'admin' }, clients.size)
@@ -67,6 +74,7 @@ function deliver(c: Client, m: LiveMessage, raw: string): void {
     c.replaying.push(m)
     return
   }
+  if (c.subscribed) return // the server's publish() reached it
   if (m.seq <= c.lastSeq) return
   c.lastSeq = m.seq
   if (!sendBounded(c.ws, raw, 'admin')) clients.delete(c)
@@ -77,7 +85,12 @@ function listen(): Promise<void> {
   listening ??= onBus((channel, raw) => {
     if (channel !== 'events' || clients.size === 0) return
     const m = JSON.parse(raw) as LiveMessage
+    lastSeen = Math.max(lastSeen, m.seq)
+    // Per client only for those still replaying (queued) or without a publisher; everyone else is
+    // one native publish(): at 500 sockets per instance the JS loop of sends was the fan-out cost.
     for (const c of clients) deliver(c, m, raw)
+    publisher?.publish(TOPIC, raw)
+    fanoutPath.inc({ path: publisher ? 'publish' : 'send' })
     fanout.observe(Math.max(0, Date.now() - Date.parse(m.at)) / 1000)
   })
   return listening
@@ -89,7 +102,7 @@ function listen(): Promise<void> {
  */
 export async function openClient(ws: Socket, since: number | undefined): Promise<Client> {
   await listen()
-  const c: Client = { ws, lastSeq: 0, replaying: [] }
+  const c: Client = { ws, lastSeq: 0, replaying: [], subscribed: false }
   clients.add(c)
   try {
     if (since === undefined) {
@@ -112,6 +125,11 @@ export async function openClient(ws: Socket, since: number | undefined): Promise
     const queued = c.replaying ?? []
     c.replaying = null
     for (const m of queued) deliver(c, m, JSON.stringify(m))
+    // In the same tick as the flush: no bus message can fall between the two.
+    if (publisher && clients.has(c)) {
+      c.subscribed = true
+      ws.subscribe(TOPIC)
+    }
   }
   return c
 }
@@ -120,11 +138,12 @@ export function closeClient(ws: Socket): void {
   for (const c of clients) if (c.ws === ws) clients.delete(c)
 }
 
-/** Application-level heartbeat (browsers cannot see WebSocket pings): `seq` = the last one sent. */
+/** Application-level heartbeat (browsers cannot see WebSocket pings): `seq` = the last one seen. */
 function heartbeat(): void {
   const at = new Date().toISOString()
+  publisher?.publish(TOPIC, JSON.stringify({ seq: lastSeen, type: 'heartbeat', at, data: {} }))
   for (const c of clients) {
-    if (c.replaying) continue
+    if (c.replaying || c.subscribed) continue
     if (!sendBounded(c.ws, JSON.stringify({ seq: c.lastSeq, type: 'heartbeat', at, data: {} }), 'admin')) clients.delete(c)
   }
 }
@@ -139,6 +158,11 @@ export function closeAllClients(): void {
     }
   }
   clients.clear()
+}
+
+/** The listening server (src/index.ts, after listen): fan-out then goes through its publish(). */
+export function setPublisher(server: Publisher | null): void {
+  publisher = server
 }
 
 export function startHeartbeats(): () => void {

@@ -3,19 +3,21 @@
 import { config } from '../../config'
 import { redisUrl } from '../../infra/redis'
 import { closeBus } from './bus'
-import { closeAllClients, startHeartbeats } from './feed'
+import { closeAllClients, type Publisher, setPublisher, startHeartbeats } from './feed'
 import { closeAllWatchers } from './sales'
 import { watchStockChanges } from './stock'
 import { startTicks } from './tick'
 
-export function startLive(): () => Promise<void> {
+export function startLive(server: Publisher | null): () => Promise<void> {
   if (!redisUrl()) return async () => {}
+  setPublisher(server)
   watchStockChanges()
   const stopTicks = startTicks(config.LIVE_TICK_MS)
   const stopHeartbeats = startHeartbeats()
   return async () => {
     stopTicks()
     stopHeartbeats()
+    setPublisher(null)
     closeAllClients()
     closeAllWatchers()
     await closeBus()
