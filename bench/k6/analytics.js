@@ -15,16 +15,6 @@ const ENDPOINTS = ['overview', 'sales', 'top']
 const trends = {}
 for (const e of ENDPOINTS) for (const p of ['warm']) trends[`${e}_${p}`] = new Trend(`${e}_${p}`, true)
 
-const ZONES = [
-  'UTC',
-  'Europe/Berlin',
-  'Asia/Kolkata',
-  'America/New_York',
-  'Asia/Tokyo',
-  'Australia/Sydney',
-  'America/Sao_Paulo',
-  'Africa/Cairo',
-]
 const WINDOWS = ['24h', '7d', '30d']
 
 export const options = {
