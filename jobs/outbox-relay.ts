@@ -49,9 +49,29 @@ function riskRoute(e: OutboxRow, outcome: 'failed' | 'succeeded'): Route[] {
   if (typeof paymentId !== 'string') return []
   return [{ queue: 'risk', name: 'rescore-order', data: { eventId: e.id, orderId: e.aggregateId, paymentId, outcome } }]
 }
+/** Events the analytics rollups and the admin live feed consume. */
+export const ANALYTICS_EVENTS: ReadonlySet<string> = new Set([
+  'order.created',
+  'order.paid',
+  'order.cancelled',
+  'order.refunded',
+  'stock.low',
+  'stock.restocked',
+])
 
 /** Which queues consume which event (fan-out); events no job cares about are marked published unrouted. */
 export function routeEvent(e: OutboxRow): Route[] {
+  const routes = routeEventToOwners(e)
+  if (ANALYTICS_EVENTS.has(e.type))
+    routes.push({
+      queue: 'analytics',
+      name: 'apply-event',
+      data: { eventId: e.id, type: e.type, aggregateId: e.aggregateId, payload: e.payload },
+    })
+  return routes
+}
+
+function routeEventToOwners(e: OutboxRow): Route[] {
   const kind = EMAIL_OF_EVENT[e.type]
   const email: Route[] = kind ? [emailJob(e.id, e.aggregateId, kind, e.payload)] : []
   switch (e.type) {

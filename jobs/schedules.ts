@@ -18,6 +18,7 @@ export function schedules(): Schedule[] {
     { id: 'purge-outbox', queue: 'maintenance', job: 'purge-outbox', every: config.SCHEDULE_CLEANUP_MS },
     { id: 'recover-owed', queue: 'maintenance', job: 'recover-owed', every: config.SCHEDULE_RECOVER_MS },
     { id: 'low-stock-check', queue: 'stock-alerts', job: 'check-all', every: config.SCHEDULE_LOW_STOCK_MS },
+    { id: 'rebuild-analytics', queue: 'analytics', job: 'rebuild-rollups', every: config.SCHEDULE_ANALYTICS_REBUILD_MS },
     { id: 'rebuild-recommendations', queue: 'recommendations', job: 'rebuild-matrix', every: config.SCHEDULE_RECOMMENDATIONS_MS },
     { id: 'refresh-forecasts', queue: 'planning', job: 'refresh-forecasts', every: config.SCHEDULE_FORECASTS_MS },
     { id: 'refresh-suggestions', queue: 'planning', job: 'refresh-suggestions', every: config.SCHEDULE_REORDER_MS },

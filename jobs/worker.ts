@@ -12,6 +12,7 @@ import { isConnectionError } from '../src/lib/outage-log'
 import { seedClaimMarkers } from '../src/plugins/idempotency'
 import { jobDuration, jobFailures } from './metrics'
 import { startOutboxRelay } from './outbox-relay'
+import { processAnalytics } from './processors/analytics'
 import { processMaintenance } from './processors/maintenance'
 import { processMlTraining } from './processors/ml-training'
 import { processOrderEmails } from './processors/order-emails'
@@ -36,6 +37,7 @@ const processors: Record<QueueName, Processor> = {
   'ml-training': processMlTraining as Processor,
   search: processSearch as Processor,
   risk: processRisk as Processor,
+  analytics: processAnalytics as Processor,
 }
 
 /** Per-queue concurrency overrides (emails and payments are I/O bound; sweeps need one at a time). */

@@ -5,10 +5,12 @@ import { Elysia } from 'elysia'
 import { config } from './config'
 import { adminQueuesModule } from './modules/admin-queues'
 import { alertsModule } from './modules/alerts'
+import { analyticsModule } from './modules/analytics'
 import { authModule } from './modules/auth'
 import { cartModule } from './modules/cart'
 import { catalogModule } from './modules/catalog'
 import { inventoryModule } from './modules/inventory'
+import { liveModule } from './modules/live'
 import { mailModule } from './modules/mail'
 import { mlModule } from './modules/ml'
 import { ordersModule } from './modules/orders'
@@ -52,6 +54,8 @@ export const api = new Elysia({ prefix: '/api/v1' })
   .use(salesModule)
   .use(searchModule)
   .use(riskModule(orderReviewActions))
+  .use(analyticsModule)
+  .use(liveModule)
 
 export const app = new Elysia({
   name: 'stampede',
@@ -62,6 +66,9 @@ export const app = new Elysia({
   // The http plugin enforces BODY_LIMIT_BYTES on every body, chunked too, with a problem+json 413;
   // Bun's own refusal is a bare 413 it sends before any of our code runs, so it never gets to refuse.
   serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER },
+  // A live-feed socket whose unsent backlog passes the bound is closed (it reconnects with
+  // ?since=): memory per client stays bounded whatever a slow consumer does.
+  websocket: { backpressureLimit: config.LIVE_CLIENT_BUFFER_BYTES, closeOnBackpressureLimit: true },
 })
   .use(requestIdPlugin)
   .use(errorsPlugin)

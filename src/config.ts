@@ -175,6 +175,13 @@ export const ConfigSchema = T.Object({
       pattern: '^\\S+( \\S+){4,5}$',
     },
   ),
+  SCHEDULE_ANALYTICS_REBUILD_MS: Int(600000, 10000, 86400000, 'analytics rollup rebuild-and-drift-check interval'),
+  ANALYTICS_CACHE_TTL_SECONDS: Int(5, 1, 3600, 'dashboard figures cache TTL; order events invalidate sooner'),
+  LIVE_TICKET_TTL_SECONDS: Int(30, 5, 300, 'lifetime of a single-use live-feed WebSocket ticket'),
+  LIVE_STREAM_MAXLEN: Int(10000, 100, 1000000, 'live-feed messages kept in the Redis Stream for ?since= replay'),
+  LIVE_TICK_MS: Int(1000, 250, 2000, 'metrics tick interval of the admin live feed'),
+  LIVE_HEARTBEAT_MS: Int(15000, 1000, 120000, 'WebSocket ping interval of the live feeds'),
+  LIVE_CLIENT_BUFFER_BYTES: Int(1048576, 16384, 67108864, 'a live client whose unsent backlog passes this is dropped'),
 })
 
 export type Config = Static<typeof ConfigSchema>

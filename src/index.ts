@@ -108,7 +108,10 @@ async function main(): Promise<void> {
     app.listen({ port: config.PORT, hostname: config.HOST, reusePort: true })
     const url = `http://localhost:${app.server?.port}`
     logger.info({ url, swagger: `${url}/swagger`, role: config.ROLE }, `Stampede API listening on ${url} (Swagger UI: ${url}/swagger)`)
+    const { startLive } = await import('./modules/live/service')
+    const stopLive = startLive(app.server ?? null)
     closers.push(async () => {
+      await stopLive() // WebSocket clients would hold the server's graceful stop open
       // Stop accepting, let in-flight requests finish, then force-close what is left.
       await Promise.race([app.server?.stop(false), Bun.sleep(config.SHUTDOWN_TIMEOUT_MS)])
       await app.server?.stop(true)

@@ -33,6 +33,7 @@ describe('job schedulers', () => {
       'ml-training': 1,
       search: 1,
       risk: 0,
+      analytics: 1,
     }
     expect(await schedulerCounts()).toEqual(expected)
 

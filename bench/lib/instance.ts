@@ -46,14 +46,16 @@ export async function startBenchApi(
     stderr: 'inherit',
   })
   const base = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 300; i++) {
+  // Up to 180 s: on a shared, loaded machine a boot (migrations, warm-up) has taken over 30 s.
+  for (let i = 0; i < 1800; i++) {
     if (proc.exitCode !== null) throw new Error(`API process exited with ${proc.exitCode}`)
     const up = await fetch(`${base}/health`).then(
       (r) => r.ok,
       () => false,
     )
-    if (up) break
+    if (up) return { base, proc }
     await Bun.sleep(100)
   }
-  return { base, proc }
+  proc.kill('SIGTERM')
+  throw new Error(`API process did not answer ${base}/health within 180 s`)
 }

@@ -1,5 +1,6 @@
 // Every Drizzle table, one file per aggregate. drizzle-kit reads this file.
 export * from './alerts'
+export * from './analytics'
 export * from './auth'
 export * from './catalog'
 export * from './idempotency'

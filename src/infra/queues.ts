@@ -22,6 +22,7 @@ export const QUEUES = [
   'ml-training',
   'search',
   'risk',
+  'analytics',
 ] as const
 export type QueueName = (typeof QUEUES)[number]
 
@@ -61,6 +62,8 @@ export type MlTrainingJobData = EmptyJobData | { runId: string; name: MlModelNam
 export type SearchJobData = { reason?: string }
 /** `risk` / `rescore-order`: one payment outcome of an order (from order.paid / order.payment_failed). */
 export type RiskJobData = { eventId: string; orderId: string; paymentId: string; outcome: 'failed' | 'succeeded' }
+/** `analytics` / `apply-event`: fold one outbox event into the rollups and the live feed. */
+export type AnalyticsJobData = EmptyJobData | { eventId: string; type: string; aggregateId: string; payload: Record<string, unknown> }
 
 export type JobDataOf = {
   payments: PaymentJobData
@@ -72,6 +75,7 @@ export type JobDataOf = {
   'ml-training': MlTrainingJobData
   search: SearchJobData
   risk: RiskJobData
+  analytics: AnalyticsJobData
 }
 
 /** Job names per queue (verb-noun); processors `switch (job.name)` over these. */
@@ -93,6 +97,7 @@ export const JOB_NAMES = {
   'ml-training': ['train-model', 'train-all'],
   search: ['build-index'],
   risk: ['rescore-order'],
+  analytics: ['apply-event', 'rebuild-rollups'],
 } as const satisfies Record<QueueName, readonly string[]>
 export type JobName<Q extends QueueName> = (typeof JOB_NAMES)[Q][number]
 

@@ -35,7 +35,8 @@ export const openapiPlugin = new Elysia({ name: 'openapi' })
       specPath: '/swagger/json',
       provider: 'swagger-ui',
       openapiVersion: '3.1.1',
-      exclude: { paths: [/^\/swagger/, '/metrics'] },
+      // staticFile: false — the CSV exports (…/orders.csv) are API routes, not static files.
+      exclude: { paths: [/^\/swagger/, '/metrics'], staticFile: false },
       swagger: {
         // The spec URL must be absolute: the plugin's default is relative ("swagger/json"), which the
         // page at /swagger/ resolves to /swagger/swagger/json ("Failed to load API definition"). Its
