@@ -8,6 +8,7 @@ import { p99FromBuckets } from '../src/modules/live/tick'
 import { type ApiProcess, createUser, startApi } from './helpers'
 import { waitFor } from './jobs-helpers'
 import { productWithStock } from './orders-fixtures'
+import { createSale, openNow, saleOrder } from './sales-fixtures'
 
 type Msg = { seq: number; type: string; at: string; data: Record<string, unknown> }
 let a: ApiProcess
@@ -185,6 +186,20 @@ describe('public sale feed', () => {
     await late.opened
     expect((await late.next(() => true)).data).toMatchObject({ saleId, status: 'sold_out', remaining: 0 })
     await Promise.all([c.close(), late.close()])
+  }, 30_000)
+
+  test('the sales module announces a real sale: watchers see remaining fall and sold_out', async () => {
+    const sale = await createSale({ units: 2, limit: 1 })
+    await openNow(sale.id)
+    const c = client(`${a.url.replace('http', 'ws')}/api/v1/sales/${sale.id}/live`)
+    await c.opened
+    for (const remaining of [1, 0]) {
+      const who = await createUser('customer')
+      expect((await saleOrder(who.token, sale.id)).status).toBe(201)
+      const m = await c.next((x) => x.data.remaining === remaining)
+      expect(m.data).toMatchObject({ saleId: sale.id, status: remaining ? 'live' : 'sold_out' })
+    }
+    await c.close()
   }, 30_000)
 })
 

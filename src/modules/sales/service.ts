@@ -22,6 +22,7 @@ import {
   reschedulePool,
   reserveFromPool,
 } from '../inventory/service'
+import { publishSaleStatus } from '../live'
 import { createOrder } from '../orders/checkout'
 import type { OrderView } from '../orders/model'
 import { PerCustomerLimitError, refusalError, SaleEndedError, SaleNotFoundError, SaleNotStartedError } from './errors'
@@ -59,6 +60,21 @@ export async function requireSnapshot(id: string): Promise<Snapshot> {
 async function freshSnapshot(id: string): Promise<Snapshot> {
   await forgetSale(id)
   return requireSnapshot(id)
+}
+
+/**
+ * Tells the sale's watchers (GET /sales/:id/live, the admin feed's sale.status) its status and
+ * remaining units. Best-effort: the live module coalesces bursts and shrugs off a Redis outage.
+ */
+async function announce(id: string): Promise<void> {
+  try {
+    const s = await saleSnapshot(id)
+    if (!s) return
+    const v = publicView(s, Date.now())
+    await publishSaleStatus(id, { status: v.status, remaining: v.remaining })
+  } catch (err) {
+    logger.warn({ err, saleId: id }, 'sale status not announced')
+  }
 }
 
 function adminView(s: Snapshot, now = Date.now()): AdminSaleView {
@@ -100,6 +116,7 @@ export async function createSale(body: CreateSaleBody): Promise<AdminSaleView> {
     throw err
   }
   if (startsAt.getTime() - Date.now() <= config.SALES_GATE_LEAD_SECONDS * 1000) await installPoolGate(id)
+  await announce(id)
   return adminView(await requireSnapshot(id))
 }
 
@@ -158,7 +175,9 @@ export async function patchSale(id: string, body: PatchSaleBody): Promise<AdminS
     }
   })
   await after()
-  return adminView(await freshSnapshot(id))
+  const view = adminView(await freshSnapshot(id))
+  await announce(id)
+  return view
 }
 
 /** Cancels a sale that has not ended: its pool closes at once and its free units go back. */
@@ -176,7 +195,9 @@ export async function cancelSale(id: string): Promise<AdminSaleView> {
     return true
   })
   if (done) await closePool(id, 'cancelled')
-  return adminView(await freshSnapshot(id))
+  const view = adminView(await freshSnapshot(id))
+  await announce(id)
+  return view
 }
 
 /** POST /sales/:id/orders after the door: an ordinary order at the sale price, from the pool. */
@@ -191,7 +212,7 @@ export async function placeSaleOrder(
   const early = earlyRefusal(s, quantity, Date.now())
   if (early) throw early
   try {
-    return await createOrder(user.id, { items: [{ productId: s.sale.productId, quantity }] }, idempotencyKey, null, {
+    const order = await createOrder(user.id, { items: [{ productId: s.sale.productId, quantity }] }, idempotencyKey, null, {
       unitPriceCents: s.sale.salePriceCents,
       reserve: (input) =>
         reserveFromPool({
@@ -203,6 +224,9 @@ export async function placeSaleOrder(
           ticket,
         }),
     })
+    forgetSaleLocally(saleId)
+    void announce(saleId)
+    return order
   } catch (err) {
     if (err instanceof PoolRefusal) throw refusalError(err.reason, s.sale)
     throw err
@@ -221,11 +245,15 @@ export async function placeSaleOrder(
 export async function sweepSales(): Promise<{ installed: number; closed: number; returned: number }> {
   const due = await poolsDue(config.SALES_GATE_LEAD_SECONDS * 1000)
   let installed = 0
-  for (const id of due.toInstall) if (await installPoolGate(id)) installed++
+  for (const id of due.toInstall) {
+    if (await installPoolGate(id)) installed++
+    await announce(id)
+  }
   let returned = 0
   for (const id of due.toClose) {
     returned += await closePool(id, 'sale ended')
     await forgetSale(id).catch(() => {})
+    await announce(id)
   }
   if (due.toClose.length) logger.info({ closed: due.toClose.length, returned }, 'sale pools closed')
   return { installed, closed: due.toClose.length, returned }
