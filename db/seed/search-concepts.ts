@@ -124,9 +124,19 @@ export async function plantSearchConcepts(
     ['created_at', 'timestamptz', p.created],
     ['updated_at', 'timestamptz', p.created],
   ])
+  const onHand = p.id.map(() => 1 + Math.floor(r() * 50))
   await insertColumns(sql, 'inventory', [
     ['product_id', 'uuid', p.id],
-    ['on_hand', 'int', p.id.map(() => 1 + Math.floor(r() * 50))],
+    ['on_hand', 'int', onHand],
+  ])
+  // Every unit enters through a 'restock' ledger row, so `inventory:check` agrees with the counters.
+  await insertColumns(sql, 'inventory_movements', [
+    ['id', 'uuid', p.id.map(() => Bun.randomUUIDv7())],
+    ['product_id', 'uuid', p.id],
+    ['kind', 'text', p.id.map(() => 'restock')],
+    ['on_hand_delta', 'int', onHand],
+    ['reserved_delta', 'int', p.id.map(() => 0)],
+    ['reason', 'text', p.id.map(() => 'seed')],
   ])
   const queries: EvalQuery[] = []
   for (const c of concepts) for (const s of c.synonyms) queries.push({ q: s, kind: 'synonym', relevant: byConcept.get(c.key) as string[] })
