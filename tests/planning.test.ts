@@ -306,7 +306,7 @@ describe('reliability from purchase-order history', () => {
       purchaseOrdersEvaluated: 2,
     })
     await sweepAlerts()
-    const alerts = await a.get('/admin/planning-alerts')
+    const alerts = await a.get('/admin/alerts?kind=supplier_reliability&limit=100')
     expect(alerts.body.items).toEqual(
       expect.arrayContaining([expect.objectContaining({ kind: 'supplier_reliability', subjectId: s, severity: 'warning' })]),
     )
@@ -328,7 +328,7 @@ describe('reliability from purchase-order history', () => {
     // overall: on time 6/7, fill 65/70 → 0.893; the last 90 days: 0 and 0.5 → 0.25
     expect((await a.get(`/admin/suppliers/${s}`)).body.reliability).toBe(0.893)
     await sweepAlerts()
-    const alert = (await a.get('/admin/planning-alerts')).body.items.find((x: { subjectId: string }) => x.subjectId === s)
+    const alert = (await a.get('/admin/alerts?kind=supplier_reliability&limit=100')).body.items.find((x: { subjectId: string }) => x.subjectId === s)
     expect(alert).toMatchObject({ kind: 'supplier_reliability', severity: 'warning' })
     expect(alert.message).toContain('falling')
   })
@@ -339,7 +339,7 @@ describe('reliability from purchase-order history', () => {
     const id = await sentPo(s, [{ productId: p, quantity: 1 }])
     await sql`update purchase_orders set expected_at = now() - interval '3 days' where id = ${id}`
     await sweepAlerts()
-    const alerts = await as(admin).get('/admin/planning-alerts?status=open')
+    const alerts = await as(admin).get('/admin/alerts?status=open&kind=purchase_order_overdue&limit=100')
     expect(alerts.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'purchase_order_overdue', subjectId: id })]))
     expect((await as(admin).get(`/admin/suppliers/${s}`)).body).toMatchObject({ onTimeRate: 0, purchaseOrdersEvaluated: 1 })
   })
@@ -488,7 +488,6 @@ describe('access', () => {
       ['GET', '/admin/reorder-suggestions'],
       ['POST', `/admin/reorder-suggestions/${id}/accept`],
       ['POST', `/admin/reorder-suggestions/${id}/dismiss`],
-      ['GET', '/admin/planning-alerts'],
     ]
     for (const [method, path] of routes) {
       const body = method === 'GET' || method === 'DELETE' ? undefined : {}

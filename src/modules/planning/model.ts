@@ -1,5 +1,5 @@
 // Request and response schemas of the planning routes (suppliers, offers, purchase orders,
-// forecasts, reorder suggestions, planning alerts). Bodies are closed objects: an unknown field —
+// forecasts, reorder suggestions). Bodies are closed objects: an unknown field —
 // `reliability` on a supplier included — is a 422 naming it.
 import { t } from 'elysia'
 
@@ -146,15 +146,3 @@ export const Suggestion = t.Object({
 })
 export const SuggestionList = t.Object({ items: t.Array(Suggestion) })
 export const SuggestionQuery = t.Object({ status: t.Optional(t.UnionEnum(['open', 'accepted', 'dismissed', 'all'])) })
-
-export const PlanningAlert = t.Object({
-  id: t.String(),
-  kind: t.UnionEnum(['stockout_risk', 'purchase_order_overdue', 'supplier_reliability']),
-  severity: t.UnionEnum(['warning', 'critical']),
-  subjectId: t.String(),
-  message: t.String(),
-  openedAt: DateTime,
-  resolvedAt: t.Nullable(DateTime),
-})
-export const PlanningAlertList = t.Object({ items: t.Array(PlanningAlert) })
-export const PlanningAlertQuery = t.Object({ status: t.Optional(t.UnionEnum(['open', 'resolved', 'all'])) })
