@@ -5,12 +5,16 @@ import { ValidationProblem } from '../../lib/errors'
 
 export const AlertStatusFilter = t.Union([t.Literal('open'), t.Literal('resolved'), t.Literal('all')])
 
-export const ALERT_KINDS = ['low_stock', 'stockout_risk', 'purchase_order_overdue', 'supplier_reliability'] as const
-export const AlertKind = t.UnionEnum(ALERT_KINDS, {
-  description:
-    '`low_stock`: available at or below the manual reorder point; `stockout_risk`: projected stock-out before a reorder could arrive; `purchase_order_overdue`; `supplier_reliability`: below 0.8 or falling',
-})
-export const AlertSeverity = t.UnionEnum(['warning', 'critical'])
+// Unions of literals, not t.UnionEnum: Elysia 1.4 fills an absent optional UnionEnum query field
+// with its first member (measured: ?status=open arrived as kind=low_stock, severity=warning).
+export const AlertKind = t.Union(
+  [t.Literal('low_stock'), t.Literal('stockout_risk'), t.Literal('purchase_order_overdue'), t.Literal('supplier_reliability')],
+  {
+    description:
+      '`low_stock`: available at or below the manual reorder point; `stockout_risk`: projected stock-out before a reorder could arrive; `purchase_order_overdue`; `supplier_reliability`: below 0.8 or falling',
+  },
+)
+export const AlertSeverity = t.Union([t.Literal('warning'), t.Literal('critical')])
 
 export const AlertListQuery = t.Object({
   status: t.Optional(AlertStatusFilter),
@@ -26,7 +30,9 @@ export const AlertListQuery = t.Object({
 export const StockAlert = t.Object({
   id: t.String(),
   kind: AlertKind,
-  severity: t.UnionEnum(['warning', 'critical'], { description: 'low_stock: critical when nothing was left to sell at opening' }),
+  severity: t.Union([t.Literal('warning'), t.Literal('critical')], {
+    description: 'low_stock: critical when nothing was left to sell at opening',
+  }),
   subjectId: t.String({ description: 'the product, purchase order or supplier the alert is about, by kind' }),
   productId: t.Nullable(t.String({ description: 'null for purchase-order and supplier alerts' })),
   status: t.Union([t.Literal('open'), t.Literal('resolved')]),
