@@ -261,6 +261,9 @@ describe('purchase orders', () => {
     expect(refused.status).toBe(409)
     const list = await a.get(`/admin/purchase-orders?supplierId=${s}&status=cancelled`)
     expect(list.body.items.map((x: { id: string }) => x.id)).toEqual([other])
+    // No status: every status (an absent optional enum must not become its first member).
+    const both = await a.get(`/admin/purchase-orders?supplierId=${s}`)
+    expect(both.body.items.map((x: { id: string }) => x.id).sort()).toEqual([id, other].sort())
     expect((await a.get('/admin/purchase-orders?status=bogus')).status).toBe(422)
     expect((await a.get(`/admin/purchase-orders/${Bun.randomUUIDv7()}`)).status).toBe(404)
   })
