@@ -173,8 +173,7 @@ export async function emitStockEvents(tx: Tx, after: StockRow, availableDelta: n
   const payload = { productId: after.productId, available: now, onHand: after.onHand, reorderPoint: after.reorderPoint }
   const lvl = after.replanLevel
   if (before > after.reorderPoint && now <= after.reorderPoint) await emitEvent(tx, 'stock.low', after.productId, payload)
-  else if (lvl !== null && before > lvl && now <= lvl)
-    await emitEvent(tx, 'stock.replan', after.productId, { ...payload, replanLevel: lvl })
+  else if (lvl != null && before > lvl && now <= lvl) await emitEvent(tx, 'stock.replan', after.productId, { ...payload, replanLevel: lvl })
   else if (kind === 'restock') await emitEvent(tx, 'stock.restocked', after.productId, payload)
 }
 
