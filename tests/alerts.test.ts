@@ -9,6 +9,7 @@ import { db } from '../src/infra/db'
 import { emitEvent } from '../src/lib/outbox'
 import { clearAlert, raiseAlert } from '../src/modules/alerts/raised'
 import { checkAllStock } from '../src/modules/alerts/service'
+import { currentSeq, replaySince } from '../src/modules/live/bus'
 import { createUser, req } from './helpers'
 import { productWithStock, waitFor } from './jobs-helpers'
 
@@ -145,10 +146,23 @@ describe('low-stock alerts', () => {
     const low = await productWithStock(4, 10)
     await checkAllStock()
     const supplierId = Bun.randomUUIDv7()
+    const seq = await currentSeq()
     await raiseAlert('stockout_risk', low, 'warning', 'projected stock-out before a reorder could arrive')
     await raiseAlert('supplier_reliability', supplierId, 'warning', 'supplier reliability 0.7 is below 0.8')
     // Raising again updates the open alert (one per kind and subject), never adds a second.
     await raiseAlert('supplier_reliability', supplierId, 'critical', 'supplier reliability 0.5 is below 0.8')
+
+    // Each opened alert is announced once on the live feed (the update of an open one is not).
+    const live = (await replaySince(seq)).messages.filter((m) => m.type === 'alert.created' && m.data.subjectId === supplierId)
+    expect(live.map((m) => m.data)).toEqual([
+      {
+        kind: 'supplier_reliability',
+        severity: 'warning',
+        subjectId: supplierId,
+        productId: null,
+        message: 'supplier reliability 0.7 is below 0.8',
+      },
+    ])
 
     const get = (q: string) => req('GET', `/api/v1/admin/alerts?${q}`, { token: admin.token })
     const all = (await get('status=open&limit=100')).body.items as Record<string, unknown>[]

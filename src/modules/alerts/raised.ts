@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm'
 import type { PlanningAlertKind } from '../../../db/schema'
 import { db } from '../../infra/db'
 import { counter } from '../../infra/metrics'
+import { publishLive } from '../live/bus'
 
 export type RaisedKind = PlanningAlertKind
 export type Severity = 'warning' | 'critical'
@@ -23,7 +24,10 @@ export async function raiseAlert(kind: RaisedKind, subjectId: string, severity: 
     values (${Bun.randomUUIDv7()}, ${kind}, ${severity}, ${subjectId}, ${message})
     on conflict (kind, subject_id) where resolved_at is null do update set severity = excluded.severity, message = excluded.message
     returning (xmax = 0) as inserted`)
-  if (rows[0]?.inserted) raised.inc({ kind, event: 'opened' })
+  if (!rows[0]?.inserted) return
+  raised.inc({ kind, event: 'opened' })
+  // The admin live feed shows it too (best-effort: null when Redis is away; the row is the record).
+  await publishLive('alert.created', { kind, severity, subjectId, productId: kind === 'stockout_risk' ? subjectId : null, message })
 }
 
 /** Resolves the open alert of a subject, if any. */
