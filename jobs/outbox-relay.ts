@@ -90,8 +90,13 @@ function routeEventToOwners(e: OutboxRow): Route[] {
     case 'stock.restocked': {
       const productId = String(e.payload.productId ?? e.aggregateId)
       const check: Route = { queue: 'stock-alerts', name: 'check-product', data: { eventId: e.id, productId, reason: e.type } }
-      // Below the reorder point: planning re-plans the product within seconds, not at the next sweep.
-      return e.type === 'stock.low' ? [check, { queue: 'planning', name: 'suggest-product', data: { eventId: e.id, productId } }] : [check]
+      // Below the reorder point, or restocked: planning re-plans the product within seconds.
+      return [check, { queue: 'planning', name: 'suggest-product', data: { eventId: e.id, productId } }]
+    }
+    case 'stock.replan': {
+      // Crossed planning's forecast reorder point or big-sale level (inventory's replan_level).
+      const productId = String(e.payload.productId ?? e.aggregateId)
+      return [{ queue: 'planning', name: 'suggest-product', data: { eventId: e.id, productId } }]
     }
     case 'ml.train_requested':
       return [{ queue: 'ml-training', name: 'train-model', data: { runId: e.aggregateId, name: String(e.payload.name) as MlModelName } }]

@@ -150,6 +150,13 @@ export const ConfigSchema = T.Object({
   SCHEDULE_FORECASTS_MS: Int(21600000, 10000, 604800000, 'demand forecast recompute interval (planning)'),
   SCHEDULE_REORDER_MS: Int(43200000, 10000, 604800000, 'reorder suggestion and planning alert sweep interval'),
   PLANNING_SERVICE_LEVEL_PERCENT: Int(95, 50, 99, 'target service level of the reorder safety stock, in percent'),
+  PLANNING_BIG_SALE_DAYS: Int(
+    3,
+    1,
+    28,
+    'a drop in available since the last plan of this many days of forecast demand (first week) is a big sale: the forecast is refitted',
+  ),
+  PLANNING_BIG_SALE_MIN_UNITS: Int(10, 1, 1000000, 'the smallest drop that counts as a big sale (products with a tiny or no forecast)'),
   JOBS_RECOVERY_GRACE_MS: Int(60000, 0, 86400000, 'the scheduled recovery leaves work younger than this to its own job'),
   REDIS_EPOCH_CHECK_MS: Int(5000, 100, 600000, 'how often a worker checks that Redis still holds its data'),
   RECS_TOP_K: Int(30, 1, 200, 'neighbours kept per product by the co-occurrence rebuild'),

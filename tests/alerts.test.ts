@@ -1,12 +1,15 @@
 // Low-stock alerts: a sale drops stock to the reorder point → one open alert (however many
-// events and checks run) → a restock resolves it; the admin list filters and paginates.
+// events and checks run) → a restock resolves it; the admin list filters and paginates, and shows
+// the alerts planning raises beside them (kind and severity on every item).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { and, eq, isNull } from 'drizzle-orm'
 import { stockAlerts } from '../db/schema'
 import { startWorkerSet, type WorkerSet } from '../jobs/worker'
 import { db } from '../src/infra/db'
 import { emitEvent } from '../src/lib/outbox'
+import { clearAlert, raiseAlert } from '../src/modules/alerts/raised'
 import { checkAllStock } from '../src/modules/alerts/service'
+import { currentSeq, replaySince } from '../src/modules/live/bus'
 import { createUser, req } from './helpers'
 import { productWithStock, waitFor } from './jobs-helpers'
 
@@ -132,6 +135,77 @@ describe('low-stock alerts', () => {
 
     for (const bad of ['status=closed', 'limit=0', 'limit=101', 'productId=nope', 'cursor=garbage']) {
       const r = await req('GET', `/api/v1/admin/alerts?${bad}`, { token: admin.token })
+      expect(r.status).toBe(422)
+      expect(r.body.errors?.[0]?.field ?? r.body.detail).toContain(bad.split('=')[0]!)
+    }
+  }, 30_000)
+
+  test('one list: low-stock and raised alerts with kind and severity, filtered by kind, severity and product', async () => {
+    const admin = await createUser('admin')
+    const empty = await productWithStock(0, 10)
+    const low = await productWithStock(4, 10)
+    await checkAllStock()
+    const supplierId = Bun.randomUUIDv7()
+    const seq = await currentSeq()
+    await raiseAlert('stockout_risk', low, 'warning', 'projected stock-out before a reorder could arrive')
+    await raiseAlert('supplier_reliability', supplierId, 'warning', 'supplier reliability 0.7 is below 0.8')
+    // Raising again updates the open alert (one per kind and subject), never adds a second.
+    await raiseAlert('supplier_reliability', supplierId, 'critical', 'supplier reliability 0.5 is below 0.8')
+
+    // Each opened alert is announced once on the live feed (the update of an open one is not).
+    const live = (await replaySince(seq)).messages.filter((m) => m.type === 'alert.created' && m.data.subjectId === supplierId)
+    expect(live.map((m) => m.data)).toEqual([
+      {
+        kind: 'supplier_reliability',
+        severity: 'warning',
+        subjectId: supplierId,
+        productId: null,
+        message: 'supplier reliability 0.7 is below 0.8',
+      },
+    ])
+
+    const get = (q: string) => req('GET', `/api/v1/admin/alerts?${q}`, { token: admin.token })
+    const all = (await get('status=open&limit=100')).body.items as Record<string, unknown>[]
+    for (const item of all) expect(Object.keys(item)).toEqual(expect.arrayContaining(['kind', 'severity', 'subjectId', 'message']))
+    expect(all.find((a) => a.productId === empty && a.kind === 'low_stock')).toMatchObject({
+      severity: 'critical', // nothing left to sell
+      subjectId: empty,
+      availableAtOpen: 0,
+      source: 'daily-check',
+    })
+    expect(all.find((a) => a.productId === low && a.kind === 'low_stock')).toMatchObject({ severity: 'warning', availableAtOpen: 4 })
+    const sup = all.filter((a) => a.subjectId === supplierId)
+    expect(sup).toHaveLength(1)
+    expect(sup[0]).toMatchObject({
+      kind: 'supplier_reliability',
+      severity: 'critical',
+      productId: null,
+      availableAtOpen: null,
+      reorderPoint: null,
+      source: 'planning',
+      message: 'supplier reliability 0.5 is below 0.8',
+      resolvedAt: null,
+    })
+
+    // productId matches the product's low-stock and stock-out-risk alerts.
+    const ofLow = (await get(`productId=${low}`)).body.items.map((a: { kind: string }) => a.kind)
+    expect(ofLow.sort()).toEqual(['low_stock', 'stockout_risk'])
+    const kinds = async (q: string) => new Set((await get(`${q}&limit=100`)).body.items.map((a: { kind: string }) => a.kind))
+    expect(await kinds('kind=supplier_reliability')).toEqual(new Set(['supplier_reliability']))
+    expect(await kinds('kind=low_stock')).toEqual(new Set(['low_stock']))
+    const critical = (await get('severity=critical&status=open&limit=100')).body.items
+    expect(critical.every((a: { severity: string }) => a.severity === 'critical')).toBe(true)
+    expect(critical.map((a: { subjectId: string }) => a.subjectId)).toEqual(expect.arrayContaining([empty, supplierId]))
+
+    await clearAlert('supplier_reliability', supplierId)
+    expect(
+      (await get('status=open&kind=supplier_reliability&limit=100')).body.items.map((a: { subjectId: string }) => a.subjectId),
+    ).not.toContain(supplierId)
+    const resolved = (await get('status=resolved&kind=supplier_reliability&limit=100')).body.items
+    expect(resolved.find((a: { subjectId: string }) => a.subjectId === supplierId)?.resolvedAt).toBeString()
+
+    for (const bad of ['kind=bogus', 'severity=high']) {
+      const r = await get(bad)
       expect(r.status).toBe(422)
       expect(r.body.errors?.[0]?.field ?? r.body.detail).toContain(bad.split('=')[0]!)
     }

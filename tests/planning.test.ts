@@ -2,14 +2,17 @@
 // reliability, offers, the purchase-order state machine and its refusals, receiving through the
 // inventory module (idempotent, concurrent receipts never over-receive), forecasts on planted
 // demand with a stock-out, reorder suggestions (supplier choice, MOQ/packs, accept → grouped
-// drafts, dismiss), the stock.low → re-plan job and planning alerts. Customers get 403 everywhere.
-import { beforeAll, describe, expect, test } from 'bun:test'
+// drafts, dismiss), re-planning within seconds (stock.low, the forecast reorder point, big sales:
+// relay + planning worker) and planning alerts in GET /admin/alerts. Customers get 403 everywhere.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { routeEvent } from '../jobs/outbox-relay'
 import { processPlanning } from '../jobs/processors/planning'
+import { startWorkerSet, type WorkerSet } from '../jobs/worker'
 import { sql } from '../src/infra/db'
 import { receivePurchaseOrder } from '../src/modules/planning/purchase-orders'
 import { suggestForProduct, sweepAlerts } from '../src/modules/planning/replenish'
 import { createUser, req } from './helpers'
+import { waitFor } from './jobs-helpers'
 
 let admin: string
 let customer: string
@@ -258,6 +261,9 @@ describe('purchase orders', () => {
     expect(refused.status).toBe(409)
     const list = await a.get(`/admin/purchase-orders?supplierId=${s}&status=cancelled`)
     expect(list.body.items.map((x: { id: string }) => x.id)).toEqual([other])
+    // No status: every status (an absent optional enum must not become its first member).
+    const both = await a.get(`/admin/purchase-orders?supplierId=${s}`)
+    expect(both.body.items.map((x: { id: string }) => x.id).sort()).toEqual([id, other].sort())
     expect((await a.get('/admin/purchase-orders?status=bogus')).status).toBe(422)
     expect((await a.get(`/admin/purchase-orders/${Bun.randomUUIDv7()}`)).status).toBe(404)
   })
@@ -306,7 +312,7 @@ describe('reliability from purchase-order history', () => {
       purchaseOrdersEvaluated: 2,
     })
     await sweepAlerts()
-    const alerts = await a.get('/admin/planning-alerts')
+    const alerts = await a.get('/admin/alerts?kind=supplier_reliability&limit=100')
     expect(alerts.body.items).toEqual(
       expect.arrayContaining([expect.objectContaining({ kind: 'supplier_reliability', subjectId: s, severity: 'warning' })]),
     )
@@ -328,7 +334,9 @@ describe('reliability from purchase-order history', () => {
     // overall: on time 6/7, fill 65/70 → 0.893; the last 90 days: 0 and 0.5 → 0.25
     expect((await a.get(`/admin/suppliers/${s}`)).body.reliability).toBe(0.893)
     await sweepAlerts()
-    const alert = (await a.get('/admin/planning-alerts')).body.items.find((x: { subjectId: string }) => x.subjectId === s)
+    const alert = (await a.get('/admin/alerts?kind=supplier_reliability&limit=100')).body.items.find(
+      (x: { subjectId: string }) => x.subjectId === s,
+    )
     expect(alert).toMatchObject({ kind: 'supplier_reliability', severity: 'warning' })
     expect(alert.message).toContain('falling')
   })
@@ -339,7 +347,7 @@ describe('reliability from purchase-order history', () => {
     const id = await sentPo(s, [{ productId: p, quantity: 1 }])
     await sql`update purchase_orders set expected_at = now() - interval '3 days' where id = ${id}`
     await sweepAlerts()
-    const alerts = await as(admin).get('/admin/planning-alerts?status=open')
+    const alerts = await as(admin).get('/admin/alerts?status=open&kind=purchase_order_overdue&limit=100')
     expect(alerts.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'purchase_order_overdue', subjectId: id })]))
     expect((await as(admin).get(`/admin/suppliers/${s}`)).body).toMatchObject({ onTimeRate: 0, purchaseOrdersEvaluated: 1 })
   })
@@ -466,6 +474,106 @@ describe('reorder suggestions', () => {
   })
 })
 
+describe('re-planning within seconds (outbox relay → planning worker)', () => {
+  let workers: WorkerSet
+  beforeAll(async () => {
+    workers = await startWorkerSet({ queues: ['planning'], schedules: false, relay: true })
+  })
+  afterAll(async () => {
+    await workers.close()
+  })
+
+  /** Stocked 61 days ago, 10 units a day since, a 3-day supplier, planned once: forecast ≈ 10/day, big sale = 30 units. */
+  async function planned(stock: number) {
+    const p = await product(0, 5)
+    await sql`update inventory set on_hand = ${stock} where product_id = ${p}`
+    await sql`insert into inventory_movements (id, product_id, kind, on_hand_delta, reason, created_at)
+      values (${Bun.randomUUIDv7()}, ${p}, 'restock', ${stock}, 'test', ${new Date(Date.now() - 61 * DAY).toISOString()})`
+    await demand(p, 60, () => 10)
+    await offer(await supplier(3), p)
+    await suggestForProduct(p)
+    const [f] = await sql<{ reorder_point: number; computed_at: string }[]>`
+      select reorder_point, computed_at from product_forecasts where product_id = ${p}`
+    const [inv] = await sql<{ replan_level: number }[]>`select replan_level from inventory where product_id = ${p}`
+    return {
+      p,
+      rop: f?.reorder_point as number,
+      computedAt: new Date(f?.computed_at as string).getTime(),
+      level: inv?.replan_level as number,
+    }
+  }
+  const order = async (productId: string, quantity: number) => {
+    const r = await req('POST', '/api/v1/orders', {
+      token: customer,
+      body: { items: [{ productId, quantity }] },
+      headers: { 'idempotency-key': `replan-${Bun.randomUUIDv7()}` },
+    })
+    expect(r.status).toBe(201)
+  }
+  const planOf = (p: string) =>
+    waitFor('the re-plan', async () => {
+      const [f] = await sql<{ planned_available: number; computed_at: string }[]>`
+        select planned_available, computed_at from product_forecasts where product_id = ${p}`
+      return f && { plannedAvailable: f.planned_available, computedAt: new Date(f.computed_at).getTime() }
+    })
+
+  test('a sale crossing the forecast reorder point (above the manual one) opens a suggestion; no refit', async () => {
+    const { p, rop, computedAt, level } = await planned(50)
+    // Lead-time demand 3 × 10 (+ a safety stock of the flat series' tiny error) is far above the manual 5.
+    expect(rop).toBeGreaterThanOrEqual(30)
+    expect(rop).toBeLessThan(40)
+    expect(level).toBe(rop) // max(reorder point, 50 − 30)
+    expect((await as(admin).get('/admin/reorder-suggestions')).body.items.map((x: { productId: string }) => x.productId)).not.toContain(p)
+
+    // 50 − q ≤ rop but still above the manual reorder point 5: only stock.replan fires.
+    const q = 50 - rop
+    await order(p, q)
+    const [ev] = await sql<{ type: string }[]>`select type from outbox_events where aggregate_id = ${p} and type like 'stock.%'`
+    expect(ev?.type).toBe('stock.replan')
+    const suggestion = await waitFor('the suggestion', async () =>
+      (await as(admin).get('/admin/reorder-suggestions')).body.items.find((x: { productId: string }) => x.productId === p),
+    )
+    expect(suggestion.quantity).toBeGreaterThan(0)
+    const after = await planOf(p)
+    expect(after.plannedAvailable).toBe(rop)
+    // q < 30 units is not a big sale: the stored forecast was reused, not refitted.
+    expect(after.computedAt).toBe(computedAt)
+    const [inv] = await sql<{ replan_level: number }[]>`select replan_level from inventory where product_id = ${p}`
+    expect(inv?.replan_level).toBe(Math.max(0, rop - 30)) // below the point now: only a big sale re-plans
+  }, 30_000)
+
+  test('a big sale (≥ 3 days of forecast demand since the last plan) refits the forecast, then re-plans', async () => {
+    const { p, computedAt, level } = await planned(200)
+    expect(level).toBe(170) // 200 − the big sale of 30 units
+    await order(p, 20) // 180: above the level, nothing happens
+    await order(p, 15) // 165: 35 units since the plan → stock.replan
+    // The refit forecast is stored, then the plan beside it: wait for the plan (165 available).
+    const after = await waitFor('the re-plan', async () => {
+      const f = await planOf(p)
+      return f.plannedAvailable === 165 ? f : null
+    })
+    expect(after.computedAt).toBeGreaterThan(computedAt) // refitted, not reused
+    // The plan is stored first, then inventory's level is set: wait for the level itself.
+    await waitFor('the new replan level (165 − 30)', async () => {
+      const [inv] = await sql<{ replan_level: number }[]>`select replan_level from inventory where product_id = ${p}`
+      return inv?.replan_level === 135
+    })
+    const types = await sql<{ type: string }[]>`select type from outbox_events where aggregate_id = ${p} and type like 'stock.%'`
+    expect(types.map((t) => t.type)).toEqual(['stock.replan'])
+  }, 30_000)
+
+  test('a level set at or above available is itself a crossing: stock.replan at once', async () => {
+    const p = await product(12, 5)
+    const { setReplanLevel } = await import('../src/modules/inventory/service')
+    expect(await setReplanLevel(p, 12)).toBe(12)
+    const types = await sql<{ type: string }[]>`select type from outbox_events where aggregate_id = ${p}`
+    expect(types.map((t) => t.type)).toEqual(['stock.replan'])
+    expect(await setReplanLevel(p, 3)).toBe(12)
+    expect(await sql`select 1 from outbox_events where aggregate_id = ${p}`).toHaveLength(1)
+    await expect(setReplanLevel(p, -1)).rejects.toThrow(RangeError)
+  })
+})
+
 describe('access', () => {
   test('customers get 403 and anonymous callers 401 on every planning route', async () => {
     const id = Bun.randomUUIDv7()
@@ -488,7 +596,6 @@ describe('access', () => {
       ['GET', '/admin/reorder-suggestions'],
       ['POST', `/admin/reorder-suggestions/${id}/accept`],
       ['POST', `/admin/reorder-suggestions/${id}/dismiss`],
-      ['GET', '/admin/planning-alerts'],
     ]
     for (const [method, path] of routes) {
       const body = method === 'GET' || method === 'DELETE' ? undefined : {}

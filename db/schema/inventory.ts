@@ -16,6 +16,12 @@ export const inventory = pgTable(
     reserved: integer().notNull().default(0),
     version: integer().notNull().default(0),
     reorderPoint: integer().notNull().default(10),
+    /**
+     * A level of `available` another module (planning) asked to hear about: a change taking
+     * available from above it to at or below emits `stock.replan`. null = nobody asked. Not stock:
+     * set through setReplanLevel(), never part of the oversell fence.
+     */
+    replanLevel: integer(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -23,6 +29,7 @@ export const inventory = pgTable(
     check('inventory_reserved_nonnegative', sql`${t.reserved} >= 0`),
     check('inventory_reserved_le_on_hand', sql`${t.reserved} <= ${t.onHand}`),
     check('inventory_reorder_point_nonnegative', sql`${t.reorderPoint} >= 0`),
+    check('inventory_replan_level_nonnegative', sql`${t.replanLevel} is null or ${t.replanLevel} >= 0`),
   ],
 )
 

@@ -1,5 +1,5 @@
-// Tables owned by background jobs: the mail log (one row per email ever attempted) and low-stock
-// alerts. Both carry the uniqueness that makes their jobs idempotent, so a retried or duplicated
+// Tables owned by background jobs: the mail log (one row per email ever attempted), low-stock
+// alerts and the alerts other modules raise. Both carry the uniqueness that makes their jobs idempotent, so a retried or duplicated
 // job cannot send a second email or open a second alert.
 import { sql } from 'drizzle-orm'
 import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
@@ -69,5 +69,33 @@ export const stockAlerts = pgTable(
     // The dedup guarantee: at most one open alert per product, whatever races the jobs run.
     uniqueIndex('stock_alerts_one_open_per_product').on(t.productId).where(sql`${t.resolvedAt} is null`),
     index('stock_alerts_opened_idx').on(t.openedAt, t.id),
+  ],
+)
+
+export const PLANNING_ALERT_KINDS = ['stockout_risk', 'purchase_order_overdue', 'supplier_reliability'] as const
+export type PlanningAlertKind = (typeof PLANNING_ALERT_KINDS)[number]
+
+/**
+ * Alerts other modules raise into the alerts module's list (raised.ts): planning's stock-out
+ * risks, overdue purchase orders and supplier reliability. Only the alerts module writes it.
+ */
+export const planningAlerts = pgTable(
+  'planning_alerts',
+  {
+    id: uuid()
+      .primaryKey()
+      .$defaultFn(() => Bun.randomUUIDv7()),
+    kind: text().$type<PlanningAlertKind>().notNull(),
+    severity: text().$type<'warning' | 'critical'>().notNull(),
+    /** product, purchase order or supplier id, by kind */
+    subjectId: uuid().notNull(),
+    message: text().notNull(),
+    openedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    resolvedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    check('planning_alerts_kind_check', sql`${t.kind} in ('stockout_risk', 'purchase_order_overdue', 'supplier_reliability')`),
+    check('planning_alerts_severity_check', sql`${t.severity} in ('warning', 'critical')`),
+    uniqueIndex('planning_alerts_open_key').on(t.kind, t.subjectId).where(sql`${t.resolvedAt} is null`),
   ],
 )

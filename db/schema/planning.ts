@@ -1,9 +1,10 @@
 // Inventory planning (issue 26): suppliers and their offers, purchase orders with their lines and
-// receipts, the stored demand forecasts, reorder suggestions and planning alerts. The planning
-// module owns these tables; stock itself is only ever changed through the inventory module.
+// receipts, the stored demand forecasts and reorder suggestions. The planning module owns these
+// tables (its alerts go to the alerts module's planning_alerts, db/schema/jobs.ts); stock itself
+// is only ever changed through the inventory module.
 // What must never happen is refused here, not only in code: a line received beyond what was
 // ordered (CHECK), one receipt per Idempotency-Key and order (unique), one open suggestion per
-// product and one open alert per subject (partial unique indexes).
+// product (partial unique index).
 import { sql } from 'drizzle-orm'
 import { bigint, check, date, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { products } from './catalog'
@@ -137,6 +138,11 @@ export const productForecasts = pgTable('product_forecasts', {
   /** one-step-ahead error (units/day), the safety stock's σ */
   sigma: jsonb().$type<number>().notNull(),
   computedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  /** the last plan: its reorder point and the available stock it saw (a later drop of more than
+   *  the big-sale size refits the forecast; see docs/planning.md) */
+  reorderPoint: integer(),
+  plannedAvailable: integer(),
+  plannedAt: timestamp({ withTimezone: true }),
 })
 
 export const SUGGESTION_STATUSES = ['open', 'accepted', 'dismissed'] as const
@@ -164,27 +170,5 @@ export const reorderSuggestions = pgTable(
     check('reorder_suggestions_status_check', sql`${t.status} in ('open', 'accepted', 'dismissed')`),
     // At most one open suggestion per product: recomputes update it instead of piling up.
     uniqueIndex('reorder_suggestions_open_product_key').on(t.productId).where(sql`${t.status} = 'open'`),
-  ],
-)
-
-export const PLANNING_ALERT_KINDS = ['stockout_risk', 'purchase_order_overdue', 'supplier_reliability'] as const
-export type PlanningAlertKind = (typeof PLANNING_ALERT_KINDS)[number]
-
-export const planningAlerts = pgTable(
-  'planning_alerts',
-  {
-    id: idColumn(),
-    kind: text().$type<PlanningAlertKind>().notNull(),
-    severity: text().$type<'warning' | 'critical'>().notNull(),
-    /** product, purchase order or supplier id, by kind */
-    subjectId: uuid().notNull(),
-    message: text().notNull(),
-    openedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-    resolvedAt: timestamp({ withTimezone: true }),
-  },
-  (t) => [
-    check('planning_alerts_kind_check', sql`${t.kind} in ('stockout_risk', 'purchase_order_overdue', 'supplier_reliability')`),
-    check('planning_alerts_severity_check', sql`${t.severity} in ('warning', 'critical')`),
-    uniqueIndex('planning_alerts_open_key').on(t.kind, t.subjectId).where(sql`${t.resolvedAt} is null`),
   ],
 )

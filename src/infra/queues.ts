@@ -54,7 +54,7 @@ export type EmptyJobData = Record<string, never>
 /** `recommendations` / `apply-order`: fold one paid order into the co-occurrence model. */
 export type RecommendationJobData = EmptyJobData | { eventId: string; orderId: string }
 
-/** `planning`: scheduled sweeps carry no data; `suggest-product` re-plans one product after stock.low. */
+/** `planning`: scheduled sweeps carry no data; `suggest-product` re-plans one product after stock.low, stock.replan or stock.restocked. */
 export type PlanningJobData = EmptyJobData | { eventId: string; productId: string }
 /** `ml-training` / `train-model`: one requested training run (ml.train_requested); `train-all`: the schedule. */
 export type MlTrainingJobData = EmptyJobData | { runId: string; name: MlModelName }

@@ -15,6 +15,7 @@ export type DomainEventType =
   | 'stock.low'
   | 'stock.restocked'
   | 'ml.train_requested'
+  | 'stock.replan'
 
 export async function emitEvent(tx: DbOrTx, type: DomainEventType, aggregateId: string, payload: Record<string, unknown>): Promise<string> {
   const { id, insert } = eventInsert(pgOf(tx), type, aggregateId, payload)

@@ -1,5 +1,6 @@
-// Admin view of alerts: low stock (GET /api/v1/admin/alerts?status=open|resolved|all) and the
-// others, e.g. risk reviews (GET /api/v1/admin/alerts/general?type=risk_review).
+// The admin alert list: GET /api/v1/admin/alerts?status=open|resolved|all&kind=…&severity=… —
+// low-stock alerts and the alerts planning raises (stock-out risk, overdue orders, suppliers); and
+// the other alerts, e.g. risk reviews (GET /api/v1/admin/alerts/general?type=risk_review).
 import { Elysia } from 'elysia'
 import { db } from '../../infra/db'
 import { problems } from '../../lib/problem-schema'
@@ -15,6 +16,8 @@ export const alertsModule = new Elysia({ name: 'alerts', tags: ['admin'] })
     async ({ query }) => {
       const page = await listAlerts({
         status: query.status === 'all' ? undefined : query.status,
+        kind: query.kind,
+        severity: query.severity,
         productId: query.productId,
         limit: pageLimit(query.limit),
         cursor: query.cursor,
@@ -22,8 +25,12 @@ export const alertsModule = new Elysia({ name: 'alerts', tags: ['admin'] })
       return {
         items: page.items.map((a) => ({
           id: a.id,
+          kind: a.kind,
+          severity: a.severity,
+          subjectId: a.subjectId,
           productId: a.productId,
           status: a.resolvedAt ? ('resolved' as const) : ('open' as const),
+          message: a.message,
           availableAtOpen: a.availableAtOpen,
           reorderPoint: a.reorderPoint,
           source: a.source,
@@ -38,7 +45,11 @@ export const alertsModule = new Elysia({ name: 'alerts', tags: ['admin'] })
       auth: 'admin',
       query: AlertListQuery,
       response: { 200: StockAlertPage, ...problems(401, 403, 422) },
-      detail: { tags: ['admin'], summary: 'Low-stock alerts (one open per product), newest first' },
+      detail: {
+        tags: ['admin'],
+        summary:
+          'Alerts, newest first: low stock (one open per product), projected stock-outs before the lead time, overdue purchase orders, supplier reliability falling',
+      },
     },
   )
   .get(

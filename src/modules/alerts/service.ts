@@ -1,12 +1,14 @@
+// Low-stock alerts, and the one admin alert list (with the alerts other modules raise, raised.ts).
 // Low-stock alerts: at most one open alert per product (partial unique index), opened when
 // available ≤ reorder point (stock.low event or the daily check), resolved when stock is back above
 // it (stock.restocked event or the check). Every function re-reads current stock, so a late or
 // duplicated event can never open an alert for a product that has since been restocked.
-import { and, desc, eq, isNotNull, isNull, lt, sql } from 'drizzle-orm'
-import { stockAlerts } from '../../../db/schema'
+import { type SQL, sql } from 'drizzle-orm'
+import type { stockAlerts } from '../../../db/schema'
 import { type DbOrTx, db } from '../../infra/db'
 import { counter } from '../../infra/metrics'
 import { decodeIdCursor, type Page, toPage } from '../../lib/cursor'
+import type { RaisedKind, Severity } from './raised'
 
 const alertEvents = counter('stock_alerts_total', 'Low-stock alerts opened and resolved', ['event'])
 
@@ -72,25 +74,84 @@ export async function checkAllStock(tx: DbOrTx = db): Promise<{ opened: number; 
   return { opened, resolved: resolved.length }
 }
 
-/** Newest first; the cursor is the last id (UUIDv7, time-ordered). */
+export type AlertKind = 'low_stock' | RaisedKind
+export type AlertItem = {
+  id: string
+  kind: AlertKind
+  severity: Severity
+  subjectId: string
+  productId: string | null
+  message: string
+  availableAtOpen: number | null
+  reorderPoint: number | null
+  source: string
+  openedAt: Date
+  resolvedAt: Date | null
+  availableAtResolve: number | null
+}
+
+// A low-stock alert is critical when nothing was left to sell when it opened (derived from the
+// fixed available-at-open, so it never changes under a reader).
+const LOW_STOCK = sql`select id, 'low_stock' as kind,
+    case when available_at_open <= 0 then 'critical' else 'warning' end as severity,
+    product_id as subject_id, product_id, 'available ' || available_at_open || ' ≤ reorder point ' || reorder_point as message,
+    available_at_open, reorder_point, source, opened_at, resolved_at, available_at_resolve
+  from stock_alerts`
+const RAISED = sql`select id, kind, severity, subject_id,
+    case when kind = 'stockout_risk' then subject_id end as product_id, message,
+    null::int as available_at_open, null::int as reorder_point, 'planning' as source, opened_at, resolved_at, null::int as available_at_resolve
+  from planning_alerts`
+
+/**
+ * Newest first over both tables (UUIDv7 ids: time-ordered); the cursor is the last id. Each side
+ * is filtered, ordered and limited on its own (primary-key scans) before the merge.
+ */
 export async function listAlerts(q: {
   status?: AlertStatus
+  kind?: AlertKind
+  severity?: Severity
   productId?: string
   limit: number
   cursor?: string
-}): Promise<Page<StockAlert>> {
+}): Promise<Page<AlertItem>> {
   const after = decodeIdCursor(q.cursor)
-  const rows = await db
-    .select()
-    .from(stockAlerts)
-    .where(
-      and(
-        q.status === 'open' ? isNull(stockAlerts.resolvedAt) : q.status === 'resolved' ? isNotNull(stockAlerts.resolvedAt) : undefined,
-        q.productId ? eq(stockAlerts.productId, q.productId) : undefined,
-        after ? lt(stockAlerts.id, after) : undefined,
-      ),
+  const n = q.limit + 1
+  const where = (product: SQL, severity: SQL) =>
+    sql.join(
+      [
+        sql`true`,
+        q.status === 'open' ? sql`resolved_at is null` : q.status === 'resolved' ? sql`resolved_at is not null` : undefined,
+        q.productId ? sql`${product} = ${q.productId}` : undefined,
+        q.severity ? sql`${severity} = ${q.severity}` : undefined,
+        after ? sql`id < ${after}` : undefined,
+      ].filter((c): c is SQL => c !== undefined),
+      sql` and `,
     )
-    .orderBy(desc(stockAlerts.id))
-    .limit(q.limit + 1)
-  return toPage(rows, q.limit, (r) => [r.id])
+  const lowSide = !q.kind || q.kind === 'low_stock'
+  const raisedSide = q.kind !== 'low_stock'
+  const parts: SQL[] = []
+  if (lowSide)
+    parts.push(sql`(${LOW_STOCK} where ${where(sql`product_id`, sql`(case when available_at_open <= 0 then 'critical' else 'warning' end)`)}
+      order by id desc limit ${n})`)
+  if (raisedSide)
+    parts.push(sql`(${RAISED} where ${where(sql`(case when kind = 'stockout_risk' then subject_id end)`, sql`severity`)}
+      ${q.kind ? sql`and kind = ${q.kind}` : sql``} order by id desc limit ${n})`)
+  const rows = await db.execute<Record<string, unknown>>(
+    sql`select * from (${sql.join(parts, sql` union all `)}) a order by id desc limit ${n}`,
+  )
+  const items: AlertItem[] = rows.map((r) => ({
+    id: String(r.id),
+    kind: r.kind as AlertKind,
+    severity: r.severity as Severity,
+    subjectId: String(r.subject_id),
+    productId: (r.product_id as string | null) ?? null,
+    message: String(r.message),
+    availableAtOpen: r.available_at_open == null ? null : Number(r.available_at_open),
+    reorderPoint: r.reorder_point == null ? null : Number(r.reorder_point),
+    source: String(r.source),
+    openedAt: new Date(r.opened_at as string),
+    resolvedAt: r.resolved_at == null ? null : new Date(r.resolved_at as string),
+    availableAtResolve: r.available_at_resolve == null ? null : Number(r.available_at_resolve),
+  }))
+  return toPage(items, q.limit, (r) => [r.id])
 }

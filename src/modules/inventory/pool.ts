@@ -40,7 +40,8 @@ export type PoolState = {
   closed: boolean
 }
 
-const RETURNING_STOCK = 'product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint"'
+const RETURNING_STOCK =
+  'product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint", replan_level as "replanLevel"'
 
 /** Moves `units` of available stock into the pool's hold (inventory.reserved); 409 when lacking. */
 async function holdForPool(tx: Tx, saleId: string, productId: string, units: number, reason: string): Promise<void> {

@@ -12,7 +12,7 @@ import { gateAdjust, gateRetire, reconcileGate as reconcile } from './gate'
 import { guardStockChange } from './guard'
 import type { StockLine } from './model'
 import { commitPoolUnits, releasePoolUnits } from './pool'
-import { commitStock, createStock, endReservations, releaseStock, restockStock } from './store'
+import { commitStock, createStock, endReservations, releaseStock, restockStock, setReplanLevelRow } from './store'
 
 export { ContentionError, OutOfStockError, ProductInventoryNotFound } from './errors'
 export { announceStockChange, onStockChange } from './events'
@@ -117,6 +117,15 @@ export async function releaseReservations(tx: Tx, orderId: string, reason: 'rele
   await announceStockChange(ids)
   // Announce again once the caller's transaction has surely committed (cache-aside race).
   setTimeout(() => void announceStockChange(ids), 250).unref?.()
+}
+
+/**
+ * Asks to hear (a `stock.replan` event) when available next drops to `level` or below; null stops
+ * it. Planning sets it after every plan. Returns available, or null for an unknown product.
+ */
+export async function setReplanLevel(productId: string, level: number | null): Promise<number | null> {
+  if (level !== null && (!Number.isInteger(level) || level < 0)) throw new RangeError('replan level must be a non-negative integer')
+  return db.transaction((tx) => setReplanLevelRow(tx, productId, level))
 }
 
 /** Fix drift between Redis gate counters and Postgres; returns how many counters were corrected. */

@@ -19,7 +19,7 @@ export type Movement = {
   orderId?: string | null
   reason?: string | null
 }
-export type StockRow = { productId: string; onHand: number; reserved: number; reorderPoint: number }
+export type StockRow = { productId: string; onHand: number; reserved: number; reorderPoint: number; replanLevel: number | null }
 
 /**
  * The one reserve UPDATE. `when`: 'available' = only if on_hand − reserved ≥ q (conditional, the
@@ -37,7 +37,7 @@ export function updateReserved(
   return ptx<StockRow[]>`
     update inventory set reserved = reserved + ${q}, version = version + 1, updated_at = now()
     where product_id = ${productId} ${cond}
-    returning product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint"`
+    returning product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint", replan_level as "replanLevel"`
     .execute()
     .then((rows) => rows[0])
 }
@@ -132,7 +132,7 @@ export async function releaseStock(tx: Tx, orderId: string, rows: Settled[], kin
   for (const r of rows) {
     const [after] = await ptx<StockRow[]>`update inventory set reserved = reserved - ${r.quantity}, version = version + 1,
       updated_at = now() where product_id = ${r.productId}
-      returning product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint"`
+      returning product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint", replan_level as "replanLevel"`
     if (after) await emitStockEvents(tx, after, r.quantity, kind)
   }
   await insertMovements(
@@ -147,7 +147,7 @@ export async function restockStock(tx: Tx, productId: string, q: number, reason:
   const [row] = await ptx<(StockRow & { version: number })[]>`
     update inventory set on_hand = on_hand + ${q}, version = version + 1, updated_at = now()
     where product_id = ${productId}
-    returning product_id as "productId", on_hand as "onHand", reserved, version, reorder_point as "reorderPoint"`
+    returning product_id as "productId", on_hand as "onHand", reserved, version, reorder_point as "reorderPoint", replan_level as "replanLevel"`
   if (!row) return undefined
   await insertMovements(ptx, [{ productId, kind: 'restock', onHandDelta: q, reservedDelta: 0, reason }])
   await emitStockEvents(tx, row, q, 'restock')
@@ -162,13 +162,39 @@ export async function createStock(tx: DbOrTx, productId: string, q: number): Pro
 
 /**
  * Emits `stock.low` when a change took available from above the reorder point to at or below it
- * (crossings only, so a sale that sells 1,000 units emits one event, not 1,000), and
- * `stock.restocked` on every restock (the alerts consumer closes its open low-stock alert).
+ * (crossings only, so a sale that sells 1,000 units emits one event, not 1,000), else
+ * `stock.replan` when it crossed the replan level planning set (its forecast reorder point, or the
+ * drop it counts as a big sale; stock.low re-plans too), and `stock.restocked` on every restock
+ * (the alerts consumer closes its open low-stock alert; planning re-plans).
  */
 export async function emitStockEvents(tx: Tx, after: StockRow, availableDelta: number, kind: MovementKind): Promise<void> {
   const now = after.onHand - after.reserved
   const before = now - availableDelta
   const payload = { productId: after.productId, available: now, onHand: after.onHand, reorderPoint: after.reorderPoint }
+  const lvl = after.replanLevel
   if (before > after.reorderPoint && now <= after.reorderPoint) await emitEvent(tx, 'stock.low', after.productId, payload)
+  else if (lvl != null && before > lvl && now <= lvl) await emitEvent(tx, 'stock.replan', after.productId, { ...payload, replanLevel: lvl })
   else if (kind === 'restock') await emitEvent(tx, 'stock.restocked', after.productId, payload)
+}
+
+/**
+ * Sets the replan level (not stock: no version bump, so no optimistic reserve retries because of
+ * it). When available is already at or below the new level, the crossing happened while the caller
+ * was computing it: `stock.replan` is emitted now, so it is never missed.
+ */
+export async function setReplanLevelRow(tx: Tx, productId: string, level: number | null): Promise<number | null> {
+  const [row] = await pgOf(tx)<{ onHand: number; reserved: number; reorderPoint: number }[]>`
+    update inventory set replan_level = ${level} where product_id = ${productId}
+    returning on_hand as "onHand", reserved, reorder_point as "reorderPoint"`
+  if (!row) return null
+  const available = row.onHand - row.reserved
+  if (level !== null && available <= level)
+    await emitEvent(tx, 'stock.replan', productId, {
+      productId,
+      available,
+      onHand: row.onHand,
+      reorderPoint: row.reorderPoint,
+      replanLevel: level,
+    })
+  return available
 }

@@ -88,7 +88,7 @@ export async function reservePessimistic(tx: Tx, r: Reservation): Promise<void> 
   const ptx = pgOf(tx)
   const ids = r.lines.map((l) => l.productId)
   const rows = await ptx<StockRow[]>`
-    select product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint"
+    select product_id as "productId", on_hand as "onHand", reserved, reorder_point as "reorderPoint", replan_level as "replanLevel"
     from inventory where product_id in ${ptx(ids)} order by product_id for update`
   const byId = new Map(rows.map((row) => [row.productId, row]))
   const unknown = ids.find((id) => !byId.has(id))

@@ -1,8 +1,19 @@
 // Forecast methods and reorder arithmetic on small fixed series, against values computed by hand
-// (the working is in the comments).
+// (the working is in the comments) and against a published worked example (linear Holt, NAG).
 import { describe, expect, test } from 'bun:test'
-import { chooseMethod, croston, forecastSeries, hwFilter, type Obs, score, seasonalNaivePoint, serviceZ } from './forecast'
-import { planQuantity } from './reorder-point'
+import {
+  chooseMethod,
+  croston,
+  forecastSeries,
+  type HwState,
+  hwFilter,
+  hwPoint,
+  type Obs,
+  score,
+  seasonalNaivePoint,
+  serviceZ,
+} from './forecast'
+import { bigSaleUnits, planQuantity, replanLevel } from './reorder-point'
 
 describe('Croston / SBA', () => {
   test('y = 0 3 0 0 5, α = 0.1: z = 3.2, p = 2.1, forecast 0.95 × 3.2 / 2.1', () => {
@@ -108,5 +119,46 @@ describe('reorder arithmetic', () => {
     expect(planQuantity({ ...base, available: 8, moq: 1 }).quantity).toBe(2)
     expect(planQuantity({ ...base, available: 8, moq: 25 }).quantity).toBe(25)
     expect(planQuantity({ ...base, available: 11, moq: 1 }).quantity).toBe(0)
+  })
+})
+
+describe('published reference values', () => {
+  // NAG Library Manual, nag_tsa_exp_smooth (g13amc), example program: linear Holt smoothing
+  // (Nag_LinearHolt) with α = 0.01, γ = 1.0, φ = 1.0 on y = 180 135 213 181 148 204 228 225 198
+  // 200 187 (g13amce.d). Published results (g13amce.r): initial values 168.018 and 3.800, the
+  // one-step forecasts below, and the forecasts for periods 12–16: 213.854 217.685 221.516 225.346
+  // 229.177. Its recursions are ours with one season of length 1 and no seasonal smoothing:
+  // m_t = α y_t + (1 − α)(m_{t−1} + φ r_{t−1}), r_t = γ (m_t − m_{t−1}) + (1 − γ) φ r_{t−1}.
+  // The published initial values are rounded to 3 decimals, so agreement is to ±0.002.
+  const y = [180, 135, 213, 181, 148, 204, 228, 225, 198, 200, 187]
+  const oneStep = [171.818, 175.782, 178.848, 183.005, 186.78, 189.8, 193.492, 197.732, 202.172, 206.256, 210.256]
+  const ahead = [213.854, 217.685, 221.516, 225.346, 229.177]
+  const p = { alpha: 0.01, beta: 1, gamma: 0, phi: 1 }
+  const { states } = hwFilter(y, p, 1, { l: 168.018, b: 3.8, s: [0] })
+
+  test('linear Holt (NAG g13amc example): every one-step forecast', () => {
+    oneStep.forEach((f, t) => {
+      expect(Math.abs(hwPoint(states[t] as HwState, p, t, 1, 1) - f)).toBeLessThan(0.002)
+    })
+  })
+  test('linear Holt (NAG g13amc example): forecasts 1–5 periods past the data', () => {
+    ahead.forEach((f, k) => {
+      expect(Math.abs(hwPoint(states[y.length] as HwState, p, y.length, k + 1, 1) - f)).toBeLessThan(0.002)
+    })
+  })
+})
+
+describe('re-plan triggers', () => {
+  test('big sale = N days of the first week of forecast demand, at least the floor', () => {
+    expect(bigSaleUnits(new Array(28).fill(10), 3, 10)).toBe(30)
+    expect(bigSaleUnits([1, 1, 1, 1, 1, 1, 1, 50], 3, 10)).toBe(10) // day 8 is not in the first week; floor 10
+    expect(bigSaleUnits([2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5], 3, 1)).toBe(8) // ⌈7.5⌉
+    expect(bigSaleUnits([], 3, 10)).toBe(10)
+  })
+  test('replan level: the reorder point while above it, the big-sale level below it, never negative', () => {
+    expect(replanLevel(50, 30, 30)).toBe(30) // max(30, 20)
+    expect(replanLevel(200, 30, 30)).toBe(170)
+    expect(replanLevel(30, 30, 30)).toBe(0) // at the point already: only a big sale
+    expect(replanLevel(25, 30, 10)).toBe(15)
   })
 })

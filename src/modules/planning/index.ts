@@ -1,5 +1,6 @@
 // Inventory planning routes (issue 26), all admin-only (tag `planning`): suppliers and offers,
-// purchase orders and their state machine, forecasts, reorder suggestions, planning alerts.
+// purchase orders and their state machine, forecasts, reorder suggestions. Planning alerts are
+// listed by GET /admin/alerts (the alerts module owns the one alert list).
 // HTTP only; the rules live in suppliers.ts, purchase-orders.ts, demand.ts and replenish.ts.
 import { Elysia, t } from 'elysia'
 import { problems } from '../../lib/problem-schema'
@@ -16,7 +17,7 @@ import {
   receivePurchaseOrder,
   sendPurchaseOrder,
 } from './purchase-orders'
-import { acceptSuggestion, dismissSuggestion, listPlanningAlerts, listSuggestions } from './replenish'
+import { acceptSuggestion, dismissSuggestion, listSuggestions } from './replenish'
 import { addOffer, createSupplier, deleteSupplier, getSupplier, listOffers, listSuppliers, updateSupplier } from './suppliers'
 
 const tags = ['planning']
@@ -182,12 +183,6 @@ const forecastRoutes = new Elysia({ name: 'planning-forecasts' })
     params: M.IdParams,
     detail: { tags, summary: 'Dismiss an open suggestion' },
     response: { 200: M.Suggestion, ...problems(401, 403, 404, 409, 422) },
-  })
-  .get('/admin/planning-alerts', ({ query }) => listPlanningAlerts(query.status ?? 'open'), {
-    auth: admin,
-    query: M.PlanningAlertQuery,
-    detail: { tags, summary: 'Planning alerts: projected stock-outs before the lead time, overdue purchase orders, unreliable suppliers' },
-    response: { 200: M.PlanningAlertList, ...problems(401, 403, 422) },
   })
 
 export const planningModule = new Elysia({ name: 'planning', tags }).use(suppliersRoutes).use(purchaseOrderRoutes).use(forecastRoutes)

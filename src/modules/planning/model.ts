@@ -1,5 +1,5 @@
 // Request and response schemas of the planning routes (suppliers, offers, purchase orders,
-// forecasts, reorder suggestions, planning alerts). Bodies are closed objects: an unknown field —
+// forecasts, reorder suggestions). Bodies are closed objects: an unknown field —
 // `reliability` on a supplier included — is a 422 naming it.
 import { t } from 'elysia'
 
@@ -90,7 +90,17 @@ export const ReceiveBody = t.Object(
   },
   { additionalProperties: false },
 )
-export const PoListQuery = t.Object({ status: t.Optional(PoStatus), supplierId: t.Optional(Uuid('supplier id')), ...PageQuery })
+// Query enums are unions of literals: Elysia 1.4 fills an absent optional t.UnionEnum query field
+// with its first member (an unfiltered list came back as drafts only).
+const PoStatusFilter = t.Union([
+  t.Literal('draft'),
+  t.Literal('sent'),
+  t.Literal('partially_received'),
+  t.Literal('received'),
+  t.Literal('closed'),
+  t.Literal('cancelled'),
+])
+export const PoListQuery = t.Object({ status: t.Optional(PoStatusFilter), supplierId: t.Optional(Uuid('supplier id')), ...PageQuery })
 
 export const PurchaseOrder = t.Object({
   id: t.String(),
@@ -145,16 +155,6 @@ export const Suggestion = t.Object({
   updatedAt: DateTime,
 })
 export const SuggestionList = t.Object({ items: t.Array(Suggestion) })
-export const SuggestionQuery = t.Object({ status: t.Optional(t.UnionEnum(['open', 'accepted', 'dismissed', 'all'])) })
-
-export const PlanningAlert = t.Object({
-  id: t.String(),
-  kind: t.UnionEnum(['stockout_risk', 'purchase_order_overdue', 'supplier_reliability']),
-  severity: t.UnionEnum(['warning', 'critical']),
-  subjectId: t.String(),
-  message: t.String(),
-  openedAt: DateTime,
-  resolvedAt: t.Nullable(DateTime),
+export const SuggestionQuery = t.Object({
+  status: t.Optional(t.Union([t.Literal('open'), t.Literal('accepted'), t.Literal('dismissed'), t.Literal('all')])),
 })
-export const PlanningAlertList = t.Object({ items: t.Array(PlanningAlert) })
-export const PlanningAlertQuery = t.Object({ status: t.Optional(t.UnionEnum(['open', 'resolved', 'all'])) })

@@ -53,3 +53,22 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 /** Lower is better: see the header. */
 export const supplierCost = (c: Pick<Candidate, 'unitCostCents' | 'leadTime' | 'reliability'>) =>
   (c.unitCostCents * (1 + 0.01 * c.leadTime)) / Math.max(0.1, c.reliability ?? 0.9)
+
+/**
+ * The drop in available since the last plan that counts as a big sale: `days` of the forecast's
+ * mean daily demand over its first week, at least `minUnits`. Plans run at least every 12 h (the
+ * sweep) and after every restock and crossing, so ordinary demand (half a day between sweeps) never
+ * reaches 3 days' worth; a promotion or one large order does.
+ */
+export function bigSaleUnits(forecast: readonly number[], days: number, minUnits: number): number {
+  return Math.max(minUnits, Math.ceil(days * mean(forecast.slice(0, 7) as number[])))
+}
+
+/**
+ * The available level at or below which inventory tells planning (stock.replan): the reorder
+ * point while stock is above it, and in any case the level a big sale would reach; never below 0.
+ */
+export function replanLevel(available: number, reorderPoint: number, bigSale: number): number {
+  const afterBigSale = available - bigSale
+  return Math.max(0, available > reorderPoint ? Math.max(reorderPoint, afterBigSale) : afterBigSale)
+}

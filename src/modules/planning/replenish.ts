@@ -1,13 +1,15 @@
-// Reorder suggestions and planning alerts (the arithmetic is in reorder-point.ts).
+// Reorder suggestions, and the planning alerts raised into the alerts module's list (the
+// arithmetic is in reorder-point.ts).
 import { sql } from 'drizzle-orm'
-import { planningAlerts, reorderSuggestions } from '../../../db/schema'
+import { reorderSuggestions } from '../../../db/schema'
 import { config } from '../../config'
 import { db } from '../../infra/db'
 import { ConflictError, NotFoundError } from '../../lib/errors'
-import { getInventory } from '../inventory/service'
+import { clearAlert, clearAlertsExcept, raiseAlert, type Severity } from '../alerts/raised'
+import { getInventory, setReplanLevel } from '../inventory/service'
 import { forecastFor, plannedProducts } from './demand'
 import { createPurchaseOrder, onOrder } from './purchase-orders'
-import { planQuantity, supplierCost } from './reorder-point'
+import { bigSaleUnits, planQuantity, replanLevel, supplierCost } from './reorder-point'
 import { offersForProduct, reliabilityOf } from './suppliers'
 
 const DAY = 86_400_000
@@ -38,6 +40,7 @@ export async function suggestForProduct(productId: string, forecastMaxAgeMs?: nu
     moq: best?.minOrderQuantity ?? 1,
     packSize: best?.packSize ?? 1,
   })
+  await recordPlan(productId, plan.reorderPoint, inv.available, f.forecast)
   const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate())
   const stockoutDate = plan.stockoutDay === null ? null : new Date(today + plan.stockoutDay * DAY).toISOString().slice(0, 10)
   await setAlert(
@@ -67,6 +70,43 @@ export async function suggestForProduct(productId: string, forecastMaxAgeMs?: nu
   return 'suggested'
 }
 
+const bigSale = (forecast: readonly { value: number }[]) =>
+  bigSaleUnits(
+    forecast.map((p) => p.value),
+    config.PLANNING_BIG_SALE_DAYS,
+    config.PLANNING_BIG_SALE_MIN_UNITS,
+  )
+
+/**
+ * Stores the plan beside its forecast and asks inventory to announce (stock.replan) the next
+ * change that crosses the reorder point or drops available by a big sale's worth.
+ */
+async function recordPlan(productId: string, reorderPoint: number, available: number, forecast: readonly { value: number }[]) {
+  await db.execute(sql`update product_forecasts set reorder_point = ${reorderPoint}, planned_available = ${available},
+    planned_at = now() where product_id = ${productId}`)
+  await setReplanLevel(productId, replanLevel(available, reorderPoint, bigSale(forecast)))
+}
+
+/**
+ * One product's re-plan after a stock event (stock.low, stock.replan, stock.restocked): refits
+ * its forecast first when available dropped by a big sale's worth since the last plan.
+ */
+export async function replanProduct(productId: string): Promise<{ result: Awaited<ReturnType<typeof suggestForProduct>>; refit: boolean }> {
+  const [row] = await db.execute<{ planned_available: number | null; forecast: { value: number }[] }>(
+    sql`select planned_available, forecast from product_forecasts where product_id = ${productId}`,
+  )
+  let refit = false
+  if (row?.planned_available != null) {
+    const inv = await getInventory(productId).catch((err) => {
+      if (err instanceof NotFoundError) return null
+      throw err
+    })
+    if (!inv) return { result: 'gone', refit }
+    refit = row.planned_available - inv.available >= bigSale(row.forecast)
+  }
+  return { result: await suggestForProduct(productId, refit ? 0 : undefined), refit }
+}
+
 /** The scheduled sweep: every product, then overdue orders and supplier reliability. */
 export async function refreshSuggestions(): Promise<{ products: number; suggested: number }> {
   let products = 0
@@ -92,8 +132,10 @@ export async function sweepAlerts(): Promise<void> {
       po.id,
       po.overdue ? { severity: 'warning', message: `purchase order expected ${new Date(po.expected_at).toISOString()} is overdue` } : null,
     )
-  await db.execute(sql`update planning_alerts set resolved_at = now() where kind = 'purchase_order_overdue' and resolved_at is null
-    and subject_id not in (select id from purchase_orders where status in ('sent', 'partially_received'))`)
+  await clearAlertsExcept(
+    'purchase_order_overdue',
+    open.map((po) => po.id),
+  )
   const sup = await db.execute<{ id: string }>(sql`select id from suppliers`)
   const ids = sup.map((s) => s.id)
   const all = await reliabilityOf(ids)
@@ -101,7 +143,7 @@ export async function sweepAlerts(): Promise<void> {
   for (const id of ids) {
     const r = all.get(id)?.reliability ?? null
     const now = recent.get(id)?.reliability ?? null
-    let open: { severity: string; message: string } | null = null
+    let open: { severity: Severity; message: string } | null = null
     if (r !== null && r < 0.8) open = { severity: r < 0.6 ? 'critical' : 'warning', message: `supplier reliability ${r} is below 0.8` }
     else if (r !== null && now !== null && now < r - 0.1)
       open = { severity: 'warning', message: `supplier reliability falling: ${now} over the last ${RECENT_DAYS} days vs ${r} overall` }
@@ -109,17 +151,14 @@ export async function sweepAlerts(): Promise<void> {
   }
 }
 
-/** Opens (at most one, by partial unique index) or resolves the alert of a subject. */
-async function setAlert(kind: string, subjectId: string, open: { severity: string; message: string } | null): Promise<void> {
-  if (open)
-    await db.execute(sql`
-      insert into planning_alerts (id, kind, severity, subject_id, message)
-      values (${Bun.randomUUIDv7()}, ${kind}, ${open.severity}, ${subjectId}, ${open.message})
-      on conflict (kind, subject_id) where resolved_at is null do update set severity = excluded.severity, message = excluded.message`)
-  else
-    await db.execute(
-      sql`update planning_alerts set resolved_at = now() where kind = ${kind} and subject_id = ${subjectId} and resolved_at is null`,
-    )
+/** Opens (or updates) the alert of a subject in the alerts module's list, or resolves it. */
+async function setAlert(
+  kind: 'stockout_risk' | 'purchase_order_overdue' | 'supplier_reliability',
+  subjectId: string,
+  open: { severity: Severity; message: string } | null,
+): Promise<void> {
+  if (open) await raiseAlert(kind, subjectId, open.severity, open.message)
+  else await clearAlert(kind, subjectId)
 }
 
 type SuggestionRow = typeof reorderSuggestions.$inferSelect
@@ -186,14 +225,4 @@ export async function dismissSuggestion(id: string) {
       .returning()
     return suggestionView(row as SuggestionRow)
   })
-}
-
-export async function listPlanningAlerts(status: 'open' | 'resolved' | 'all') {
-  const rows = await db
-    .select()
-    .from(planningAlerts)
-    .where(status === 'open' ? sql`resolved_at is null` : status === 'resolved' ? sql`resolved_at is not null` : undefined)
-    .orderBy(sql`${planningAlerts.id} desc`)
-    .limit(500)
-  return { items: rows.map((a) => ({ ...a, openedAt: iso(a.openedAt), resolvedAt: a.resolvedAt ? iso(a.resolvedAt) : null })) }
 }
