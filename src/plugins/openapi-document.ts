@@ -74,6 +74,13 @@ const PROBLEMS: Record<string, { name: string; description: string; code: string
     title: 'Conflict',
     detail: 'The request conflicts with the current state',
   },
+  '410': {
+    name: 'Gone',
+    description: 'The resource is no longer available (a sale that has ended or was cancelled)',
+    code: 'sale_ended',
+    title: 'Gone',
+    detail: 'The sale has ended',
+  },
   '413': {
     name: 'ContentTooLarge',
     description: 'The body is over the size limit',
@@ -94,6 +101,13 @@ const PROBLEMS: Record<string, { name: string; description: string; code: string
     code: 'validation_failed',
     title: 'Unprocessable Content',
     detail: 'body.quantity: must be an integer from 1 to 100',
+  },
+  '425': {
+    name: 'TooEarly',
+    description: 'Not open yet (a sale before its start): retry after Retry-After seconds',
+    code: 'sale_not_started',
+    title: 'Too Early',
+    detail: 'The sale opens at 2027-01-01T12:00:00.000Z',
   },
   '429': {
     name: 'TooManyRequests',
