@@ -48,7 +48,14 @@ export async function startApi(env: Record<string, string> = {}, opts: { stdout?
     stderr: 'inherit',
   })
   const url = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 200; i++) {
+  // Up to 60 s: a boot takes ~5 s on an idle box and much longer on a loaded one. A process that
+  // never answers fails the test here, not later with ECONNREFUSED.
+  const deadline = Date.now() + 60_000
+  for (let healthy = false; !healthy; ) {
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL')
+      throw new Error(`API process on :${port} did not answer /health within 60 s${log ? ` (log: ${log})` : ''}`)
+    }
     if (proc.exitCode !== null) {
       const said = log
         ? (
@@ -60,9 +67,9 @@ export async function startApi(env: Record<string, string> = {}, opts: { stdout?
       throw new Error(`API process exited with ${proc.exitCode}${said ? `: ${said}` : ''}`)
     }
     try {
-      if ((await fetch(`${url}/health`)).ok) break
+      healthy = (await fetch(`${url}/health`)).ok
     } catch {}
-    await Bun.sleep(50)
+    if (!healthy) await Bun.sleep(50)
   }
   return {
     url,
