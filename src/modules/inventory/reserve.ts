@@ -64,12 +64,6 @@ export async function returnGateTicket(ticket: GateTicket): Promise<void> {
   await gateRelease(ticket.lines, ticket.id, true)
 }
 
-/** Zeroes the counts the door's refusals add to, after the warm-up's probe (before any client). */
-export function forgetProbeRefusals(): void {
-  gateMetrics.rejections.reset()
-  reservationsTotal.reset()
-}
-
 /** True when the ticket covers exactly these lines: the reservation then owns its units. */
 function takeTicket(ticket: GateTicket | null | undefined, lines: StockLine[]): boolean {
   if (!ticket || ticket.done) return false
