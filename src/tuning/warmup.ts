@@ -69,6 +69,9 @@ export async function warmUp(app: AnyElysia, rounds: number): Promise<WarmUpResu
       }
       return undefined
     })
+    // Elysia runs afterResponse hooks (the request log line, the histogram sample) in a
+    // setImmediate queued by each request; one more turn of that queue runs after all of them.
+    await new Promise((ok) => setImmediate(ok))
   } finally {
     logger.level = level
     // Nothing has been served yet: the request histogram starts with the first client.

@@ -20,7 +20,7 @@
 import { Elysia, ElysiaCustomStatusResponse, t } from 'elysia'
 import { logger } from '../../infra/logger'
 import { counter } from '../../infra/metrics'
-import { AppError, ConflictError, UnavailableError } from '../../lib/errors'
+import { AppError, ConflictError } from '../../lib/errors'
 import { fingerprintOf, parseIdempotencyKey } from './key'
 import { type Claim, claimOrRead, completeClaims, releaseClaim, setClaimMarker } from './store'
 
