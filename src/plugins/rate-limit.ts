@@ -157,7 +157,7 @@ export function ratePolicyFor(method: string, path: string): RatePolicy | null {
 }
 
 export const rateLimitPlugin = new Elysia({ name: 'rate-limit' }).onRequest(async ({ request, set, server }) => {
-  if (!config.RATE_LIMIT_ENABLED || request.method === 'OPTIONS' ) return
+  if (!config.RATE_LIMIT_ENABLED || request.method === 'OPTIONS') return
   const url = request.url
   const q = url.indexOf('?', 8)
   const path = url.slice(url.indexOf('/', 8), q === -1 ? undefined : q).replace(/(.)\/$/, '$1')
