@@ -1,9 +1,10 @@
 // Identity rules: password policy and Argon2id hashing, login, and refresh-token rotation with
-// reuse detection (the family primitives are in token-families.ts). No Elysia here: the controller signs access tokens and maps errors.
+// reuse detection (the family primitives are in token-families.ts). No Elysia here: the
+// controller signs access tokens and maps errors.
 import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
 import { passwordResets, refreshTokens, users } from '../../../db/schema'
 import { config } from '../../config'
-import { type DbOrTx, db } from '../../infra/db'
+import { db } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { audit } from '../../lib/audit'
 import { ConflictError, UnauthorizedError, ValidationProblem } from '../../lib/errors'
