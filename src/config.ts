@@ -58,7 +58,7 @@ export const ConfigSchema = T.Object({
     300,
     0,
     100000,
-    'in-process requests (4 per round: 3 checkouts, /health) an API process answers before it listens; 0 = none',
+    'in-process requests (3 per round: 2 refused checkouts, /health) an API process answers before it listens, so its first real requests are fast; 0 = none',
   ),
   MEMORY_SOFT_LIMIT_MB: Int(0, 0, 1_000_000, 'RSS above which a process runs a full garbage collection (like GOMEMLIMIT); 0 = no limit'),
   SHUTDOWN_TIMEOUT_MS: Int(10000, 100, 120000, 'grace period to drain requests on SIGTERM'),

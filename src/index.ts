@@ -89,12 +89,12 @@ async function main(): Promise<void> {
 
   if (config.ROLE === 'worker' && config.WORKER_NICE > 0) {
     // After prepare(): a Postgres or Redis this process started must not inherit the lower priority.
-    const { lowerCpuPriority } = await import('./infra/priority')
+    const { lowerCpuPriority } = await import('./tuning/priority')
     logger.info({ nice: lowerCpuPriority(config.WORKER_NICE) }, 'worker CPU priority (WORKER_NICE)')
   }
   const { startBackground } = await import('./boot')
   closers.push(await startBackground())
-  const { startMemoryLimit } = await import('./infra/memory-limit')
+  const { startMemoryLimit } = await import('./tuning/memory-limit')
   closers.push(startMemoryLimit(config.MEMORY_SOFT_LIMIT_MB))
   if (config.ROLE !== 'worker') {
     const { app } = await import('./app')
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     const { tokenStateCache } = await import('./modules/auth/token-state')
     await Promise.all([productCache.startNear(), pageCache.startNear(), tokenStateCache.startNear()])
     // Warm before listening: a fresh process is slowest exactly when a sale's crowd arrives.
-    const { warmUp } = await import('./warmup')
+    const { warmUp } = await import('./tuning/warmup')
     await warmUp(app, config.WARMUP_ROUNDS)
     app.listen({ port: config.PORT, hostname: config.HOST, reusePort: true })
     const url = `http://localhost:${app.server?.port}`

@@ -1,13 +1,14 @@
 // Infrastructure behaviour: slow-query logging, the Redis breaker, and the typed Eden client.
 import { describe, expect, spyOn, test } from 'bun:test'
 import { treaty } from '@elysiajs/eden'
+import { BrokenCircuitError, CircuitState } from 'cockatiel'
 import { sql as dsql } from 'drizzle-orm'
 import { app } from '../src/app'
 import { config } from '../src/config'
 import { db, pgOf, sql } from '../src/infra/db'
 import { logger } from '../src/infra/logger'
 import { withRedis } from '../src/infra/redis'
-import { CircuitBreaker } from '../src/lib/circuit-breaker'
+import { createCircuit } from '../src/lib/circuit-breaker'
 import { metricSum } from './helpers'
 
 describe('database', () => {
@@ -115,17 +116,46 @@ describe('redis helpers', () => {
   })
 
   test('circuit breaker opens after consecutive failures and half-opens after the cooldown', async () => {
-    const b = new CircuitBreaker('t', 2, 50)
-    expect(b.allow()).toBe(true)
-    b.failure()
-    b.failure()
-    expect(b.state).toBe('open')
-    expect(b.allow()).toBe(false)
+    const changes: string[] = []
+    const b = createCircuit(2, 50, (state) => changes.push(state))
+    const fail = () => b.execute(() => Promise.reject(new Error('boom')))
+    expect(await b.execute(() => 1)).toBe(1)
+    await expect(fail()).rejects.toThrow('boom')
+    expect(b.usable()).toBe(true) // one failure is not enough
+    await expect(fail()).rejects.toThrow('boom')
+    expect(b.policy.state).toBe(CircuitState.Open)
+    expect(b.usable()).toBe(false)
+    // Open: fails fast, the call is never made.
+    let ran = false
+    await expect(
+      b.execute(() => {
+        ran = true
+      }),
+    ).rejects.toBeInstanceOf(BrokenCircuitError)
+    expect(ran).toBe(false)
     await Bun.sleep(60)
-    expect(b.allow()).toBe(true) // one probe
-    expect(b.allow()).toBe(false) // only one
-    b.success()
-    expect(b.state).toBe('closed')
+    expect(b.usable()).toBe(true)
+    // One probe: while it runs, every other call still fails fast (it does not wait for the probe).
+    const probeDone = Promise.withResolvers<string>()
+    const probe = b.execute(() => probeDone.promise)
+    expect(b.policy.state).toBe(CircuitState.HalfOpen)
+    await expect(b.execute(() => 'second')).rejects.toBeInstanceOf(BrokenCircuitError)
+    probeDone.resolve('ok')
+    expect(await probe).toBe('ok')
+    expect(b.policy.state).toBe(CircuitState.Closed)
+    expect(await b.execute(() => 2)).toBe(2)
+    expect(changes).toEqual(['open', 'closed'])
+  })
+
+  test('a failed half-open probe opens the circuit again, said once', async () => {
+    const changes: string[] = []
+    const b = createCircuit(1, 30, (state) => changes.push(state))
+    await expect(b.execute(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
+    await Bun.sleep(40)
+    await expect(b.execute(() => Promise.reject(new Error('still')))).rejects.toThrow('still')
+    expect(b.policy.state).toBe(CircuitState.Open)
+    expect(b.usable()).toBe(false)
+    expect(changes).toEqual(['open'])
   })
 })
 

@@ -1,8 +1,8 @@
 // The soft memory limit (src/infra/memory-limit.ts): its policy on a scripted RSS and clock, then
 // the real thing, in this process and in an API process started with a limit below any working set.
 import { expect, test } from 'bun:test'
-import { MAX_GAP_MS, MIN_GAP_MS, memoryGovernor } from '../src/infra/memory-limit'
 import { registry } from '../src/infra/metrics'
+import { MAX_GAP_MS, MIN_GAP_MS, memoryGovernor } from '../src/tuning/memory-limit'
 import { startApi } from './helpers'
 
 const MB = 2 ** 20

@@ -5,7 +5,7 @@ import { describe, expect, test } from 'bun:test'
 import { and, desc, eq, isNull } from 'drizzle-orm'
 import { auditLog, mailLog, passwordResets, refreshTokens } from '../db/schema'
 import { db } from '../src/infra/db'
-import { sha256 } from '../src/modules/auth/service'
+import { sha256 } from '../src/modules/auth/token-families'
 import { type RegisteredUser, registerUser, req } from './helpers'
 
 const me = (token: string) => req('GET', '/api/v1/auth/me', { token })

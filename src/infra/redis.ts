@@ -1,8 +1,10 @@
 // Role-specific ioredis clients and the Redis circuit breaker. Redis is an accelerator here:
 // callers pass a fallback, and a dead or missing Redis costs them microseconds, not a timeout.
+
+import { BrokenCircuitError } from 'cockatiel'
 import Redis, { type RedisOptions } from 'ioredis'
 import { config } from '../config'
-import { CircuitBreaker } from '../lib/circuit-breaker'
+import { createCircuit } from '../lib/circuit-breaker'
 import { OutageLog } from '../lib/outage-log'
 import { logger } from './logger'
 
@@ -41,7 +43,7 @@ export function createRedis(role: RedisRole, url = redisUrl()): Redis {
   return client
 }
 
-export const redisBreaker = new CircuitBreaker('redis', 3, 1000, (state) => logger.warn({ state }, `redis circuit ${state}`))
+export const redisBreaker = createCircuit(3, 1000, (state) => logger.warn({ state }, `redis circuit ${state}`))
 
 let shared: Redis | null = null
 let firstReady: Promise<void> | null = null
@@ -66,7 +68,7 @@ export function redis(): Redis | null {
 /** True when a Redis command may be attempted right now without waiting. */
 export function redisUsable(): boolean {
   const r = redis()
-  return !!r && r.status === 'ready' && redisBreaker.state !== 'open'
+  return !!r && r.status === 'ready' && redisBreaker.usable()
 }
 
 /**
@@ -76,14 +78,12 @@ export function redisUsable(): boolean {
 export async function withRedis<T>(fn: (r: Redis) => Promise<T>, fallback: () => T | Promise<T>): Promise<T> {
   const r = redis()
   if (firstReady) await firstReady
-  if (r?.status !== 'ready' || !redisBreaker.allow()) return fallback()
+  if (r?.status !== 'ready') return fallback()
   try {
-    const v = await fn(r)
-    redisBreaker.success()
-    return v
+    return await redisBreaker.execute(() => fn(r))
   } catch (err) {
-    redisBreaker.failure()
-    logger.debug({ err: (err as Error).message }, 'redis command failed; using fallback')
+    // BrokenCircuitError: the circuit is open, fn did not run (no wait, no timeout).
+    if (!(err instanceof BrokenCircuitError)) logger.debug({ err: (err as Error).message }, 'redis command failed; using fallback')
     return fallback()
   }
 }

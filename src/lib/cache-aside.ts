@@ -15,6 +15,7 @@
 import { attachNearCache, invalidationChannel, invalidationMessage, whenSubscribed } from '../infra/cache-bus'
 import { cacheEvents } from '../infra/metrics'
 import { withRedis } from '../infra/redis'
+import { FILL_SCRIPT, GEN_TTL_MS, LOCK_SCRIPT, NEGATIVE, UNLOCK_SCRIPT } from './cache-aside-redis'
 import { NearCache } from './near-cache'
 
 export type Codec<T> = { encode: (v: T) => string; decode: (s: string) => T }
@@ -34,26 +35,8 @@ export type CacheAsideOptions<T> = {
   near?: { maxEntries: number; ttlMs: number }
 }
 
-const NEGATIVE = '\u0000404'
 const UNAVAILABLE = Symbol('redis unavailable')
 type Loaded<T> = { value: T | null; loaded: boolean }
-
-// KEYS: lock, gen. ARGV: token, lockMs. Returns [acquired, generation] in one round trip, so the
-// generation is always read before the caller touches the database.
-const LOCK_SCRIPT = `
-local ok = redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
-return {ok and 1 or 0, redis.call('get', KEYS[2]) or '0'}`
-// KEYS: value, gen, lock. ARGV: expected generation, payload, ttlMs, lock token (may be '').
-// Stores only if no invalidation happened since the generation was read; releases our lock.
-const FILL_SCRIPT = `
-local stored = 0
-if (redis.call('get', KEYS[2]) or '0') == ARGV[1] then
-  redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  stored = 1
-end
-if ARGV[4] ~= '' and redis.call('get', KEYS[3]) == ARGV[4] then redis.call('del', KEYS[3]) end
-return stored`
-const GEN_TTL_MS = 24 * 3600 * 1000
 
 export const jitteredTtlMs = (seconds: number, rand = Math.random): number => Math.round(seconds * 1000 * (0.9 + 0.2 * rand()))
 
@@ -290,7 +273,7 @@ export class CacheAside<T> {
     } catch (err) {
       if (token) {
         await withRedis(
-          (r) => r.eval(`if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end`, 1, `${key}:lock`, token),
+          (r) => r.eval(UNLOCK_SCRIPT, 1, `${key}:lock`, token),
           () => null,
         )
       }

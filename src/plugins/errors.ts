@@ -23,11 +23,15 @@ export type Problem = {
 
 export const PROBLEM_TYPE_BASE = 'https://stampede.dev/problems/'
 
-/** Status of problem responses by request: Elysia's afterResponse does not see them otherwise. */
-export const problemStatus = new WeakMap<Request, number>()
+/** Status of a problem response, on its request's context: afterResponse does not see it otherwise. */
+const PROBLEM_STATUS = Symbol('problemStatus')
 
+/** The status of the problem response a request's context answered with, if any. */
+export const problemStatusOf = (holder: object): number | undefined => (holder as { [PROBLEM_STATUS]?: number })[PROBLEM_STATUS]
+
+/** `holder`: the request's Elysia context under another name (see requestIdOf). */
 export function problemResponse(
-  request: Request,
+  holder: object,
   status: number,
   code: string,
   title: string,
@@ -35,8 +39,9 @@ export function problemResponse(
   extra: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ): Response {
-  const requestId = requestIdOf(request)
-  problemStatus.set(request, status)
+  const { request } = holder as { request: Request }
+  const requestId = requestIdOf(holder)
+  ;(holder as { [PROBLEM_STATUS]?: number })[PROBLEM_STATUS] = status
   // A domain member can never overwrite an RFC 9457 member (nor code/requestId): those are dropped.
   const { type: _t, title: _ti, status: _s, detail: _d, instance: _i, code: _c, requestId: _r, ...members } = extra
   const body: Problem = {
@@ -104,7 +109,7 @@ export const errorsPlugin = new Elysia({ name: 'errors' }).error({ AppError }).o
   const inner = cause instanceof AppError ? cause : busyError(cause ?? thrown, undefined)
   const error = inner instanceof AppError ? inner : thrown
   if (error instanceof AppError) {
-    return problemResponse(request, error.status, error.code, error.title, error.message, error.extra, error.headers)
+    return problemResponse(holder, error.status, error.code, error.title, error.message, error.extra, error.headers)
   }
   switch (code) {
     case 'VALIDATION': {
@@ -113,13 +118,13 @@ export const errorsPlugin = new Elysia({ name: 'errors' }).error({ AppError }).o
       // A problem found before validation (wrong content type, NUL bytes) is part of the answer.
       const pending = pendingInputProblem(holder)
       if (pending && !(pending instanceof ValidationProblem)) {
-        return problemResponse(request, pending.status, pending.code, pending.title, pending.message, pending.extra, pending.headers)
+        return problemResponse(holder, pending.status, pending.code, pending.title, pending.message, pending.extra, pending.headers)
       }
       const early = pending ? (pending.extra.errors as FieldError[]) : []
       const found = fieldErrors(v, request, route)
       const errors = [...early, ...found.filter((f) => !early.some((e) => e.field === f.field))]
       return problemResponse(
-        request,
+        holder,
         422,
         'validation_failed',
         'Unprocessable Content',
@@ -128,13 +133,13 @@ export const errorsPlugin = new Elysia({ name: 'errors' }).error({ AppError }).o
       )
     }
     case 'PARSE':
-      return problemResponse(request, 400, 'malformed_body', 'Bad Request', 'The request body could not be parsed (malformed JSON?)')
+      return problemResponse(holder, 400, 'malformed_body', 'Bad Request', 'The request body could not be parsed (malformed JSON?)')
     case 'NOT_FOUND': {
       const path = new URL(request.url).pathname
       const allow = allowedMethods(path).filter((m) => m !== request.method && m !== 'ALL' && m !== 'OPTIONS')
       if (allow.length > 0 && request.method !== 'HEAD') {
         return problemResponse(
-          request,
+          holder,
           405,
           'method_not_allowed',
           'Method Not Allowed',
@@ -143,14 +148,14 @@ export const errorsPlugin = new Elysia({ name: 'errors' }).error({ AppError }).o
           { allow: allow.join(', ') },
         )
       }
-      return problemResponse(request, 404, 'route_not_found', 'Not Found', `No route for ${request.method} ${path}`)
+      return problemResponse(holder, 404, 'route_not_found', 'Not Found', `No route for ${request.method} ${path}`)
     }
     case 'INVALID_COOKIE_SIGNATURE':
-      return problemResponse(request, 400, 'bad_cookie', 'Bad Request', 'Invalid cookie signature')
+      return problemResponse(holder, 400, 'bad_cookie', 'Bad Request', 'Invalid cookie signature')
   }
   // Bun rejects oversized bodies itself; anything else unexpected is ours: log it, hide it.
   const status = typeof set.status === 'number' && set.status === 413 ? 413 : 500
-  if (status === 413) return problemResponse(request, 413, 'payload_too_large', 'Content Too Large', 'Request body too large')
+  if (status === 413) return problemResponse(holder, 413, 'payload_too_large', 'Content Too Large', 'Request body too large')
   logger.error({ err: error, path: new URL(request.url).pathname }, 'unhandled error')
-  return problemResponse(request, 500, 'internal_error', 'Internal Server Error', 'An unexpected error occurred; it has been logged')
+  return problemResponse(holder, 500, 'internal_error', 'Internal Server Error', 'An unexpected error occurred; it has been logged')
 })

@@ -1,15 +1,13 @@
 // Cross-cutting HTTP policy: body size limit (413 problem+json before parsing, on the bytes actually
 // sent, chunked bodies included), the request's database deadline, security headers, and the
 // request duration histogram (Vary: Origin comes from CORS, Authorization from the auth macro).
-// Runs first so even rejected requests are measured and labelled
-// (the process's own warm-up requests are not: lib/own-requests.ts).
+// Runs first so even rejected requests are measured and labelled.
 import { Elysia } from 'elysia'
 import { config } from '../config'
 import { requestContext } from '../infra/context'
 import { logger } from '../infra/logger'
 import { httpDuration } from '../infra/metrics'
-import { isOwnRequest } from '../lib/own-requests'
-import { problemResponse, problemStatus } from './errors'
+import { problemResponse, problemStatusOf } from './errors'
 
 /** When the request began (performance.now()), kept in its context for the duration histogram. */
 const STARTED = Symbol('startedAt')
@@ -33,9 +31,9 @@ const UI_HEADERS = {
 
 // Connection: close, or Bun reads and discards the rest of a declared body (300 MB measured) to
 // keep the connection alive.
-function tooLarge(request: Request, detail: string): Response {
+function tooLarge(holder: object, detail: string): Response {
   return problemResponse(
-    request,
+    holder,
     413,
     'payload_too_large',
     'Content Too Large',
@@ -50,7 +48,7 @@ function tooLarge(request: Request, detail: string): Response {
  * body parser later reads the original (the tee buffers at most BODY_LIMIT_BYTES of it). Reading
  * stops at the first byte over the limit: a larger upload is never held in memory.
  */
-async function countStreamedBody(request: Request): Promise<Response | undefined> {
+async function countStreamedBody(holder: object, request: Request): Promise<Response | undefined> {
   const reader = request.clone().body?.getReader()
   if (!reader) return
   let bytes = 0
@@ -61,7 +59,7 @@ async function countStreamedBody(request: Request): Promise<Response | undefined
       bytes += value.byteLength
       if (bytes > config.BODY_LIMIT_BYTES) {
         reader.cancel().catch(() => {})
-        return tooLarge(request, `Request body is over ${config.BODY_LIMIT_BYTES} bytes, the limit`)
+        return tooLarge(holder, `Request body is over ${config.BODY_LIMIT_BYTES} bytes, the limit`)
       }
     }
   } catch {
@@ -72,6 +70,7 @@ async function countStreamedBody(request: Request): Promise<Response | undefined
 export const httpPlugin = new Elysia({ name: 'http' })
   .onRequest((ctx) => {
     const { request, set } = ctx
+    const holder: object = ctx
     const now = performance.now()
     ;(ctx as Timed)[STARTED] = now
     // The request-id plugin entered this request's context just before.
@@ -84,22 +83,23 @@ export const httpPlugin = new Elysia({ name: 'http' })
       // Bun reads exactly Content-Length bytes of body, so the declared length is the bytes read.
       const length = Number(declared)
       if (length > config.BODY_LIMIT_BYTES)
-        return tooLarge(request, `Request body is ${length} bytes; the limit is ${config.BODY_LIMIT_BYTES}`)
+        return tooLarge(holder, `Request body is ${length} bytes; the limit is ${config.BODY_LIMIT_BYTES}`)
     } else if (request.headers.get('transfer-encoding') !== null) {
-      return countStreamedBody(request)
+      return countStreamedBody(holder, request)
     }
   })
   .onAfterResponse({ as: 'global' }, (ctx) => {
     const { request, set } = ctx
+    const holder: object = ctx
     const t0 = (ctx as Timed)[STARTED]
-    if (t0 === undefined || isOwnRequest(request)) return
+    if (t0 === undefined) return
     const seconds = (performance.now() - t0) / 1000
     // `route` is the matched pattern (e.g. /api/v1/products/:id): bounded label cardinality.
     const route = (ctx as { route?: string }).route || 'unmatched'
     // A handler or error mapper may return a Response (problem+json): its status wins over set.status.
     const value = (ctx as { responseValue?: unknown }).responseValue
     const status = String(
-      problemStatus.get(request) ?? (value instanceof Response ? value.status : typeof set.status === 'number' ? set.status : 200),
+      problemStatusOf(holder) ?? (value instanceof Response ? value.status : typeof set.status === 'number' ? set.status : 200),
     )
     httpDuration.observe({ method: request.method, route, status }, seconds)
     if (logger.isLevelEnabled('info')) {

@@ -22,7 +22,6 @@ import { counter } from '../infra/metrics'
 import { key, redis } from '../infra/redis'
 import { clientIp } from '../lib/client-ip'
 import { RateLimitedError } from '../lib/errors'
-import { isOwnRequest } from '../lib/own-requests'
 import { verifyAccessToken } from './auth'
 
 export type RatePolicy = 'auth' | 'auth-email' | 'login-failures' | 'write' | 'read'
@@ -158,7 +157,7 @@ export function ratePolicyFor(method: string, path: string): RatePolicy | null {
 }
 
 export const rateLimitPlugin = new Elysia({ name: 'rate-limit' }).onRequest(async ({ request, set, server }) => {
-  if (!config.RATE_LIMIT_ENABLED || request.method === 'OPTIONS' || isOwnRequest(request)) return
+  if (!config.RATE_LIMIT_ENABLED || request.method === 'OPTIONS') return
   const url = request.url
   const q = url.indexOf('?', 8)
   const path = url.slice(url.indexOf('/', 8), q === -1 ? undefined : q).replace(/(.)\/$/, '$1')

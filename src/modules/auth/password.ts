@@ -13,15 +13,12 @@ import {
   dummyHash,
   hashPassword,
   type Issued,
-  newOpaqueToken,
   normalizeEmail,
   type RequestMeta,
-  revokeAllRefreshTokens,
-  sha256,
-  startFamily,
   toPublicUser,
   verifyPassword,
 } from './service'
+import { newOpaqueToken, revokeAllRefreshTokens, sha256, startFamily } from './token-families'
 import { bumpTokenVersion, forgetTokenState } from './token-state'
 
 /** Long enough to find the email, short enough that a forgotten one in an inbox is soon useless. */

@@ -1,15 +1,17 @@
-// Identity rules: password policy and Argon2id hashing, login, and refresh-token families with
-// rotation and reuse detection. No Elysia here: the controller signs access tokens and maps errors.
+// Identity rules: password policy and Argon2id hashing, login, and refresh-token rotation with
+// reuse detection (the family primitives are in token-families.ts). No Elysia here: the
+// controller signs access tokens and maps errors.
 import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
 import { passwordResets, refreshTokens, users } from '../../../db/schema'
 import { config } from '../../config'
-import { type DbOrTx, db } from '../../infra/db'
+import { db } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { audit } from '../../lib/audit'
 import { ConflictError, UnauthorizedError, ValidationProblem } from '../../lib/errors'
 import { isUniqueViolation } from '../../lib/pg-errors'
 import { type LoginBody, PASSWORD_MAX, PASSWORD_MIN, type PublicUser, type RegisterBody } from './model'
-import { bumpTokenVersion, forgetTokenState } from './token-state'
+import { expiry, lockFamily, revokeFamily, sha256, startFamily } from './token-families'
+import { forgetTokenState } from './token-state'
 
 export type RequestMeta = { ip: string; requestId: string }
 /** `tokenVersion`: what the access token issued with this refresh token must carry. */
@@ -60,59 +62,6 @@ const needsRehash = (hash: string): boolean =>
   !hash.startsWith('$argon2id$') || !hash.includes(`$m=${ARGON2.memoryCost},t=${ARGON2.timeCost},`)
 
 export { audit } from '../../lib/audit'
-
-// --- refresh tokens ---------------------------------------------------------------------------
-// A token is 32 random bytes (base64url); only its SHA-256 is stored. That is enough for a
-// high-entropy secret (no dictionary to attack) and lets lookups use a unique index.
-
-export const newOpaqueToken = (): string => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
-export const sha256 = (s: string): string => new Bun.CryptoHasher('sha256').update(s).digest('hex')
-const expiry = () => new Date(Date.now() + config.REFRESH_TOKEN_TTL_SECONDS * 1000)
-
-/** Rotation and family revocation serialize per family, so no token can be minted into a family
- *  after (or while) it is revoked: READ COMMITTED alone would let a concurrent rotation's new row
- *  escape the revoking UPDATE's snapshot. */
-const lockFamily = (q: DbOrTx, familyId: string) => q.execute(sql`select pg_advisory_xact_lock(hashtextextended(${familyId}, 0))`)
-
-export async function startFamily(q: DbOrTx, userId: string): Promise<string> {
-  const token = newOpaqueToken()
-  await q.insert(refreshTokens).values({ tokenHash: sha256(token), familyId: Bun.randomUUIDv7(), userId, expiresAt: expiry() })
-  return token
-}
-
-/** Revokes a login: its refresh tokens, and (token version) every access token of its user. */
-async function revokeFamily(familyId: string, userId: string): Promise<number> {
-  const revoked = await db.transaction(async (tx) => {
-    await lockFamily(tx, familyId)
-    const rows = await tx
-      .update(refreshTokens)
-      .set({ revokedAt: sql`now()` })
-      .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)))
-      .returning({ id: refreshTokens.id })
-    await bumpTokenVersion(tx, userId)
-    return rows.length
-  })
-  await forgetTokenState(userId)
-  return revoked
-}
-
-/** Every refresh token of the user (all logins), inside the caller's transaction. Each live family
- *  is locked first (in id order; a rotation holds only its own), so no rotation can slip a
- *  successor past the UPDATE. The caller also bumps the token version. */
-export async function revokeAllRefreshTokens(q: DbOrTx, userId: string): Promise<number> {
-  const families = await q
-    .selectDistinct({ familyId: refreshTokens.familyId })
-    .from(refreshTokens)
-    .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)))
-    .orderBy(refreshTokens.familyId)
-  for (const f of families) await lockFamily(q, f.familyId)
-  const rows = await q
-    .update(refreshTokens)
-    .set({ revokedAt: sql`now()` })
-    .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)))
-    .returning({ id: refreshTokens.id })
-  return rows.length
-}
 
 // --- use cases ----------------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ export async function bumpTokenVersion(q: DbOrTx, userId: string): Promise<numbe
 export const forgetTokenState = (userId: string): Promise<void> => tokenStateCache.invalidate(stateKey(userId))
 
 /**
- * Makes a user that exists only inside this process's warm-up (src/warmup.ts) pass the check for
+ * Makes a user that exists only inside this process's warm-up (src/tuning/warmup.ts) pass the check for
  * `ttlMs`, through the same layers a real buyer's token takes (Redis, then the in-process hit).
  * Without Redis it does nothing: the warm-up then stops at its first 401 (serving anyway).
  */

@@ -246,30 +246,3 @@ export async function gateRelease(lines: readonly Line[], ticketId: string, give
     },
   )
 }
-
-/**
- * A sold-out counter (0 units) for `productId`, a product that does not exist, for `ttlSeconds`:
- * the boot warm-up's probe (src/warmup.ts), so the door's refusal is compiled before the first
- * sale. A gate reconcile marks unknown products "not sold", so the caller installs it again when
- * the door stepped aside for it. false = Redis is not usable (no probe).
- */
-export async function gateSoldOutProbe(productId: string, ttlSeconds: number): Promise<boolean> {
-  const k = gateKey(productId)
-  return withRedis(
-    async (r) => {
-      const res = await r.multi().hdel(k, 'x').hset(k, 'a', 0).expire(k, ttlSeconds).exec()
-      return !!res && res.every(([err]) => !err)
-    },
-    () => false,
-  )
-}
-
-/** Removes a probe counter (best effort: it expires anyway). */
-export async function gateDropProbe(productId: string): Promise<void> {
-  await withRedis(
-    async (r) => {
-      await r.del(gateKey(productId))
-    },
-    () => {},
-  )
-}

@@ -9,7 +9,7 @@ import { pgOf, type Tx } from '../../infra/db'
 import { counter, histogram } from '../../infra/metrics'
 import { ContentionError, OutOfStockError } from './errors'
 import { announceStockChange } from './events'
-import { type DoorMarker, gateAdjust, gateAdmit, gateMetrics, gateRefresh, gateRelease, gateReserve, newTicketId } from './gate'
+import { type DoorMarker, gateAdjust, gateAdmit, gateRefresh, gateRelease, gateReserve, newTicketId } from './gate'
 import { guardStockChange, type StockLine } from './guard'
 import { emitStockEvents, insertMovements, insertReservations, newReservations, reserveMovements, updateReserved } from './store'
 import { lockProducts, type Reservation, reserveConditional, reserveOptimistic, reservePessimistic } from './strategies'
@@ -62,12 +62,6 @@ export async function returnGateTicket(ticket: GateTicket): Promise<void> {
   if (ticket.done) return
   ticket.done = true
   await gateRelease(ticket.lines, ticket.id, true)
-}
-
-/** Zeroes the counts the door's refusals add to, after the warm-up's probe (before any client). */
-export function forgetProbeRefusals(): void {
-  gateMetrics.rejections.reset()
-  reservationsTotal.reset()
 }
 
 /** True when the ticket covers exactly these lines: the reservation then owns its units. */

@@ -16,7 +16,6 @@ import { commitStock, createStock, endReservations, releaseStock, restockStock, 
 
 export { ContentionError, OutOfStockError, ProductInventoryNotFound } from './errors'
 export { announceStockChange, onStockChange } from './events'
-export { gateDropProbe as dropSoldOutProbe, gateSoldOutProbe as soldOutProbe } from './gate'
 // Sale pools (issue 21): the sales module moves stock only through these.
 export {
   admitFromPool,
@@ -39,7 +38,6 @@ export {
 export {
   admitAtTheDoor,
   availableIn,
-  forgetProbeRefusals,
   type GateTicket,
   type GroupLine,
   holdStock,

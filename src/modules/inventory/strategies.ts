@@ -3,6 +3,7 @@
 // product-id order (lines come sorted from the guard), so [A,B] and [B,A] cannot deadlock, and
 // all of them end in store.ts's reserve UPDATE, which the CHECK constraints fence.
 import { Redlock } from '@sesamecare-oss/redlock'
+import { ExponentialBackoff, fullJitterGenerator, handleType, retry } from 'cockatiel'
 import { pgOf, type Tx } from '../../infra/db'
 import { logger } from '../../infra/logger'
 import { counter } from '../../infra/metrics'
@@ -103,9 +104,15 @@ export async function reservePessimistic(tx: Tx, r: Reservation): Promise<void> 
   await recordReservation(tx, r.orderId, r.lines, r.expiresAt, afters)
 }
 
-const OPTIMISTIC_ATTEMPTS = 25
-const BACKOFF_BASE_MS = 2
-const BACKOFF_CAP_MS = 50
+/** A lost version race: the row changed between the read and the UPDATE. */
+class VersionRace extends Error {}
+
+// 25 attempts in all; full-jitter exponential backoff from 4 ms (2 ms × 2) capped at 50 ms.
+const optimisticRetry = retry(handleType(VersionRace), {
+  maxAttempts: 24,
+  backoff: new ExponentialBackoff({ generator: fullJitterGenerator, initialDelay: 4, maxDelay: 50 }),
+})
+optimisticRetry.onRetry(() => optimisticRetries.inc())
 
 /**
  * Seeds' optimistic path: read (available, version), then UPDATE … WHERE version = $read. A lost
@@ -116,19 +123,19 @@ export async function reserveOptimistic(tx: Tx, r: Reservation): Promise<void> {
   const ptx = pgOf(tx)
   const afters: StockRow[] = []
   for (const l of r.lines) {
-    let after: StockRow | undefined
-    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS && !after; attempt++) {
-      if (attempt > 0) {
-        optimisticRetries.inc()
-        await Bun.sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt))
-      }
-      const [row] = await ptx<{ onHand: number; reserved: number; version: number }[]>`
-        select on_hand as "onHand", reserved, version from inventory where product_id = ${l.productId}`
-      if (!row) throw new ProductInventoryNotFound(l.productId)
-      if (row.onHand - row.reserved < l.quantity) throw new OutOfStockError([l.productId])
-      after = await updateReserved(ptx, l.productId, l.quantity, row.version)
-    }
-    if (!after) throw new ContentionError([l.productId])
+    const after = await optimisticRetry
+      .execute(async () => {
+        const [row] = await ptx<{ onHand: number; reserved: number; version: number }[]>`
+          select on_hand as "onHand", reserved, version from inventory where product_id = ${l.productId}`
+        if (!row) throw new ProductInventoryNotFound(l.productId)
+        if (row.onHand - row.reserved < l.quantity) throw new OutOfStockError([l.productId])
+        const updated = await updateReserved(ptx, l.productId, l.quantity, row.version)
+        if (!updated) throw new VersionRace()
+        return updated
+      })
+      .catch((err) => {
+        throw err instanceof VersionRace ? new ContentionError([l.productId]) : err
+      })
     afters.push(after)
   }
   await recordReservation(tx, r.orderId, r.lines, r.expiresAt, afters)

@@ -21,7 +21,6 @@
 //   full path would also give. Declare it after `auth` and before `idempotent` (macros run in order).
 import { Elysia } from 'elysia'
 import { counter } from '../../infra/metrics'
-import { isOwnRequest } from '../../lib/own-requests'
 import { claimedMarker, keyIsHeld, parseIdempotencyKey } from '../../plugins/idempotency'
 import { admitAtTheDoor, type GateTicket, OutOfStockError, returnGateTicket } from '../inventory/service'
 import { mergeLines } from './checkout'
@@ -46,9 +45,8 @@ async function resolveCheckout(ctx: { body: unknown; request: Request; user?: { 
     return { idempotencyKey, lines, ticket, markerSet: ticket !== null }
   } catch (err) {
     // Sold out, but the key's marker may be missing: a held key goes on to the full path. Can't
-    // tell (Postgres unreachable): the full path decides, as for a held key. The process's own
-    // (warm-up) requests never claim a key, so theirs cannot be held.
-    if (!(err instanceof OutOfStockError) || !err.verifyKey || isOwnRequest(ctx.request)) throw err
+    // tell (Postgres unreachable): the full path decides, as for a held key.
+    if (!(err instanceof OutOfStockError) || !err.verifyKey) throw err
     heldLookups.inc()
     if (await keyIsHeld({ userId: user.id, key: idempotencyKey }).catch(() => true))
       return { idempotencyKey, lines, ticket: null, markerSet: false }

@@ -1,7 +1,6 @@
 // Flash-sale routes (tag `sales`): admin CRUD + cancel, the public views the crowd polls (ETag,
 // short cache), and POST /sales/:id/orders behind the sale's door. Rules live in service.ts.
 import { Elysia } from 'elysia'
-import { isOwnRequest } from '../../lib/own-requests'
 import { problems } from '../../lib/problem-schema'
 import { authPlugin } from '../../plugins/auth'
 import { claimedMarker, idempotencyPlugin, keyIsHeld, parseIdempotencyKey } from '../../plugins/idempotency'
@@ -61,7 +60,7 @@ async function resolveSaleDoor(ctx: { body: unknown; params: unknown; request: R
   // A held key gets its own answer (replay or in progress) from the full path; can't tell
   // (Postgres unreachable) → the full path decides as well. The gate's own refusal already saw
   // that the key has no marker while every claimed key has one (verifyKey false).
-  if (verifyKey && !isOwnRequest(ctx.request) && (await keyIsHeld({ userId: user.id, key: idempotencyKey }).catch(() => true))) return pass
+  if (verifyKey && (await keyIsHeld({ userId: user.id, key: idempotencyKey }).catch(() => true))) return pass
   throw refusal
 }
 

@@ -20,8 +20,7 @@
 import { Elysia, ElysiaCustomStatusResponse, t } from 'elysia'
 import { logger } from '../../infra/logger'
 import { counter } from '../../infra/metrics'
-import { AppError, ConflictError, UnavailableError } from '../../lib/errors'
-import { isOwnRequest } from '../../lib/own-requests'
+import { AppError, ConflictError } from '../../lib/errors'
 import { fingerprintOf, parseIdempotencyKey } from './key'
 import { type Claim, claimOrRead, completeClaims, releaseClaim, setClaimMarker } from './store'
 
@@ -73,9 +72,6 @@ async function beforeHandle(ctx: Ctx): Promise<Response | undefined> {
   const url = ctx.request.url
   const path = url.slice(url.indexOf('/', 8))
   const fp = fingerprintOf(ctx.request.method, path, ctx.body)
-  // The process's own requests (the boot warm-up) never claim a key, so none of them can go on to
-  // write anything: a warm-up order the checkout door did not refuse ends here.
-  if (isOwnRequest(ctx.request)) throw new UnavailableError('Own requests do not execute idempotent writes', 'own_request')
   // The marker goes first: a retry that reaches a sold-out door while this claim is being made or
   // has committed must go on to the full path (see store.ts, Markers).
   if (!ctx.markerSet) await setClaimMarker(ctx.user.id, key)

@@ -7,8 +7,8 @@
 // an operator whose container limit matters more than tail latency (README, "Memory").
 // Guard against thrashing: if a collection does not bring RSS back under the limit (the limit is
 // below the working set), the next one waits twice as long (up to 30 s) and a warning says so.
-import { logger } from './logger'
-import { counter } from './metrics'
+import { logger } from '../infra/logger'
+import { counter } from '../infra/metrics'
 
 const collections = counter('memory_soft_limit_collections_total', 'Full collections run because RSS was over MEMORY_SOFT_LIMIT_MB')
 const pauseSeconds = counter('memory_soft_limit_pause_seconds_total', 'Time spent in those collections')

@@ -6,7 +6,7 @@
 // allows). On a host of its own the nice value changes nothing.
 import { readdirSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'
-import { logger } from './logger'
+import { logger } from '../infra/logger'
 
 /**
  * Lowers every thread of this process to `nice` (Linux keeps a nice value per thread, and the
