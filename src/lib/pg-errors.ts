@@ -18,7 +18,11 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   return pg?.code === '23505' && (constraint === undefined || pg.constraint === constraint)
 }
 
-/** A foreign key violation (23503), e.g. deleting a row others still reference (ON DELETE RESTRICT). */
+/**
+ * A foreign key violation: 23503 (NO ACTION), or 23001 restrict_violation, which is what deleting a
+ * row others still reference raises when their key says ON DELETE RESTRICT.
+ */
 export function isForeignKeyViolation(err: unknown): boolean {
-  return pgErrorOf(err)?.code === '23503'
+  const code = pgErrorOf(err)?.code
+  return code === '23503' || code === '23001'
 }
