@@ -19,7 +19,12 @@ import { withTimeout } from '../src/lib/timeout'
 import { outboxPublished, outboxRelayErrors } from './metrics'
 
 export type OutboxRow = { id: string; type: string; aggregateId: string; payload: Record<string, unknown> }
-type Route = { [Q in QueueName]: { queue: Q; name: JobName<Q>; data: JobDataOf[Q] } }[QueueName]
+/**
+ * `dedupe`: jobs with the same id collapse (BullMQ deduplication, keepLastIfActive: at most one
+ * running and one waiting), for work that recomputes from current data: a sale's hundreds of stock
+ * events for one product become one re-plan, plus one more if they arrive while it runs.
+ */
+type Route = { [Q in QueueName]: { queue: Q; name: JobName<Q>; data: JobDataOf[Q]; dedupe?: string } }[QueueName]
 
 /**
  * The email each event type owes its order. The relay routes by it, and the recovery after Redis
@@ -91,12 +96,15 @@ function routeEventToOwners(e: OutboxRow): Route[] {
       const productId = String(e.payload.productId ?? e.aggregateId)
       const check: Route = { queue: 'stock-alerts', name: 'check-product', data: { eventId: e.id, productId, reason: e.type } }
       // Below the reorder point, or restocked: planning re-plans the product within seconds.
-      return [check, { queue: 'planning', name: 'suggest-product', data: { eventId: e.id, productId } }]
+      return [
+        check,
+        { queue: 'planning', name: 'suggest-product', data: { eventId: e.id, productId }, dedupe: `suggest-product:${productId}` },
+      ]
     }
     case 'stock.replan': {
       // Crossed planning's forecast reorder point or big-sale level (inventory's replan_level).
       const productId = String(e.payload.productId ?? e.aggregateId)
-      return [{ queue: 'planning', name: 'suggest-product', data: { eventId: e.id, productId } }]
+      return [{ queue: 'planning', name: 'suggest-product', data: { eventId: e.id, productId }, dedupe: `suggest-product:${productId}` }]
     }
     case 'ml.train_requested':
       return [{ queue: 'ml-training', name: 'train-model', data: { runId: e.aggregateId, name: String(e.payload.name) as MlModelName } }]
@@ -119,7 +127,8 @@ export async function relayOnce(limit = config.OUTBOX_BATCH_SIZE): Promise<numbe
     for (const row of rows) {
       for (const route of routeEvent(row)) {
         const list = byQueue.get(route.queue) ?? []
-        list.push({ name: route.name, data: route.data, opts: { jobId: row.id } })
+        const deduplication = route.dedupe ? { deduplication: { id: route.dedupe, keepLastIfActive: true } } : {}
+        list.push({ name: route.name, data: route.data, opts: { jobId: row.id, ...deduplication } })
         byQueue.set(route.queue, list)
       }
     }

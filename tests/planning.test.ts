@@ -5,10 +5,11 @@
 // drafts, dismiss), re-planning within seconds (stock.low, the forecast reorder point, big sales:
 // relay + planning worker) and planning alerts in GET /admin/alerts. Customers get 403 everywhere.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { routeEvent } from '../jobs/outbox-relay'
+import { relayOnce, routeEvent } from '../jobs/outbox-relay'
 import { processPlanning } from '../jobs/processors/planning'
 import { startWorkerSet, type WorkerSet } from '../jobs/worker'
 import { sql } from '../src/infra/db'
+import { queue } from '../src/infra/queues'
 import { receivePurchaseOrder } from '../src/modules/planning/purchase-orders'
 import { suggestForProduct, sweepAlerts } from '../src/modules/planning/replenish'
 import { createUser, req } from './helpers'
@@ -471,6 +472,20 @@ describe('reorder suggestions', () => {
     expect(await processPlanning({ name: job?.name, data: job?.data } as never)).toBe('suggested')
     const items = (await as(admin).get('/admin/reorder-suggestions')).body.items
     expect(items.find((x: { productId: string }) => x.productId === p)).toMatchObject({ supplierId: s })
+  })
+})
+
+describe('a burst of stock events for one product', () => {
+  test('collapses into one waiting re-plan (BullMQ deduplication), not one job per event', async () => {
+    const p = await product(2, 10)
+    for (let i = 0; i < 20; i++)
+      await sql`insert into outbox_events (id, type, aggregate_id, payload)
+        values (${Bun.randomUUIDv7()}, ${i % 2 ? 'stock.low' : 'stock.replan'}, ${p}, ${JSON.stringify({ productId: p })}::jsonb)`
+    while ((await relayOnce()) > 0) {}
+    const waiting = await queue('planning').getJobs(['wait', 'delayed', 'prioritized'])
+    const mine = waiting.filter((j) => (j.data as { productId?: string }).productId === p)
+    expect(mine).toHaveLength(1)
+    expect(mine[0]?.name).toBe('suggest-product')
   })
 })
 
