@@ -587,6 +587,15 @@ describe('re-planning within seconds (outbox relay → planning worker)', () => 
     expect(await sql`select 1 from outbox_events where aggregate_id = ${p}`).toHaveLength(1)
     await expect(setReplanLevel(p, -1)).rejects.toThrow(RangeError)
   })
+
+  test('a sold-out product is planned once, not re-planned by its own level (no loop)', async () => {
+    const p = await product(0, 5)
+    await offer(await supplier(2), p)
+    expect(await suggestForProduct(p)).toBe('suggested')
+    const [inv] = await sql<{ replan_level: number }[]>`select replan_level from inventory where product_id = ${p}`
+    expect(inv?.replan_level).toBe(0)
+    expect(await sql`select 1 from outbox_events where aggregate_id = ${p} and type = 'stock.replan'`).toHaveLength(0)
+  })
 })
 
 describe('access', () => {

@@ -121,9 +121,9 @@ export async function releaseReservations(tx: Tx, orderId: string, reason: 'rele
  * Asks to hear (a `stock.replan` event) when available next drops to `level` or below; null stops
  * it. Planning sets it after every plan. Returns available, or null for an unknown product.
  */
-export async function setReplanLevel(productId: string, level: number | null): Promise<number | null> {
+export async function setReplanLevel(productId: string, level: number | null, seenAvailable?: number): Promise<number | null> {
   if (level !== null && (!Number.isInteger(level) || level < 0)) throw new RangeError('replan level must be a non-negative integer')
-  return db.transaction((tx) => setReplanLevelRow(tx, productId, level))
+  return db.transaction((tx) => setReplanLevelRow(tx, productId, level, seenAvailable))
 }
 
 /** Fix drift between Redis gate counters and Postgres; returns how many counters were corrected. */

@@ -180,15 +180,17 @@ export async function emitStockEvents(tx: Tx, after: StockRow, availableDelta: n
 /**
  * Sets the replan level (not stock: no version bump, so no optimistic reserve retries because of
  * it). When available is already at or below the new level, the crossing happened while the caller
- * was computing it: `stock.replan` is emitted now, so it is never missed.
+ * was computing it: `stock.replan` is emitted now, so it is never missed. `seenAvailable`: what the
+ * caller computed the level from; available that has not dropped below it is no crossing (else a
+ * sold-out product, level 0 = available 0, would re-plan itself forever).
  */
-export async function setReplanLevelRow(tx: Tx, productId: string, level: number | null): Promise<number | null> {
+export async function setReplanLevelRow(tx: Tx, productId: string, level: number | null, seenAvailable?: number): Promise<number | null> {
   const [row] = await pgOf(tx)<{ onHand: number; reserved: number; reorderPoint: number }[]>`
     update inventory set replan_level = ${level} where product_id = ${productId}
     returning on_hand as "onHand", reserved, reorder_point as "reorderPoint"`
   if (!row) return null
   const available = row.onHand - row.reserved
-  if (level !== null && available <= level)
+  if (level !== null && available <= level && (seenAvailable === undefined || available < seenAvailable))
     await emitEvent(tx, 'stock.replan', productId, {
       productId,
       available,

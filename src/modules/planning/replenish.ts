@@ -84,7 +84,7 @@ const bigSale = (forecast: readonly { value: number }[]) =>
 async function recordPlan(productId: string, reorderPoint: number, available: number, forecast: readonly { value: number }[]) {
   await db.execute(sql`update product_forecasts set reorder_point = ${reorderPoint}, planned_available = ${available},
     planned_at = now() where product_id = ${productId}`)
-  await setReplanLevel(productId, replanLevel(available, reorderPoint, bigSale(forecast)))
+  await setReplanLevel(productId, replanLevel(available, reorderPoint, bigSale(forecast)), available)
 }
 
 /**
